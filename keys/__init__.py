@@ -1,0 +1,46 @@
+"""The key hierarchy and the crypto recipes of casevault.
+
+passphrase --Argon2id--> master key --wraps--> case keys --wrap--> document keys --encrypt--> blobs.
+Every key is random and wrapped by its parent, so rotating a parent rewraps children without
+touching the data. This package stores nothing: the vault keeps the wrapped forms.
+"""
+
+from keys._aead import Keyring, SecretKey, token_version, unwrap_key, wrap_key
+from keys._context import Context
+from keys._digest import KeyedDigest, keyed_digest
+from keys._seal import KdfParams, SealedKey, check_passphrase, seal_master_key, unseal_master_key
+from keys._stream import DEFAULT_CHUNK_BYTES, DecryptingReader, StreamEncryptor, stream_key_version
+from keys.errors import (
+    EmptyKeyring,
+    IntegrityFailed,
+    KeyringError,
+    KeyVersionRetired,
+    WeakPassphrase,
+    WrongPassphrase,
+)
+
+__all__ = [
+    "DEFAULT_CHUNK_BYTES",
+    "Context",
+    "DecryptingReader",
+    "EmptyKeyring",
+    "IntegrityFailed",
+    "KdfParams",
+    "KeyedDigest",
+    "Keyring",
+    "KeyringError",
+    "KeyVersionRetired",
+    "SealedKey",
+    "SecretKey",
+    "StreamEncryptor",
+    "WeakPassphrase",
+    "WrongPassphrase",
+    "check_passphrase",
+    "keyed_digest",
+    "seal_master_key",
+    "stream_key_version",
+    "token_version",
+    "unseal_master_key",
+    "unwrap_key",
+    "wrap_key",
+]
