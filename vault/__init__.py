@@ -1,0 +1,29 @@
+"""The vault: the database, encrypted blobs, the audit log and the ingest pipeline.
+
+Open one with ``Vault.initialize(settings, passphrase)`` or ``Vault.open(settings, passphrase)``.
+"""
+
+from vault._audit import AuditEntry, AuditReport
+from vault._ingest._limits import Limits
+from vault._ingest._model import Extracted, Format, Kind, Page, Turn
+from vault._settings import InvalidSetting, Settings
+from vault._vault import BlobPurpose, CaseInfo, DocumentInfo, DocumentStatus, KeyStatus, Vault
+
+__all__ = [
+    "AuditEntry",
+    "AuditReport",
+    "BlobPurpose",
+    "CaseInfo",
+    "DocumentInfo",
+    "DocumentStatus",
+    "Extracted",
+    "Format",
+    "InvalidSetting",
+    "KeyStatus",
+    "Kind",
+    "Limits",
+    "Page",
+    "Settings",
+    "Turn",
+    "Vault",
+]

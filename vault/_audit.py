@@ -1,0 +1,122 @@
+"""The audit log: an append-only hash chain under a key, verifiable end to end.
+
+Each entry's MAC is HMAC-SHA256 (under the vault's audit-chain key) over the previous MAC and the
+entry's fields, so an edited, deleted, inserted or reordered entry breaks the chain at its
+position, and nobody without the key can forge a consistent replacement. Details (which may hold
+a query or a reason) are encrypted under the audit-details key; the clear columns hold only
+who, what action, which record id and when.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from keys import Context, IntegrityFailed, SecretKey, keyed_digest
+from vault._models import AuditEntryRow, AuditHead, utcnow
+from vault.errors import AuditFailed
+
+GENESIS = bytes(32)
+_HEAD_ID = 1
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    target: str | None
+    details: dict[str, object] | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReport:
+    entries: int
+    head: bytes
+    first_broken: int | None = None  # the sequence number (position) where the chain breaks
+    reason: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.first_broken is None
+
+
+def _mac(key: SecretKey, prev: bytes, row: AuditEntryRow) -> bytes:
+    fields = [str(row.seq), row.at.isoformat(), row.actor, row.action, row.target or "",
+              (row.details_ct or b"").hex(), prev.hex()]
+    return keyed_digest(key, "audit-entry", json.dumps(fields).encode())
+
+
+class AuditLog:
+    def __init__(self, chain_key: SecretKey, details_key: SecretKey) -> None:
+        self._chain_key = chain_key
+        self._details_key = details_key
+
+    @staticmethod
+    def create(session: Session) -> None:
+        session.add(AuditHead(id=_HEAD_ID, seq=0, mac=GENESIS))
+
+    def append(self, session: Session, *, actor: str, action: str, target: str | None = None,
+               details: dict[str, object] | None = None) -> int:
+        """Add an entry inside the caller's transaction; it commits (or not) with the action.
+
+        The head row is updated first, which takes the row lock (PostgreSQL) or the write lock
+        (SQLite), so concurrent appends line up instead of forking the chain.
+        """
+        try:
+            seq, prev = session.execute(
+                update(AuditHead).where(AuditHead.id == _HEAD_ID)
+                .values(seq=AuditHead.seq + 1).returning(AuditHead.seq, AuditHead.mac)
+            ).one()
+            row = AuditEntryRow(seq=seq, at=utcnow(), actor=actor, action=action, target=target,
+                                prev_mac=prev, entry_mac=b"")
+            if details is not None:
+                row.details_ct = self._details_key.encrypt(
+                    json.dumps(details, sort_keys=True).encode(), Context("audit-details", version=seq))
+            row.entry_mac = _mac(self._chain_key, prev, row)
+            session.add(row)
+            session.execute(update(AuditHead).where(AuditHead.id == _HEAD_ID).values(mac=row.entry_mac))
+            session.flush()
+        except SQLAlchemyError:
+            raise AuditFailed("the audit log could not be written, so the action was not carried out") from None
+        return seq
+
+    def entries(self, session: Session, *, after: int = 0, limit: int = 100) -> list[AuditEntry]:
+        rows = session.scalars(select(AuditEntryRow).where(AuditEntryRow.seq > after)
+                               .order_by(AuditEntryRow.seq).limit(limit))
+        return [self._entry(row) for row in rows]
+
+    def _entry(self, row: AuditEntryRow) -> AuditEntry:
+        details = None
+        if row.details_ct is not None:
+            details = json.loads(self._details_key.decrypt(row.details_ct, Context("audit-details", version=row.seq)))
+        return AuditEntry(row.seq, row.at, row.actor, row.action, row.target, details)
+
+    def verify(self, session: Session) -> AuditReport:
+        """Walk the chain from the start; report the first position where it breaks."""
+        prev, expected_seq = GENESIS, 1
+        for row in session.scalars(select(AuditEntryRow).order_by(AuditEntryRow.seq)).yield_per(1000):
+            if row.seq != expected_seq:
+                return AuditReport(expected_seq - 1, prev, expected_seq,
+                                   f"entry {expected_seq} is missing (the next one found is {row.seq})")
+            if row.prev_mac != prev or _mac(self._chain_key, prev, row) != row.entry_mac:
+                return AuditReport(expected_seq - 1, prev, row.seq, f"entry {row.seq} was altered or reordered")
+            if row.details_ct is not None:
+                try:
+                    self._details_key.decrypt(row.details_ct, Context("audit-details", version=row.seq))
+                except IntegrityFailed:
+                    return AuditReport(expected_seq - 1, prev, row.seq, f"entry {row.seq} has altered details")
+            prev, expected_seq = row.entry_mac, expected_seq + 1
+        head = session.get(AuditHead, _HEAD_ID)
+        count = expected_seq - 1
+        if head is None or head.seq != count or head.mac != prev:
+            return AuditReport(count, prev, count + 1,
+                               f"the log ends at entry {count} but its head records entry "
+                               f"{head.seq if head else 'none'}: entries were removed from the end")
+        return AuditReport(count, prev)

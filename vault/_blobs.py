@@ -1,0 +1,114 @@
+"""Encrypted blob files, named by the server and written atomically.
+
+A blob is written to ``.incoming/`` (same file system), fsynced, and only renamed into place
+(followed by an fsync of the directory) once the database row that points to it is about to be
+committed. A crash leaves either a complete blob or a temporary file the next start sweeps away.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+from typing import BinaryIO
+
+from vault.errors import StorageFailed
+
+_INCOMING = ".incoming"
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    """Remove a file if it is there; a failure to clean up must not hide the first error."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def _storage_error(error: OSError) -> StorageFailed:
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return StorageFailed("the data directory is full; free space and try again (nothing was stored)")
+    return StorageFailed("the data directory could not be written; check its disk and permissions (nothing was stored)")
+
+
+class PendingBlob:
+    """A blob written to a temporary file, not yet visible under its final name."""
+
+    def __init__(self, store: BlobStore, name: str, temp: Path, size: int) -> None:
+        self.store, self.name, self.temp, self.size = store, name, temp, size
+
+    def open(self) -> BinaryIO:
+        return self.temp.open("rb")
+
+    def publish(self) -> None:
+        final = self.store.path(self.name)
+        try:
+            final.parent.mkdir(exist_ok=True)
+            os.replace(self.temp, final)
+            _fsync_dir(final.parent)
+        except OSError as error:
+            raise _storage_error(error) from None
+
+    def discard(self) -> None:
+        _remove(self.temp)
+        _remove(self.store.path(self.name))
+
+
+class BlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._incoming = root / _INCOMING
+
+    def create(self) -> None:
+        self._incoming.mkdir(parents=True, exist_ok=True)
+
+    def path(self, name: str) -> Path:
+        if len(name) != 32 or not all(c in "0123456789abcdef" for c in name):
+            raise ValueError("not a storage name")  # names come from us only; never from input
+        return self.root / name[:2] / name
+
+    def write(self, pieces: Iterable[bytes]) -> PendingBlob:
+        """Write the pieces to a new temporary file; on any error nothing is left behind."""
+        name = secrets.token_hex(16)
+        temp = self._incoming / f"{name}.tmp"
+        size = 0
+        try:
+            with temp.open("xb") as out:
+                for piece in pieces:
+                    out.write(piece)
+                    size += len(piece)
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as error:
+            _remove(temp)
+            raise _storage_error(error) from None
+        except BaseException:
+            _remove(temp)
+            raise
+        return PendingBlob(self, name, temp, size)
+
+    def open(self, name: str) -> tuple[BinaryIO, int]:
+        path = self.path(name)
+        handle = path.open("rb")
+        return handle, os.fstat(handle.fileno()).st_size
+
+    def delete(self, name: str) -> None:
+        self.path(name).unlink(missing_ok=True)
+
+    def sweep_incoming(self) -> int:
+        """Remove temporary files left by a crash; returns how many were removed."""
+        removed = 0
+        for leftover in self._incoming.glob("*.tmp"):
+            _remove(leftover)
+            removed += 1
+        return removed

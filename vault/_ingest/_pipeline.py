@@ -1,0 +1,102 @@
+"""From an untrusted byte stream to an ``Extracted`` document, within limits.
+
+The upload is read once, in pieces: counted against the size limit as it arrives (so a 10 GB
+body stops at the limit, with memory bounded), fed to the keyed digest, and handed on to the
+encryptor. Its first 64 KiB decide the type. Extraction then reads the plaintext back through a
+decrypting reader: text formats in this process, PDF and DOCX in the sandbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from keys import KeyedDigest
+from vault._ingest._decode import decode_text
+from vault._ingest._limits import MiB, Limits
+from vault._ingest._model import Extracted, Format, Kind
+from vault._ingest._records import parse_html, parse_text_record
+from vault._ingest._sandbox import extract_in_sandbox
+from vault._ingest._sniff import sniff
+from vault._ingest._transcripts import (
+    looks_like_transcript,
+    parse_json_transcript,
+    parse_srt,
+    parse_transcript_text,
+    parse_webvtt,
+)
+from vault.errors import MalformedDocument, TooLarge
+
+HEAD_BYTES = 64 * 1024
+_PIECE_BYTES = 1024 * 1024
+
+
+class Upload:
+    """The pieces of an upload as they arrive, with its size, head and keyed digest."""
+
+    def __init__(self, source: BinaryIO, limits: Limits, digest: KeyedDigest) -> None:
+        self._source = source
+        self._limit = limits.max_file_bytes
+        self._digest = digest
+        self.size = 0
+        self.head = b""
+
+    def pieces(self) -> Iterator[bytes]:
+        while piece := self._source.read(_PIECE_BYTES):
+            self.size += len(piece)
+            if self.size > self._limit:
+                raise TooLarge(
+                    f"the file is larger than the limit of {self._limit // MiB} MiB and was not stored"
+                )
+            if len(self.head) < HEAD_BYTES:
+                self.head += piece[: HEAD_BYTES - len(self.head)]
+            self._digest.update(piece)
+            yield piece
+
+    def digest(self) -> bytes:
+        return self._digest.finalize()
+
+
+def detect_format(head: bytes, filename: str | None) -> Format:
+    return sniff(head, filename)
+
+
+def extract(fmt: Format, plaintext: BinaryIO, *, limits: Limits, legacy_encoding: str | None,
+            kind: Kind | None = None) -> Extracted:
+    """Turn the plaintext of an upload of format ``fmt`` into pages or turns."""
+    if fmt in (Format.PDF, Format.DOCX):
+        extracted = extract_in_sandbox(fmt, plaintext, limits)
+    else:
+        data = plaintext.read(limits.max_text_bytes + 1)
+        if len(data) > limits.max_text_bytes:
+            raise TooLarge(
+                f"text files are limited to {limits.max_text_bytes // MiB} MiB; split the file and "
+                "upload the parts"
+            )
+        text, encoding = decode_text(data, legacy_encoding=legacy_encoding)
+        extracted = _parse_text(fmt, text, limits, kind)
+        extracted = Extracted(extracted.format, extracted.title, extracted.pages, extracted.turns,
+                              encoding, extracted.notes)
+    if kind is not None and extracted.kind is not kind:
+        raise MalformedDocument(
+            f"the file was declared a {kind.value.replace('_', ' ')} but its format "
+            f"({extracted.format.value}) is a {extracted.kind.value.replace('_', ' ')}"
+        )
+    if not extracted.text.strip():
+        raise MalformedDocument("the file holds no text to archive (a scan without a text layer?)")
+    return extracted
+
+
+def _parse_text(fmt: Format, text: str, limits: Limits, kind: Kind | None) -> Extracted:
+    if fmt is Format.TEXT:
+        if kind is Kind.TRANSCRIPT or (kind is None and looks_like_transcript(text)):
+            return parse_transcript_text(text, limits=limits)
+        return parse_text_record(text, limits=limits)
+    parser = {
+        Format.TRANSCRIPT_TEXT: lambda: parse_transcript_text(text, limits=limits),
+        Format.WEBVTT: lambda: parse_webvtt(text, limits=limits),
+        Format.SRT: lambda: parse_srt(text, limits=limits),
+        Format.JSON: lambda: parse_json_transcript(text, limits=limits),
+        Format.HTML: lambda: parse_html(text, limits=limits),
+    }[fmt]
+    return parser()

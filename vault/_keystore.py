@@ -1,0 +1,108 @@
+"""Where the vault keeps its keys: sealed, wrapped, and unwrapped only in memory.
+
+    passphrase --Argon2id--> master key (sealed, table master_key)
+        master key wraps the system keys (table system_key): case-name, content-digest,
+            audit-chain, audit-details
+        master key wraps each case key (table case_key)
+            case key wraps each document key (column document.key_ct)
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from keys import (
+    Context,
+    KdfParams,
+    Keyring,
+    SealedKey,
+    SecretKey,
+    seal_master_key,
+    unseal_master_key,
+    unwrap_key,
+    wrap_key,
+)
+from vault._models import CaseKeyVersion, MasterKeyVersion, SystemKeyVersion
+from vault.errors import NotFound, NotInitialized
+
+SYSTEM_PURPOSES = ("case-name", "content-digest", "audit-chain", "audit-details")
+
+
+def _system_context(purpose: str) -> Context:
+    return Context(f"system-key/{purpose}")
+
+
+def _case_context(case_id: str) -> Context:
+    return Context("case-key", case_id=case_id)
+
+
+def document_key_context(case_id: str, document_id: str) -> Context:
+    return Context("document-key", case_id=case_id, document_id=document_id)
+
+
+class KeyStore:
+    def __init__(self, master: Keyring, system: dict[str, SecretKey]) -> None:
+        self._master = master
+        self.system = system
+        self._cases: dict[str, Keyring] = {}
+
+    @classmethod
+    def initialize(cls, session: Session, passphrase: str, kdf: KdfParams | None = None) -> KeyStore:
+        master = SecretKey.generate(version=1)
+        session.add(MasterKeyVersion(version=1, sealed=seal_master_key(master, passphrase, kdf).to_json()))
+        system = {}
+        for purpose in SYSTEM_PURPOSES:
+            key = SecretKey.generate()
+            system[purpose] = key
+            session.add(SystemKeyVersion(purpose=purpose, version=key.version, master_version=1,
+                                         wrapped=wrap_key(master, key, _system_context(purpose))))
+        return cls(Keyring([master]), system)
+
+    @classmethod
+    def unseal(cls, session: Session, passphrase: str) -> KeyStore:
+        """Open the key hierarchy; WrongPassphrase if the passphrase does not fit."""
+        rows = session.scalars(select(MasterKeyVersion).order_by(MasterKeyVersion.version)).all()
+        if not rows:
+            raise NotInitialized("this data directory has no vault yet; run `casevault init` first")
+        master = Keyring([unseal_master_key(SealedKey.from_json(r.sealed), passphrase) for r in rows])
+        system: dict[str, SecretKey] = {}
+        for row in session.scalars(select(SystemKeyVersion).order_by(SystemKeyVersion.version)):
+            # the newest version of each purpose wins (older ones remain for decryption later)
+            system[row.purpose] = unwrap_key(master, row.wrapped, _system_context(row.purpose), row.version)
+        return cls(master, system)
+
+    def new_case_key(self, case_id: str) -> tuple[Keyring, CaseKeyVersion]:
+        """A fresh case key and the row to store it in (added after the case row itself)."""
+        key = SecretKey.generate(version=1)
+        row = CaseKeyVersion(case_id=case_id, version=1, master_version=self._master.primary.version,
+                             wrapped=wrap_key(self._master, key, _case_context(case_id)))
+        self._cases[case_id] = Keyring([key])
+        return self._cases[case_id], row
+
+    def case_keyring(self, session: Session, case_id: str) -> Keyring:
+        if case_id not in self._cases:
+            rows = session.scalars(select(CaseKeyVersion).where(CaseKeyVersion.case_id == case_id)).all()
+            if not rows:
+                raise NotFound("no such case")
+            self._cases[case_id] = Keyring([
+                unwrap_key(self._master, r.wrapped, _case_context(case_id), r.version) for r in rows
+            ])
+        return self._cases[case_id]
+
+    def forget(self) -> None:
+        """Drop every unwrapped key from memory (the vault is closing)."""
+        self._cases.clear()
+        self.system.clear()
+
+    @staticmethod
+    def master_versions(session: Session) -> list[tuple[int, KdfParams, str]]:
+        out = []
+        for row in session.scalars(select(MasterKeyVersion).order_by(MasterKeyVersion.version)):
+            out.append((row.version, SealedKey.from_json(row.sealed).kdf, row.created_at.isoformat()))
+        return out
+
+    @staticmethod
+    def case_key_versions(session: Session) -> dict[int, int]:
+        rows = session.execute(select(CaseKeyVersion.version, func.count()).group_by(CaseKeyVersion.version))
+        return {version: count for version, count in rows}

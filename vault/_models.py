@@ -1,0 +1,151 @@
+"""Every table of casevault.
+
+Columns ending in ``_ct`` hold AEAD ciphertext (see ``keys``); ``_digest`` columns hold keyed
+digests. No column holds a name, a title or document text in clear. Sizes, counts and dates are
+in clear: DESIGN.md accepts that someone with the data directory learns those.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored and returned as aware UTC datetimes on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class MasterKeyVersion(Base):
+    """The master key, sealed under the passphrase (Argon2id parameters and salt inside)."""
+
+    __tablename__ = "master_key"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    sealed: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SystemKeyVersion(Base):
+    """A vault-wide key (case-name digests, the audit chain), wrapped by the master key."""
+
+    __tablename__ = "system_key"
+    purpose: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    master_version: Mapped[int] = mapped_column(ForeignKey("master_key.version"))
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CaseRow(Base):
+    __tablename__ = "case"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name_digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    name_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CaseKeyVersion(Base):
+    __tablename__ = "case_key"
+    case_id: Mapped[str] = mapped_column(ForeignKey("case.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    master_version: Mapped[int] = mapped_column(ForeignKey("master_key.version"))
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DocumentRow(Base):
+    __tablename__ = "document"
+    __table_args__ = (UniqueConstraint("case_id", "content_digest"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("case.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    format: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))
+    # HMAC of the original bytes under the case's digest key: duplicates within a case are
+    # found, and the same file in two cases cannot be linked.
+    content_digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    page_count: Mapped[int] = mapped_column(Integer, default=0)
+    turn_count: Mapped[int] = mapped_column(Integer, default=0)
+    text_encoding: Mapped[str | None] = mapped_column(String(60))
+    title_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    filename_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    key_ct: Mapped[bytes] = mapped_column(LargeBinary)  # the document key, wrapped by the case key
+    case_key_version: Mapped[int] = mapped_column(Integer)
+    uploaded_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BlobRow(Base):
+    """One encrypted file of a document: the original, or the extracted content."""
+
+    __tablename__ = "blob"
+    __table_args__ = (UniqueConstraint("document_id", "purpose", "version"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    document_id: Mapped[str] = mapped_column(ForeignKey("document.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    storage_name: Mapped[str] = mapped_column(String(64), unique=True)
+    stored_bytes: Mapped[int] = mapped_column(BigInteger)
+    key_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEntryRow(Base):
+    """One entry of the append-only audit log; ``entry_mac`` chains it to the one before."""
+
+    __tablename__ = "audit_log"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str | None] = mapped_column(String(36))
+    details_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    prev_mac: Mapped[bytes] = mapped_column(LargeBinary(32))
+    entry_mac: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class AuditHead(Base):
+    """A single row: the last sequence number and MAC. Updating it serialises appends."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    mac: Mapped[bytes] = mapped_column(LargeBinary(32))

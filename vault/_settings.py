@@ -1,0 +1,113 @@
+"""Settings, read once from the environment into one frozen object."""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from keys import WeakPassphrase, check_passphrase
+from vault._ingest._limits import MiB, Limits
+from vault.errors import InvalidInput
+
+_PREFIX = "CASEVAULT_"
+
+
+class InvalidSetting(InvalidInput):
+    code = "INVALID_SETTING"
+
+
+def _positive_int(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise InvalidSetting(f"{name} must be a whole number, not {value!r}") from None
+    if number <= 0:
+        raise InvalidSetting(f"{name} must be greater than zero")
+    return number
+
+
+def _database_url(value: str) -> str:
+    if not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+        raise InvalidSetting(
+            "CASEVAULT_DATABASE_URL must be a sqlite:/// or postgresql:// URL"
+        )
+    return value
+
+
+def _legacy_encoding(value: str) -> str | None:
+    if value.lower() == "none":
+        return None
+    try:
+        return codecs.lookup(value).name
+    except LookupError:
+        raise InvalidSetting(
+            f"CASEVAULT_LEGACY_ENCODING {value!r} is not an encoding Python knows (try cp1252 or none)"
+        ) from None
+
+
+def _passphrase(value: str) -> str:
+    try:
+        check_passphrase(value)
+    except WeakPassphrase as error:
+        raise InvalidSetting(f"CASEVAULT_PASSPHRASE: {error}") from None
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything casevault is configured by. Tests build it directly; the CLI uses from_env."""
+
+    data_dir: Path = Path("casevault-data")
+    database_url: str | None = None  # default: SQLite inside data_dir
+    passphrase: str | None = field(default=None, repr=False)
+    legacy_encoding: str | None = "cp1252"
+    limits: Limits = field(default_factory=Limits)
+
+    # name -> (attribute, parser); every CASEVAULT_ variable not listed here is refused.
+    _ENV = {
+        "DATA": ("data_dir", Path),
+        "DATABASE_URL": ("database_url", _database_url),
+        "PASSPHRASE": ("passphrase", _passphrase),
+        "LEGACY_ENCODING": ("legacy_encoding", _legacy_encoding),
+    }
+    _LIMITS_ENV = {
+        "MAX_UPLOAD_MB": ("max_file_bytes", lambda n, v: _positive_int(n, v) * MiB),
+        "MAX_PAGES": ("max_pages", _positive_int),
+    }
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        values: dict[str, object] = {}
+        limits: dict[str, object] = {}
+        for key, raw in environ.items():
+            if not key.startswith(_PREFIX) or key.startswith("CASEVAULT_TEST_"):
+                continue
+            name = key.removeprefix(_PREFIX)
+            if name in cls._ENV:
+                attribute, parse = cls._ENV[name]
+                values[attribute] = parse(raw)
+            elif name in cls._LIMITS_ENV:
+                attribute, parse = cls._LIMITS_ENV[name]
+                limits[attribute] = parse(key, raw)
+            else:
+                known = ", ".join(_PREFIX + n for n in [*cls._ENV, *cls._LIMITS_ENV])
+                raise InvalidSetting(f"unknown setting {key}; known settings are {known}")
+        if limits:
+            values["limits"] = Limits(**limits)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'casevault.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"

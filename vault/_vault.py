@@ -1,0 +1,442 @@
+"""The vault: cases and documents, encrypted at rest, every change audited."""
+
+from __future__ import annotations
+
+import enum
+import os
+import unicodedata
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO
+
+from sqlalchemy import func, inspect, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from keys import (
+    Context,
+    DecryptingReader,
+    IntegrityFailed,
+    KdfParams,
+    KeyedDigest,
+    SecretKey,
+    StreamEncryptor,
+    keyed_digest,
+    unwrap_key,
+    wrap_key,
+)
+from vault._audit import AuditEntry, AuditLog, AuditReport
+from vault._blobs import BlobStore, PendingBlob
+from vault._db import Database
+from vault._ingest._model import Extracted, Format, Kind
+from vault._ingest._pipeline import Upload, detect_format, extract
+from vault._keystore import KeyStore, document_key_context
+from vault._models import (
+    Base,
+    BlobRow,
+    CaseKeyVersion,
+    CaseRow,
+    DocumentRow,
+    MasterKeyVersion,
+    SystemKeyVersion,
+    new_id,
+)
+from vault._settings import Settings
+from vault.errors import (
+    AlreadyInitialized,
+    AuditFailed,
+    Conflict,
+    DuplicateDocument,
+    InvalidInput,
+    NotFound,
+    NotInitialized,
+    StorageFailed,
+)
+
+MAX_CASE_NAME = 200
+
+
+class DocumentStatus(enum.StrEnum):
+    IN_REVIEW = "in_review"
+    RELEASED = "released"
+
+
+class BlobPurpose(enum.StrEnum):
+    ORIGINAL = "original"
+    CONTENT = "content"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseInfo:
+    id: str
+    name: str
+    created_at: datetime
+    documents: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    id: str
+    case_id: str
+    case_name: str
+    kind: Kind
+    format: Format
+    status: DocumentStatus
+    title: str
+    filename: str
+    size_bytes: int
+    pages: int
+    turns: int
+    text_encoding: str | None
+    uploaded_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStatus:
+    master_versions: list[tuple[int, KdfParams, str]]
+    system_keys: dict[str, list[int]]
+    case_key_versions: dict[int, int]  # version -> number of cases
+    documents_by_case_key_version: dict[int, int]
+    blobs_by_key_version: dict[int, int]
+
+
+def normalise_case_name(name: str) -> str:
+    """The form a case name is looked up by: NFC, case-folded, single spaces."""
+    return " ".join(unicodedata.normalize("NFC", name).casefold().split())
+
+
+def _check_case_name(name: str) -> str:
+    name = " ".join(unicodedata.normalize("NFC", name).split())
+    if not name:
+        raise InvalidInput("a case needs a name")
+    if len(name) > MAX_CASE_NAME:
+        raise InvalidInput(f"a case name is at most {MAX_CASE_NAME} characters")
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
+        raise InvalidInput("a case name cannot contain control or invisible formatting characters")
+    return name
+
+
+def _valid_id(value: str) -> bool:
+    try:
+        return str(uuid.UUID(value)) == value
+    except ValueError:
+        return False
+
+
+class Vault:
+    """An open (unsealed) vault. Make one with ``Vault.initialize`` or ``Vault.open``."""
+
+    def __init__(self, settings: Settings, db: Database, keys: KeyStore) -> None:
+        self.settings = settings
+        self.db = db
+        self._keys = keys
+        self.blobs = BlobStore(settings.blob_dir)
+        self.audit = AuditLog(keys.system["audit-chain"], keys.system["audit-details"])
+
+    # -- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    def initialize(cls, settings: Settings, passphrase: str, *, kdf: KdfParams | None = None,
+                   actor: str = "operator") -> Vault:
+        """Create a new vault: schema, a sealed master key, system keys, the audit log."""
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        db = Database(settings.resolved_database_url)
+        try:
+            if inspect(db.engine).has_table(MasterKeyVersion.__tablename__):
+                with db.read() as session:
+                    if session.scalar(select(func.count()).select_from(MasterKeyVersion)):
+                        raise AlreadyInitialized(
+                            "a vault already exists here; use it, or choose another CASEVAULT_DATA"
+                        )
+            Base.metadata.create_all(db.engine)
+            with db.write() as session:
+                keys = KeyStore.initialize(session, passphrase, kdf)
+                AuditLog.create(session)
+                session.flush()
+                vault = cls(settings, db, keys)
+                vault.audit.append(session, actor=actor, action="vault.init")
+        except BaseException:
+            db.dispose()
+            raise
+        vault.blobs.create()
+        return vault
+
+    @classmethod
+    def open(cls, settings: Settings, passphrase: str) -> Vault:
+        """Unseal an existing vault; WrongPassphrase (and nothing changed) if it does not fit."""
+        if settings.database_url is None and not (settings.data_dir / "casevault.db").exists():
+            raise NotInitialized(
+                f"no vault in {settings.data_dir}; run `casevault init` or set CASEVAULT_DATA"
+            )
+        db = Database(settings.resolved_database_url)
+        try:
+            if not inspect(db.engine).has_table(MasterKeyVersion.__tablename__):
+                raise NotInitialized("this database has no vault yet; run `casevault init` first")
+            with db.read() as session:
+                keys = KeyStore.unseal(session, passphrase)
+        except BaseException:
+            db.dispose()
+            raise
+        vault = cls(settings, db, keys)
+        vault.blobs.create()
+        vault.blobs.sweep_incoming()
+        return vault
+
+    def close(self) -> None:
+        self._keys.forget()
+        self.db.dispose()
+
+    def __enter__(self) -> Vault:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- cases ---------------------------------------------------------------------------------
+
+    def _case_digest(self, name: str) -> bytes:
+        return keyed_digest(self._keys.system["case-name"], "case-name", normalise_case_name(name).encode())
+
+    def create_case(self, name: str, *, actor: str) -> CaseInfo:
+        name = _check_case_name(name)
+        digest = self._case_digest(name)
+        try:
+            with self.db.write() as session:
+                if session.scalar(select(CaseRow.id).where(CaseRow.name_digest == digest)):
+                    raise Conflict("a case with that name exists already")
+                case_id = new_id()
+                keyring, key_row = self._keys.new_case_key(case_id)
+                row = CaseRow(id=case_id, name_digest=digest,
+                              name_ct=keyring.encrypt(name.encode(), Context("case-name", case_id=case_id)))
+                session.add(row)
+                session.flush()
+                session.add(key_row)
+                session.flush()
+                self.audit.append(session, actor=actor, action="case.create", target=case_id)
+        except IntegrityError:
+            raise Conflict("a case with that name exists already") from None
+        return CaseInfo(case_id, name, row.created_at)
+
+    def _case_info(self, session: Session, row: CaseRow, documents: int = 0) -> CaseInfo:
+        keyring = self._keys.case_keyring(session, row.id)
+        name = keyring.decrypt(row.name_ct, Context("case-name", case_id=row.id)).decode()
+        return CaseInfo(row.id, name, row.created_at, documents)
+
+    def cases(self) -> list[CaseInfo]:
+        with self.db.read() as session:
+            counts = dict(session.execute(
+                select(DocumentRow.case_id, func.count()).group_by(DocumentRow.case_id)).all())
+            rows = session.scalars(select(CaseRow).order_by(CaseRow.created_at)).all()
+            return sorted((self._case_info(session, r, counts.get(r.id, 0)) for r in rows),
+                          key=lambda c: c.name.casefold())
+
+    def case(self, name_or_id: str) -> CaseInfo:
+        """A case by its id or by its name (looked up by keyed digest, never by scanning)."""
+        with self.db.read() as session:
+            row = session.get(CaseRow, name_or_id) if _valid_id(name_or_id) else None
+            if row is None:
+                row = session.scalar(select(CaseRow).where(CaseRow.name_digest == self._case_digest(name_or_id)))
+            if row is None:
+                raise NotFound("no such case; `casevault case list` shows the cases")
+            return self._case_info(session, row)
+
+    # -- documents -----------------------------------------------------------------------------
+
+    def ingest(self, source: BinaryIO, *, case: CaseInfo, filename: str | None, actor: str,
+               kind: Kind | None = None) -> DocumentInfo:
+        """Take one untrusted file into the case: stored encrypted with status in_review.
+
+        Either everything is stored (original, extracted content, row, audit entry) or nothing
+        is: on any error the blobs written so far are removed and no row is committed.
+        """
+        document_id = new_id()
+        document_key = SecretKey.generate()
+        limits = self.settings.limits
+        pending: list[PendingBlob] = []
+        try:
+            upload = Upload(source, limits, KeyedDigest(self._keys.system["content-digest"], f"content/{case.id}"))
+            original_context = Context(BlobPurpose.ORIGINAL, case.id, document_id, 1)
+            original = self.blobs.write(StreamEncryptor(document_key, original_context).chunks(upload.pieces()))
+            pending.append(original)
+            fmt = detect_format(upload.head, filename)
+            digest = upload.digest()
+            self._refuse_duplicate(case.id, digest)
+            with self._decrypting(original.open(), original.size, document_key, original_context) as plain:
+                extracted = extract(fmt, plain, limits=limits, legacy_encoding=self.settings.legacy_encoding,
+                                    kind=kind)
+            content_context = Context(BlobPurpose.CONTENT, case.id, document_id, 1)
+            content = self.blobs.write(
+                StreamEncryptor(document_key, content_context).chunks(iter([extracted.to_json()])))
+            pending.append(content)
+            title = extracted.title or (os.path.basename(filename or "") or "untitled")
+            with self.db.write() as session:
+                keyring = self._keys.case_keyring(session, case.id)
+                row = DocumentRow(
+                    id=document_id, case_id=case.id, kind=extracted.kind.value, format=extracted.format.value,
+                    status=DocumentStatus.IN_REVIEW.value, content_digest=digest, size_bytes=upload.size,
+                    page_count=len(extracted.pages), turn_count=len(extracted.turns),
+                    text_encoding=extracted.encoding,
+                    title_ct=document_key.encrypt(title.encode(), Context("title", case.id, document_id, 1)),
+                    filename_ct=document_key.encrypt((filename or "").encode(),
+                                                     Context("filename", case.id, document_id, 1)),
+                    key_ct=wrap_key(keyring, document_key, document_key_context(case.id, document_id)),
+                    case_key_version=keyring.primary.version, uploaded_by=actor,
+                )
+                session.add(row)
+                try:
+                    session.flush()
+                except IntegrityError:  # the same file, ingested concurrently, won the race
+                    session.rollback()
+                    self._refuse_duplicate(case.id, digest)
+                    raise Conflict("the document could not be stored; try again") from None
+                for purpose, blob in ((BlobPurpose.ORIGINAL, original), (BlobPurpose.CONTENT, content)):
+                    session.add(BlobRow(document_id=document_id, purpose=purpose.value, version=1,
+                                        storage_name=blob.name, stored_bytes=blob.size,
+                                        key_version=document_key.version))
+                session.flush()
+                self.audit.append(session, actor=actor, action="document.ingest", target=document_id,
+                                  details={"case": case.id, "format": extracted.format.value})
+                for blob in pending:
+                    blob.publish()
+        except SQLAlchemyError:
+            for blob in pending:
+                blob.discard()
+            raise StorageFailed("the database refused the write; nothing was stored") from None
+        except BaseException:
+            for blob in pending:
+                blob.discard()
+            raise
+        return self.document(document_id)
+
+    def _refuse_duplicate(self, case_id: str, digest: bytes) -> None:
+        with self.db.read() as session:
+            existing = session.scalar(select(DocumentRow.id).where(
+                DocumentRow.case_id == case_id, DocumentRow.content_digest == digest))
+        if existing:
+            raise DuplicateDocument(f"this file is already in the case as document {existing}", existing)
+
+    @contextmanager
+    def _decrypting(self, handle: BinaryIO, size: int, key: SecretKey, context: Context) -> Iterator[DecryptingReader]:
+        try:
+            reader = DecryptingReader(key, handle, size, context)
+        except BaseException:
+            handle.close()
+            raise
+        try:
+            yield reader
+        finally:
+            reader.close()
+
+    def _document_row(self, session: Session, document_id: str) -> DocumentRow:
+        row = session.get(DocumentRow, document_id) if _valid_id(document_id) else None
+        if row is None:
+            raise NotFound("no such document")
+        return row
+
+    def _document_key(self, session: Session, row: DocumentRow) -> SecretKey:
+        keyring = self._keys.case_keyring(session, row.case_id)
+        return unwrap_key(keyring, row.key_ct, document_key_context(row.case_id, row.id), 1)
+
+    def _document_info(self, session: Session, row: DocumentRow, case_names: dict[str, str]) -> DocumentInfo:
+        key = self._document_key(session, row)
+        if row.case_id not in case_names:
+            case_names[row.case_id] = self._case_info(session, session.get(CaseRow, row.case_id)).name  # type: ignore[arg-type]
+        return DocumentInfo(
+            id=row.id, case_id=row.case_id, case_name=case_names[row.case_id], kind=Kind(row.kind),
+            format=Format(row.format), status=DocumentStatus(row.status),
+            title=key.decrypt(row.title_ct, Context("title", row.case_id, row.id, 1)).decode(),
+            filename=key.decrypt(row.filename_ct, Context("filename", row.case_id, row.id, 1)).decode(),
+            size_bytes=row.size_bytes, pages=row.page_count, turns=row.turn_count,
+            text_encoding=row.text_encoding, uploaded_by=row.uploaded_by, created_at=row.created_at,
+        )
+
+    def document(self, document_id: str) -> DocumentInfo:
+        with self.db.read() as session:
+            return self._document_info(session, self._document_row(session, document_id), {})
+
+    def documents(self, case_id: str | None = None) -> list[DocumentInfo]:
+        with self.db.read() as session:
+            query = select(DocumentRow).order_by(DocumentRow.created_at)
+            if case_id is not None:
+                query = query.where(DocumentRow.case_id == case_id)
+            names: dict[str, str] = {}
+            return [self._document_info(session, row, names) for row in session.scalars(query)]
+
+    def _open_blob(self, session: Session, row: DocumentRow, purpose: BlobPurpose) -> DecryptingReader:
+        blob = session.scalar(select(BlobRow).where(BlobRow.document_id == row.id, BlobRow.purpose == purpose.value)
+                              .order_by(BlobRow.version.desc()))
+        if blob is None:
+            raise NotFound("no such document")
+        key = self._document_key(session, row)
+        try:
+            handle, size = self.blobs.open(blob.storage_name)
+        except FileNotFoundError:
+            raise IntegrityFailed() from None
+        try:
+            return DecryptingReader(key, handle, size, Context(purpose.value, row.case_id, row.id, blob.version))
+        except BaseException:
+            handle.close()
+            raise
+
+    def content(self, document_id: str, *, actor: str) -> Extracted:
+        """The extracted pages or turns, in clear. The read is audited before it is returned."""
+        with self.db.read() as session:
+            row = self._document_row(session, document_id)
+            reader = self._open_blob(session, row, BlobPurpose.CONTENT)
+        with reader:
+            raw = reader.read()
+        self.record(actor=actor, action="document.read", target=document_id)
+        return Extracted.from_json(raw)
+
+    def open_original(self, document_id: str, *, actor: str) -> DecryptingReader:
+        """A reader of the original file. Authenticated as a whole before it is handed out."""
+        with self.db.read() as session:
+            reader = self._open_blob(session, self._document_row(session, document_id), BlobPurpose.ORIGINAL)
+        try:
+            reader.verify()
+            self.record(actor=actor, action="document.download", target=document_id)
+        except BaseException:
+            reader.close()
+            raise
+        reader.seek(0)
+        return reader
+
+    # -- audit and keys ------------------------------------------------------------------------
+
+    def record(self, *, actor: str, action: str, target: str | None = None,
+               details: dict[str, object] | None = None) -> int:
+        """Write one audit entry in its own transaction; AuditFailed if it cannot be written."""
+        try:
+            with self.db.write() as session:
+                return self.audit.append(session, actor=actor, action=action, target=target, details=details)
+        except SQLAlchemyError:
+            raise AuditFailed("the audit log could not be written, so the action was not carried out") from None
+
+    def verify_audit(self) -> AuditReport:
+        with self.db.read() as session:
+            return self.audit.verify(session)
+
+    def audit_entries(self, *, after: int = 0, limit: int = 100) -> list[AuditEntry]:
+        with self.db.read() as session:
+            return self.audit.entries(session, after=after, limit=limit)
+
+    def key_status(self) -> KeyStatus:
+        with self.db.read() as session:
+            system: dict[str, list[int]] = {}
+            for purpose, version in session.execute(
+                    select(SystemKeyVersion.purpose, SystemKeyVersion.version).order_by(SystemKeyVersion.version)):
+                system.setdefault(purpose, []).append(version)
+            return KeyStatus(
+                master_versions=KeyStore.master_versions(session),
+                system_keys=system,
+                case_key_versions=KeyStore.case_key_versions(session),
+                documents_by_case_key_version=dict(session.execute(
+                    select(DocumentRow.case_key_version, func.count()).group_by(DocumentRow.case_key_version)).all()),
+                blobs_by_key_version=dict(session.execute(
+                    select(BlobRow.key_version, func.count()).group_by(BlobRow.key_version)).all()),
+            )
+

@@ -1,0 +1,95 @@
+"""Errors raised by the vault: storage, ingest and the audit log.
+
+Every error carries a stable ``code`` (for the JSON API and the CLI) and a message a person can
+act on. Messages never contain document text, names or key material.
+"""
+
+from __future__ import annotations
+
+
+class VaultError(Exception):
+    """Base class of every vault error."""
+
+    code = "VAULT_ERROR"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotInitialized(VaultError):
+    code = "NOT_INITIALIZED"
+
+
+class AlreadyInitialized(VaultError):
+    code = "ALREADY_INITIALIZED"
+
+
+class NotFound(VaultError):
+    """A case or document that does not exist (or that the caller may not see)."""
+
+    code = "NOT_FOUND"
+
+
+class Conflict(VaultError):
+    code = "CONFLICT"
+
+
+class DuplicateDocument(Conflict):
+    code = "DUPLICATE_DOCUMENT"
+
+    def __init__(self, message: str, existing_id: str) -> None:
+        super().__init__(message)
+        self.existing_id = existing_id
+
+
+class InvalidInput(VaultError):
+    """A value given by the caller (a case name, a setting) that is not acceptable."""
+
+    code = "INVALID_INPUT"
+
+
+class IngestError(VaultError):
+    """An uploaded file that cannot be taken in. Nothing of it is stored."""
+
+    code = "INGEST_FAILED"
+
+
+class TooLarge(IngestError):
+    code = "TOO_LARGE"
+
+
+class UnsupportedType(IngestError):
+    code = "UNSUPPORTED_TYPE"
+
+
+class TypeMismatch(UnsupportedType):
+    """The file name says one type and the content another, or the content is a polyglot."""
+
+    code = "TYPE_MISMATCH"
+
+
+class EncodingFailed(IngestError):
+    code = "ENCODING"
+
+
+class MalformedDocument(IngestError):
+    code = "MALFORMED_DOCUMENT"
+
+
+class ParserLimitExceeded(IngestError):
+    """The parser hit its page, size, memory or time limit (a bomb or a hostile file)."""
+
+    code = "PARSER_LIMIT"
+
+
+class StorageFailed(VaultError):
+    """The disk refused a write (full, read-only, I/O error). Nothing was half-written."""
+
+    code = "STORAGE_FAILED"
+
+
+class AuditFailed(VaultError):
+    """The audit log could not be written; the action it guards did not happen."""
+
+    code = "AUDIT_FAILED"
