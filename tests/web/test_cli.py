@@ -1,0 +1,138 @@
+"""The `casevault` command, run as a user runs it: a real process, real files, real databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DEMO_CORPUS, DEMO_DIR, PASSPHRASE
+
+MANIFEST = json.loads((DEMO_DIR / "manifest.json").read_text())
+
+
+@pytest.fixture
+def run(tmp_path, database_url):
+    executable = shutil.which("casevault")
+    if executable is None:
+        pytest.fail("the casevault command is not installed: run `python3 -m pip install -e '.[test]'`")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEVAULT_")}
+    env.update(CASEVAULT_DATA=str(tmp_path / "data"), CASEVAULT_PASSPHRASE=PASSPHRASE)
+    if database_url:
+        env["CASEVAULT_DATABASE_URL"] = database_url
+
+    def run(*args: str, check: bool = True, **overrides: str | None) -> subprocess.CompletedProcess[str]:
+        call_env = {**env, **{k: v for k, v in overrides.items() if v is not None}}
+        for key in [k for k, v in overrides.items() if v is None]:
+            call_env.pop(key, None)
+        result = subprocess.run([executable, *args], env=call_env, capture_output=True, text=True,
+                                stdin=subprocess.DEVNULL, timeout=120)
+        assert "Traceback" not in result.stderr, result.stderr
+        if check:
+            assert result.returncode == 0, result.stderr
+        return result
+
+    run("init")
+    run("case", "create", MANIFEST["case"])
+    return run
+
+
+def _ingest_demo(run) -> list[dict[str, object]]:
+    result = run("ingest", str(DEMO_CORPUS), "--case", MANIFEST["case"], "--json")
+    return json.loads(result.stdout)
+
+
+def test_ingest_a_directory_and_show_every_document(run):
+    results = _ingest_demo(run)
+    by_file = {Path(r["path"]).name: r for r in results}
+    for entry in MANIFEST["documents"]:
+        result = by_file[entry["file"]]
+        assert result["status"] == "in_review", result
+        assert result["kind"] == entry["kind"]
+        shown = json.loads(run("show", result["id"], "--json").stdout)
+        assert shown["format"] == entry["format"], entry["file"]
+        if entry["kind"] == "transcript":
+            assert len(shown["turns"]) == entry["turns"], entry["file"]
+            assert all(set(t) == {"speaker", "start", "end", "text"} for t in shown["turns"])
+        else:
+            assert len(shown["pages"]) == entry["pages"], entry["file"]
+    cases = json.loads(run("case", "list", "--json").stdout)
+    assert cases[0]["documents"] == len(MANIFEST["documents"])
+
+
+def test_ingest_again_reports_duplicates_and_succeeds(run):
+    _ingest_demo(run)
+    again = _ingest_demo(run)
+    assert {r["status"] for r in again} == {"duplicate"}
+
+
+def test_one_bad_file_fails_alone(run, tmp_path):
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    (folder / "good.txt").write_text("H: Je ne rentrerai pas.\nQM: Il le faut.\n")
+    (folder / "bad.pdf").write_text("H: this is text, not a PDF\n")
+    result = run("ingest", str(folder), "--case", MANIFEST["case"], "--json", check=False)
+    assert result.returncode == 1
+    outcome = {Path(r["path"]).name: r for r in json.loads(result.stdout)}
+    assert outcome["good.txt"]["status"] == "in_review"
+    assert outcome["bad.pdf"]["status"] == "failed" and outcome["bad.pdf"]["error"] == "TYPE_MISMATCH"
+
+
+def test_show_prints_turns_with_speakers_and_times(run, tmp_path):
+    source = tmp_path / "call.txt"
+    source.write_text("[00:01:07] H: Je ne rentrerai pas.\n[00:01:12] QM: Ta mère t'attend.\n")
+    document_id = run("ingest", str(source), "--case", MANIFEST["case"]).stdout.split()[0]
+    shown = run("show", document_id).stdout
+    assert "[00:01:07] H: Je ne rentrerai pas." in shown
+    assert "[00:01:12] QM: Ta mère t'attend." in shown
+
+
+def test_errors_are_one_line_that_says_what_to_do(run):
+    cases = [
+        (("show", "00000000-0000-0000-0000-000000000000"), {}, "no such document"),
+        (("show", "../../etc/passwd"), {}, "no such document"),
+        (("ingest", "/nonexistent/file.pdf", "--case", MANIFEST["case"]), {}, "no such file"),
+        (("ingest", str(DEMO_CORPUS), "--case", "No such case"), {}, "casevault case list"),
+        (("case", "list"), {"CASEVAULT_PASSPHRASE": PASSPHRASE + "x"}, "does not open this vault"),
+        (("case", "list"), {"CASEVAULT_PASSPHRASE": None}, "set CASEVAULT_PASSPHRASE"),
+        (("case", "list"), {"CASEVAULT_COLOUR": "blue"}, "unknown setting CASEVAULT_COLOUR"),
+        (("init",), {}, "a vault already exists here"),
+        (("case", "create", MANIFEST["case"]), {}, "exists already"),
+    ]
+    for args, env, message in cases:
+        result = run(*args, check=False, **env)
+        assert result.returncode != 0, args
+        assert message in result.stderr + result.stdout, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) <= 2, result.stderr
+
+
+def test_keys_status_shows_versions_not_material(run):
+    output = run("keys", "status").stdout
+    assert "master key v1: sealed with Argon2id (64 MiB, 3 iterations" in output
+    assert not re.search(r"[0-9a-f]{32}|[A-Za-z0-9+/]{40}", output), output
+    status = json.loads(run("keys", "status", "--json").stdout)
+    assert status["master_key"][0]["memory_kib"] == 65536
+
+
+def test_audit_verify_names_the_broken_position(run, tmp_path, database_url):
+    _ingest_demo(run)
+    assert "audit log intact" in run("audit", "verify").stdout
+    if database_url:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(database_url)
+        with engine.begin() as connection:
+            connection.execute(sa.text("update audit_log set actor = 'mallory' where seq = 3"))
+        engine.dispose()
+    else:
+        with sqlite3.connect(tmp_path / "data" / "casevault.db") as connection:
+            connection.execute("update audit_log set actor = 'mallory' where seq = 3")
+    result = run("audit", "verify", check=False)
+    assert result.returncode == 1
+    assert "audit log broken at position 3" in result.stderr

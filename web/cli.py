@@ -1,0 +1,352 @@
+"""The `casevault` command line: set-up, cases, ingest, reading, keys and the audit log.
+
+Every command reads Settings once from the environment, opens the vault with the passphrase
+(CASEVAULT_PASSPHRASE, or a prompt on a terminal) and closes it. Errors print one line that
+says what to do, and exit non-zero; nothing prints a stack trace or a name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import json
+import os
+import secrets
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from keys import KeyringError, check_passphrase
+from vault import DocumentInfo, Extracted, Kind, Settings, Vault
+from vault.errors import DuplicateDocument, VaultError
+
+EXIT_FAILED = 1
+EXIT_INTERNAL = 70
+
+
+def _fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _actor() -> str:
+    return f"operator:{getpass.getuser()}"
+
+
+def _settings() -> Settings:
+    return Settings.from_env(os.environ)
+
+
+def _passphrase(settings: Settings, *, confirm: bool = False) -> str:
+    if settings.passphrase:
+        return settings.passphrase
+    if not sys.stdin.isatty():
+        _fail("no passphrase: set CASEVAULT_PASSPHRASE, or run the command in a terminal to be asked")
+    return click.prompt("Vault passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
+
+
+@contextmanager
+def _open_vault() -> Iterator[Vault]:
+    settings = _settings()
+    with Vault.open(settings, _passphrase(settings)) as vault:
+        yield vault
+
+
+def _guard(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn domain errors into one line on stderr and a non-zero exit."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (VaultError, KeyringError) as error:
+            _fail(str(error))
+        except KeyboardInterrupt:
+            _fail("interrupted; nothing half-written was kept")
+        except BrokenPipeError:  # `casevault show ... | head`: the reader left, which is fine
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_FAILED)
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException:
+            raise
+        except Exception as error:  # noqa: BLE001 - the last line of defence: no trace, no data
+            _fail(f"unexpected {type(error).__name__}; nothing half-written was kept", EXIT_INTERNAL)
+
+    wrapper.__name__ = command.__name__
+    wrapper.__doc__ = command.__doc__
+    return wrapper
+
+
+def _print_json(value: object) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+@click.group()
+def main() -> None:
+    """casevault: an encrypted archive of court records and call transcripts."""
+
+
+@main.command()
+@_guard
+def init() -> None:
+    """Create a new vault in CASEVAULT_DATA (or CASEVAULT_DATABASE_URL)."""
+    settings = _settings()
+    passphrase = _passphrase(settings, confirm=True)
+    check_passphrase(passphrase)
+    with Vault.initialize(settings, passphrase, actor=_actor()):
+        pass
+    click.echo(f"vault created in {settings.data_dir}; keep the passphrase safe: it cannot be recovered")
+
+
+# -- cases ---------------------------------------------------------------------------------------
+
+@main.group()
+def case() -> None:
+    """Create and list cases."""
+
+
+@case.command("create")
+@click.argument("name")
+@_guard
+def case_create(name: str) -> None:
+    """Create a case called NAME."""
+    with _open_vault() as vault:
+        created = vault.create_case(name, actor=_actor())
+    click.echo(f"{created.id}  {created.name}")
+
+
+@case.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_guard
+def case_list(as_json: bool) -> None:
+    """List the cases with their document counts."""
+    with _open_vault() as vault:
+        cases = vault.cases()
+    if as_json:
+        _print_json([{"id": c.id, "name": c.name, "documents": c.documents,
+                      "created_at": c.created_at.isoformat()} for c in cases])
+        return
+    for c in cases:
+        click.echo(f"{c.id}  {c.documents:>5} documents  {c.name}")
+
+
+# -- ingest --------------------------------------------------------------------------------------
+
+def _files(paths: tuple[str, ...]) -> list[Path]:
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for root, dirs, names in os.walk(path):  # symlinked directories are not followed
+                dirs.sort()
+                found.extend(Path(root) / n for n in sorted(names) if not n.startswith("."))
+        else:
+            found.append(path)
+    return found
+
+
+def _ingest_one(vault: Vault, path: Path, case_info: Any, kind: Kind | None) -> dict[str, object]:
+    result: dict[str, object] = {"id": None, "path": str(path), "kind": None, "status": "failed"}
+    try:
+        if not path.is_file():
+            raise FileNotFoundError
+        with path.open("rb") as source:
+            document = vault.ingest(source, case=case_info, filename=path.name, actor=_actor(), kind=kind)
+    except DuplicateDocument as error:
+        existing = vault.document(error.existing_id)
+        result.update(id=existing.id, kind=existing.kind.value, status="duplicate")
+    except (VaultError, KeyringError) as error:
+        result.update(error=getattr(error, "code", "ERROR"), message=str(error))
+    except FileNotFoundError:
+        result.update(error="NOT_FOUND", message="no such file")
+    except PermissionError:
+        result.update(error="UNREADABLE", message="the file cannot be read (permissions)")
+    else:
+        result.update(id=document.id, kind=document.kind.value, status=document.status.value)
+    return result
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--case", "case_name", required=True, help="The case the files belong to.")
+@click.option("--kind", type=click.Choice([k.value for k in Kind]), help="Declare the kind instead of detecting it.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of results.")
+@_guard
+def ingest(paths: tuple[str, ...], case_name: str, kind: str | None, as_json: bool) -> None:
+    """Ingest files (directories recursively) into a case; each enters review."""
+    files = _files(paths)
+    results = []
+    with _open_vault() as vault:
+        case_info = vault.case(case_name)
+        show_bar = sys.stderr.isatty() and not as_json
+        with click.progressbar(files, label="ingesting", file=sys.stderr, show_pos=True,
+                               hidden=not show_bar) as bar:
+            for path in bar:
+                result = _ingest_one(vault, path, case_info, Kind(kind) if kind else None)
+                results.append(result)
+                if not as_json:
+                    _echo_result(result, above_bar=show_bar)
+    failed = sum(1 for r in results if r["status"] == "failed")
+    if as_json:
+        _print_json(results)
+    else:
+        click.echo(f"{len(results) - failed} stored or already present, {failed} failed", err=True)
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
+def _echo_result(result: dict[str, object], *, above_bar: bool) -> None:
+    if result["status"] == "failed":
+        line = f"FAILED      {result['path']}: {result['message']}"
+    else:
+        line = f"{result['id']}  {result['kind']:<12}  {result['status']:<9}  {result['path']}"
+    click.echo(("\r\x1b[K" if above_bar else "") + line)
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+def _clock(ms: int | None) -> str:
+    if ms is None:
+        return "--:--:--"
+    seconds = ms // 1000
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def _document_json(info: DocumentInfo, content: Extracted) -> dict[str, object]:
+    body: dict[str, object] = {
+        "id": info.id, "case": info.case_name, "case_id": info.case_id, "kind": info.kind.value,
+        "format": info.format.value, "status": info.status.value, "title": info.title,
+        "filename": info.filename, "size_bytes": info.size_bytes, "encoding": info.text_encoding,
+        "uploaded_by": info.uploaded_by, "created_at": info.created_at.isoformat(), "text": content.text,
+    }
+    if info.kind is Kind.TRANSCRIPT:
+        body["turns"] = [{"speaker": t.speaker, "start": None if t.start_ms is None else t.start_ms / 1000,
+                          "end": None if t.end_ms is None else t.end_ms / 1000, "text": t.text}
+                         for t in content.turns]
+    else:
+        body["pages"] = [{"number": p.number, "text": p.text} for p in content.pages]
+    return body
+
+
+@main.command()
+@click.argument("document_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_guard
+def show(document_id: str, as_json: bool) -> None:
+    """Show a document: metadata, then its pages or its turns with speakers and times."""
+    with _open_vault() as vault:
+        info = vault.document(document_id)
+        content = vault.content(document_id, actor=_actor())
+    if as_json:
+        _print_json(_document_json(info, content))
+        return
+    click.echo(f"{info.title}\n  id {info.id}  case {info.case_name}  {info.kind.value} ({info.format.value})"
+               f"  {info.status.value}\n  file {info.filename!r}  {info.size_bytes} bytes"
+               f"  encoding {info.text_encoding or '-'}  added {info.created_at:%Y-%m-%d %H:%M} by {info.uploaded_by}\n")
+    if info.kind is Kind.TRANSCRIPT:
+        for t in content.turns:
+            click.echo(f"[{_clock(t.start_ms)}] {t.speaker or '?'}: {t.text}")
+    else:
+        for p in content.pages:
+            click.echo(f"--- page {p.number} ---\n{p.text}")
+
+
+# -- keys and audit ------------------------------------------------------------------------------
+
+@main.group()
+def keys() -> None:
+    """Key status (rotation arrives with the admin tools)."""
+
+
+@keys.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_guard
+def keys_status(as_json: bool) -> None:
+    """Show key versions and what they protect. Never shows key material."""
+    with _open_vault() as vault:
+        status = vault.key_status()
+    masters = [{"version": v, "kdf": "argon2id", "memory_kib": k.memory_kib, "iterations": k.iterations,
+                "lanes": k.lanes, "created_at": at} for v, k, at in status.master_versions]
+    if as_json:
+        _print_json({"master_key": masters, "system_keys": status.system_keys,
+                     "case_keys_by_version": status.case_key_versions,
+                     "documents_by_case_key_version": status.documents_by_case_key_version,
+                     "blobs_by_key_version": status.blobs_by_key_version})
+        return
+    for m in masters:
+        click.echo(f"master key v{m['version']}: sealed with Argon2id ({m['memory_kib'] // 1024} MiB, "
+                   f"{m['iterations']} iterations, {m['lanes']} lanes), created {m['created_at'][:19]}")
+    for purpose, versions in sorted(status.system_keys.items()):
+        click.echo(f"system key {purpose}: versions {', '.join(map(str, versions))}")
+    for version, count in sorted(status.case_key_versions.items()):
+        docs = status.documents_by_case_key_version.get(version, 0)
+        click.echo(f"case keys v{version}: {count} cases, {docs} documents")
+    click.echo(f"blobs: {sum(status.blobs_by_key_version.values())} encrypted files")
+
+
+@main.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("verify")
+@_guard
+def audit_verify() -> None:
+    """Check the audit log's hash chain; report the first broken position."""
+    with _open_vault() as vault:
+        report = vault.verify_audit()
+    if report.intact:
+        click.echo(f"audit log intact: {report.entries} entries, head {report.head.hex()[:16]}")
+        return
+    _fail(f"audit log broken at position {report.first_broken}: {report.reason}")
+
+
+# -- demo ----------------------------------------------------------------------------------------
+
+DEMO_CASE = "Affaire H"
+
+
+def demo_corpus() -> Path:
+    return Path(str(resources.files("vault") / "demo" / "corpus"))
+
+
+@main.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=Path("casevault-demo"),
+              show_default=True, help="Where the demo vault lives.")
+@_guard
+def demo(directory: Path) -> None:
+    """Create a demo vault with the shipped corpus (fictional names) and show how to explore it."""
+    # The demo always runs on the embedded default (SQLite and files in --dir).
+    environ = {k: v for k, v in os.environ.items() if k not in ("CASEVAULT_DATA", "CASEVAULT_DATABASE_URL")}
+    settings = dataclasses.replace(Settings.from_env(environ), data_dir=directory)
+    passphrase = settings.passphrase or f"demo-{secrets.token_urlsafe(12)}"
+    if (directory / "casevault.db").exists():
+        if not settings.passphrase:
+            _fail(f"a demo vault exists in {directory}; set CASEVAULT_PASSPHRASE to the passphrase printed "
+                  "when it was made, or choose another --dir")
+        vault = Vault.open(settings, passphrase)
+    else:
+        vault = Vault.initialize(settings, passphrase, actor=_actor())
+    with vault:
+        try:
+            case_info = vault.case(DEMO_CASE)
+        except VaultError:
+            case_info = vault.create_case(DEMO_CASE, actor=_actor())
+        manifest = json.loads((demo_corpus().parent / "manifest.json").read_text())
+        for entry in manifest["documents"]:
+            result = _ingest_one(vault, demo_corpus() / entry["file"], case_info, None)
+            _echo_result(result, above_bar=False)
+        documents = vault.documents(case_info.id)
+    click.echo(f"\ndemo vault in {directory} with {len(documents)} documents in case {DEMO_CASE!r}.")
+    if not settings.passphrase:
+        click.echo(f"passphrase (shown once): {passphrase}")
+    click.echo("try:\n"
+               f"  export CASEVAULT_DATA={directory} CASEVAULT_PASSPHRASE='<the passphrase>'\n"
+               "  casevault case list\n"
+               f"  casevault show {documents[0].id if documents else 'DOC_ID'}\n"
+               "  casevault keys status\n  casevault audit verify")
