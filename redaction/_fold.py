@@ -48,7 +48,7 @@ class _FoldTable(dict[int, str]):
         else:
             base = "".join(c for c in unicodedata.normalize("NFKD", char) if unicodedata.category(c) != "Mn")
             if self._casefold:
-                base = base.lower()
+                base = base.casefold() if len(base.casefold()) == 1 else base.lower()
             # One character in, one out: "é" -> "e", "Ｑ" -> "q"; a fold that would grow ("ﬁ",
             # "ß" under casefold) keeps the lower-cased character so positions stay put.
             folded = base if len(base) == 1 else (char.lower() if self._casefold else char)
@@ -91,8 +91,40 @@ class Folded:
         return self.original_start(start), self.original_end(end)
 
 
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+# ASCII characters whose fold is not their lower case: odd spaces and the grave accent.
+_ASCII_SPECIAL = (("\t", " "), ("\r", " "), ("\v", " "), ("\f", " "), ("`", "'"))
+
+
+def _translate(text: str, casefold: bool) -> str:
+    """The one-to-one fold of every character.
+
+    ``str.translate`` over a mapping is fast only on all-ASCII text; one accented letter drops
+    the whole string onto a slow path. Lower-casing is fast on any text, so for case-folding the
+    text is lower-cased in C and only its (sparse) non-ASCII runs go through the table.
+    """
+    table = _TABLES[casefold]
+    if not casefold:
+        return text.translate(table)
+    lowered = text.lower()
+    if len(lowered) != len(text):  # "İ" lowers to two characters: keep positions, go slowly
+        return text.translate(table)
+    if not lowered.isascii():
+        # Table lookups run by run pay per run; translating the whole string pays per character.
+        # UTF-8 length tells how many characters are not ASCII (each adds one to three bytes).
+        non_ascii = len(lowered.encode("utf-8", "surrogatepass")) - len(lowered)
+        if non_ascii * 60 < len(lowered):
+            lowered = _NON_ASCII.sub(lambda run: run.group().translate(table), lowered)
+        else:
+            lowered = lowered.translate(table)
+    for char, replacement in _ASCII_SPECIAL:
+        if char in lowered:
+            lowered = lowered.replace(char, replacement)
+    return lowered
+
+
 def fold(text: str, *, casefold: bool = True) -> Folded:
-    translated = text.translate(_TABLES[casefold])
+    translated = _translate(text, casefold)
     pieces: list[str] = []
     folded_marks, original_marks = [0], [0]
     folded_length = last = 0

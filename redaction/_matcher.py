@@ -139,8 +139,18 @@ class AliasMatcher:
 
     @staticmethod
     def _resolve(candidates: list[tuple[int, int, _Entry]], folded: Folded) -> list[Mention]:
+        candidates.sort(key=lambda c: c[0])
+        if all(a[1] <= b[0] for a, b in zip(candidates, candidates[1:])):
+            taken = candidates  # the usual case: nothing overlaps
+        else:
+            taken = AliasMatcher._longest_first(candidates)
+        original_span = folded.original_span
+        return [Mention(*original_span(start, end), entry.identity_id, entry.alias) for start, end, entry in taken]
+
+    @staticmethod
+    def _longest_first(candidates: list[tuple[int, int, _Entry]]) -> list[tuple[int, int, _Entry]]:
         # Longest first, then leftmost: "Odile Quillon" wins over "Quillon" inside it.
-        candidates.sort(key=lambda c: (c[0] - c[1], c[0]))
+        candidates = sorted(candidates, key=lambda c: (c[0] - c[1], c[0]))
         taken: list[tuple[int, int, _Entry]] = []
         occupied: list[tuple[int, int]] = []
         for start, end, entry in candidates:
@@ -152,8 +162,4 @@ class AliasMatcher:
             occupied.insert(i, (start, end))
             taken.append((start, end, entry))
         taken.sort(key=lambda c: c[0])
-        mentions = []
-        for start, end, entry in taken:
-            o_start, o_end = folded.original_span(start, end)
-            mentions.append(Mention(o_start, o_end, entry.identity_id, entry.alias))
-        return mentions
+        return taken
