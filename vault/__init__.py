@@ -7,9 +7,11 @@ from vault._audit import AuditEntry, AuditReport
 from vault._ingest._limits import Limits
 from vault._ingest._model import Extracted, Format, Kind, Page, Turn
 from vault._settings import InvalidSetting, Settings
+from vault._users import ACCESS_KEY_PREFIX, Unauthenticated, UserInfo
 from vault._vault import BlobPurpose, CaseInfo, DocumentInfo, DocumentStatus, KeyStatus, Vault
 
 __all__ = [
+    "ACCESS_KEY_PREFIX",
     "AuditEntry",
     "AuditReport",
     "BlobPurpose",
@@ -25,5 +27,7 @@ __all__ = [
     "Page",
     "Settings",
     "Turn",
+    "Unauthenticated",
+    "UserInfo",
     "Vault",
 ]

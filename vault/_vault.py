@@ -42,9 +42,12 @@ from vault._models import (
     DocumentRow,
     MasterKeyVersion,
     SystemKeyVersion,
+    UserRow,
     new_id,
 )
+from vault import _users as users
 from vault._settings import Settings
+from vault._users import UserInfo, parse_role
 from vault.errors import (
     AlreadyInitialized,
     AuditFailed,
@@ -404,6 +407,31 @@ class Vault:
             raise
         reader.seek(0)
         return reader
+
+    # -- users -----------------------------------------------------------------------------------
+
+    def add_user(self, name: str, role: str, *, cases: tuple[str, ...] = (), actor: str) -> tuple[UserInfo, str]:
+        """Create a user with memberships in ``cases`` (names or ids). Returns the access key once."""
+        parsed_role = parse_role(role)
+        case_ids = [self.case(c).id for c in cases]
+        with self.db.write() as session:
+            row, key = users.add_user(session, name, parsed_role, case_ids)
+            self.audit.append(session, actor=actor, action="user.add", target=row.id,
+                              details={"role": parsed_role.value, "cases": case_ids})
+            return users.user_info(session, row), key
+
+    def users(self) -> list[UserInfo]:
+        with self.db.read() as session:
+            return [users.user_info(session, row) for row in session.scalars(select(UserRow).order_by(UserRow.name))]
+
+    def user(self, name: str) -> UserInfo:
+        with self.db.read() as session:
+            return users.user_info(session, users.find_user(session, name))
+
+    def authenticate(self, access_key: str) -> UserInfo:
+        """The user an access key belongs to; Unauthenticated if it is unknown, revoked or expired."""
+        with self.db.read() as session:
+            return users.user_info(session, users.authenticate(session, access_key))
 
     # -- audit and keys ------------------------------------------------------------------------
 

@@ -350,3 +350,41 @@ def demo(directory: Path) -> None:
                "  casevault case list\n"
                f"  casevault show {documents[0].id if documents else 'DOC_ID'}\n"
                "  casevault keys status\n  casevault audit verify")
+
+
+# -- users ---------------------------------------------------------------------------------------
+
+@main.group()
+def user() -> None:
+    """Users, their roles and case memberships."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["investigator", "reviewer", "admin"]))
+@click.option("--case", "cases", multiple=True, help="A case the user belongs to (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_guard
+def user_add(name: str, role: str, cases: tuple[str, ...], as_json: bool) -> None:
+    """Add a user; prints their access key once (it is stored only as a digest)."""
+    with _open_vault() as vault:
+        info, key = vault.add_user(name, role, cases=cases, actor=_actor())
+    if as_json:
+        _print_json({"name": info.name, "role": info.role.value, "access_key": key})
+        return
+    click.echo(f"user {info.name} ({info.role.value}) added; access key, shown once:\n{key}")
+
+
+@user.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_guard
+def user_list(as_json: bool) -> None:
+    """List users with their roles and number of cases."""
+    with _open_vault() as vault:
+        people = vault.users()
+    if as_json:
+        _print_json([{"name": u.name, "role": u.role.value, "active": u.active, "cases": sorted(u.cases)}
+                     for u in people])
+        return
+    for u in people:
+        click.echo(f"{u.name:<24} {u.role.value:<13} {len(u.cases)} cases{'' if u.active else '  (disabled)'}")

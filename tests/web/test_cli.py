@@ -136,3 +136,14 @@ def test_audit_verify_names_the_broken_position(run, tmp_path, database_url):
     result = run("audit", "verify", check=False)
     assert result.returncode == 1
     assert "audit log broken at position 3" in result.stderr
+
+
+def test_user_add_prints_the_access_key_once(run):
+    added = json.loads(run("user", "add", "ivy", "--role", "investigator", "--case", MANIFEST["case"], "--json").stdout)
+    assert set(added) == {"name", "role", "access_key"}
+    assert added["name"] == "ivy" and added["role"] == "investigator" and added["access_key"].startswith("cvk_")
+    listed = run("user", "list", "--json").stdout
+    assert added["access_key"] not in listed and added["access_key"][4:] not in listed
+    assert json.loads(listed)[0]["name"] == "ivy"
+    refused = run("user", "add", "ivy", "--role", "reviewer", check=False)
+    assert refused.returncode == 1 and "exists already" in refused.stderr

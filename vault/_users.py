@@ -1,0 +1,103 @@
+"""Users, their case memberships, and access keys.
+
+An access key is ``cvk_`` and 43 URL-safe characters (256 random bits). It is shown once, when
+issued; the database keeps its SHA-256 (a key that random needs no slow hash: nothing can be
+guessed) and an 8-character prefix so a person can tell their keys apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from redaction._policy import Actor, Role
+from vault._models import AccessKeyRow, MembershipRow, UserRow, utcnow
+from vault.errors import Conflict, InvalidInput, NotFound
+
+ACCESS_KEY_PREFIX = "cvk_"
+_USER_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+
+
+class Unauthenticated(NotFound):
+    """An access key that is unknown, revoked or expired, or a disabled account: all alike."""
+
+    code = "UNAUTHENTICATED"
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    id: str
+    name: str
+    role: Role
+    active: bool
+    cases: frozenset[str]
+    created_at: datetime
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.id, self.role, self.cases, self.active)
+
+
+def check_user_name(name: str) -> str:
+    if not _USER_NAME.fullmatch(name):
+        raise InvalidInput("a user name is 1-63 lower-case letters, digits, dots, dashes or underscores")
+    return name
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise InvalidInput(f"unknown role {value!r}; use investigator, reviewer or admin") from None
+
+
+def new_access_key() -> tuple[str, bytes]:
+    key = ACCESS_KEY_PREFIX + secrets.token_urlsafe(32)
+    return key, hashlib.sha256(key.encode()).digest()
+
+
+def user_info(session: Session, row: UserRow) -> UserInfo:
+    cases = frozenset(session.scalars(select(MembershipRow.case_id).where(MembershipRow.user_id == row.id)))
+    return UserInfo(row.id, row.name, Role(row.role), row.active, cases, row.created_at)
+
+
+def add_user(session: Session, name: str, role: Role, case_ids: list[str]) -> tuple[UserRow, str]:
+    """A new user with their memberships and a first access key (returned in clear, once)."""
+    name = check_user_name(name)
+    if session.scalar(select(UserRow.id).where(UserRow.name == name)):
+        raise Conflict(f"a user named {name} exists already")
+    row = UserRow(name=name, role=role.value)
+    session.add(row)
+    session.flush()
+    for case_id in dict.fromkeys(case_ids):
+        session.add(MembershipRow(user_id=row.id, case_id=case_id))
+    key, digest = new_access_key()
+    session.add(AccessKeyRow(user_id=row.id, digest=digest, prefix=key[:12]))
+    session.flush()
+    return row, key
+
+
+def find_user(session: Session, name: str) -> UserRow:
+    row = session.scalar(select(UserRow).where(UserRow.name == name))
+    if row is None:
+        raise NotFound(f"no user named {name}; `casevault user list` shows the users")
+    return row
+
+
+def authenticate(session: Session, key: str, now: datetime | None = None) -> UserRow:
+    """The user an access key belongs to, if the key is known, in force, and the user active."""
+    now = now or utcnow()
+    row = session.scalar(select(AccessKeyRow).where(
+        AccessKeyRow.digest == hashlib.sha256(key.encode()).digest()))
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+        raise Unauthenticated("the access key is not valid")
+    user = session.get(UserRow, row.user_id)
+    if user is None or not user.active:
+        raise Unauthenticated("the access key is not valid")
+    return user
