@@ -1,19 +1,72 @@
-"""Redaction: identities, pseudonyms, masking, review and the unmask policy (issue 4).
+"""Redaction: identities, pseudonyms, masking, review and the unmask policy.
 
 Pure logic: it is handed keys and text and stores nothing; it imports no other project package.
+
+- ``AliasMatcher`` finds every mention of registered aliases (folded for case, accents, spacing,
+  hyphenation and invisible characters) in one pass; ``detect`` proposes what is not registered.
+- ``pseudonym_token``, ``mask`` and ``render`` turn mentions into keyed tokens and tokens into
+  what one reader may see.
+- ``Suggestion`` and ``redactions`` hold a reviewer's decisions and what finally gets masked.
+- ``permits`` and the ``may_*`` functions are the policy: pure decisions, ``Allowed`` or a falsy
+  ``Denied(reason)``, over a deny-by-default table.
 """
 
+from redaction._detect import Candidate, Category, detect
 from redaction._fold import Folded, fold
+from redaction._mask import MaskedSpan, MaskedText, Redaction, mask, pseudonym_token, render
 from redaction._matcher import Alias, AliasMatcher, Mention, is_common_word
+from redaction._policy import (
+    Actor,
+    Allowed,
+    Decision,
+    Denied,
+    Permission,
+    Role,
+    UnmaskGrant,
+    all_of,
+    may_decide_unmask,
+    may_release,
+    may_see_document,
+    may_see_real_name,
+    permits,
+)
+from redaction._review import AlreadyDecided, Suggestion, SuggestionState, redactions, undecided
 from redaction.errors import InvalidAlias, RedactionError
 
 __all__ = [
+    "Actor",
     "Alias",
     "AliasMatcher",
+    "AlreadyDecided",
+    "Allowed",
+    "Candidate",
+    "Category",
+    "Decision",
+    "Denied",
     "Folded",
     "InvalidAlias",
+    "MaskedSpan",
+    "MaskedText",
     "Mention",
+    "Permission",
+    "Redaction",
     "RedactionError",
+    "Role",
+    "Suggestion",
+    "SuggestionState",
+    "UnmaskGrant",
+    "all_of",
+    "detect",
     "fold",
     "is_common_word",
+    "mask",
+    "may_decide_unmask",
+    "may_release",
+    "may_see_document",
+    "may_see_real_name",
+    "permits",
+    "pseudonym_token",
+    "redactions",
+    "render",
+    "undecided",
 ]

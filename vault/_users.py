@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from redaction._policy import Actor, Role
+from redaction import Actor, Role
 from vault._models import AccessKeyRow, MembershipRow, UserRow, utcnow
 from vault.errors import Conflict, InvalidInput, NotFound
 

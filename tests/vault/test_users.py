@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from redaction._policy import Role
+from redaction import Role
 from vault import ACCESS_KEY_PREFIX, Unauthenticated
 from vault._models import utcnow
 from vault.errors import Conflict, InvalidInput, NotFound
