@@ -8,7 +8,8 @@ from vault._ingest._limits import Limits
 from vault._ingest._model import Extracted, Format, Kind, Page, Turn
 from vault._settings import InvalidSetting, Settings
 from vault._users import ACCESS_KEY_PREFIX, Unauthenticated, UserInfo
-from vault._vault import BlobPurpose, CaseInfo, DocumentInfo, DocumentStatus, KeyStatus, Vault
+from vault._identities import Identity, IdentityCategory
+from vault._vault import BlobPurpose, CaseInfo, DocumentInfo, DocumentStatus, DocumentView, KeyStatus, Vault, ViewUnit
 
 __all__ = [
     "ACCESS_KEY_PREFIX",
@@ -18,8 +19,11 @@ __all__ = [
     "CaseInfo",
     "DocumentInfo",
     "DocumentStatus",
+    "DocumentView",
     "Extracted",
     "Format",
+    "Identity",
+    "IdentityCategory",
     "InvalidSetting",
     "KeyStatus",
     "Kind",
@@ -30,4 +34,5 @@ __all__ = [
     "Unauthenticated",
     "UserInfo",
     "Vault",
+    "ViewUnit",
 ]

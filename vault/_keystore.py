@@ -23,10 +23,11 @@ from keys import (
     unwrap_key,
     wrap_key,
 )
-from vault._models import CaseKeyVersion, MasterKeyVersion, SystemKeyVersion
+from vault._models import CaseKeyVersion, MasterKeyVersion, ScopeKeyVersion, SystemKeyVersion
 from vault.errors import NotFound, NotInitialized
 
 SYSTEM_PURPOSES = ("case-name", "content-digest", "audit-chain", "audit-details")
+SCOPE_PURPOSES = ("reidentification", "pseudonym")
 
 
 def _system_context(purpose: str) -> Context:
@@ -35,6 +36,12 @@ def _system_context(purpose: str) -> Context:
 
 def _case_context(case_id: str) -> Context:
     return Context("case-key", case_id=case_id)
+
+
+def _scope_context(scope: str, purpose: str) -> Context:
+    if purpose not in SCOPE_PURPOSES:
+        raise ValueError(f"unknown scope key purpose {purpose}")
+    return Context(f"scope-key/{purpose}", case_id=scope)
 
 
 def document_key_context(case_id: str, document_id: str) -> Context:
@@ -46,6 +53,7 @@ class KeyStore:
         self._master = master
         self.system = system
         self._cases: dict[str, Keyring] = {}
+        self._scopes: dict[tuple[str, str], SecretKey] = {}
 
     @classmethod
     def initialize(cls, session: Session, passphrase: str, kdf: KdfParams | None = None) -> KeyStore:
@@ -90,9 +98,33 @@ class KeyStore:
             ])
         return self._cases[case_id]
 
+    def new_scope_keys(self, session: Session, scope: str) -> None:
+        """Make the keys of a new pseudonym scope (done once, when its case is created)."""
+        for purpose in SCOPE_PURPOSES:
+            key = SecretKey.generate(version=1)
+            session.add(ScopeKeyVersion(scope=scope, purpose=purpose, version=1,
+                                        master_version=self._master.primary.version,
+                                        wrapped=wrap_key(self._master, key, _scope_context(scope, purpose))))
+            self._scopes[(scope, purpose)] = key
+
+    def scope_key(self, session: Session, scope: str, purpose: str) -> SecretKey:
+        """The newest key of ``purpose`` for a pseudonym scope. Never made here: a new key would
+        silently change every token of the scope."""
+        cached = self._scopes.get((scope, purpose))
+        if cached is not None:
+            return cached
+        row = session.scalar(select(ScopeKeyVersion).where(ScopeKeyVersion.scope == scope, ScopeKeyVersion.purpose == purpose)
+                             .order_by(ScopeKeyVersion.version.desc()))
+        if row is None:
+            raise NotFound("no such case")
+        key = unwrap_key(self._master, row.wrapped, _scope_context(scope, purpose), row.version)
+        self._scopes[(scope, purpose)] = key
+        return key
+
     def forget(self) -> None:
         """Drop every unwrapped key from memory (the vault is closing)."""
         self._cases.clear()
+        self._scopes.clear()
         self.system.clear()
 
     @staticmethod

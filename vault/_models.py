@@ -105,6 +105,7 @@ class DocumentRow(Base):
     page_count: Mapped[int] = mapped_column(Integer, default=0)
     turn_count: Mapped[int] = mapped_column(Integer, default=0)
     text_encoding: Mapped[str | None] = mapped_column(String(60))
+    pending_suggestions: Mapped[int] = mapped_column(Integer, default=0)
     title_ct: Mapped[bytes] = mapped_column(LargeBinary)
     filename_ct: Mapped[bytes] = mapped_column(LargeBinary)
     key_ct: Mapped[bytes] = mapped_column(LargeBinary)  # the document key, wrapped by the case key
@@ -180,3 +181,34 @@ class AccessKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ScopeKeyVersion(Base):
+    """A key of one purpose for one pseudonym scope (a case id, or "archive"), wrapped by the
+    master key: "reidentification" encrypts real names and aliases (kept apart from the
+    documents' keys); "pseudonym" keys the identity tokens."""
+
+    __tablename__ = "scope_key"
+    scope: Mapped[str] = mapped_column(String(36), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(30), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    master_version: Mapped[int] = mapped_column(ForeignKey("master_key.version"))
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdentityRow(Base):
+    """A protected identity. Its real name and aliases are encrypted under the scope's
+    re-identification key; its label ("H") under the case key, unique by keyed digest."""
+
+    __tablename__ = "identity"
+    __table_args__ = (UniqueConstraint("case_id", "label_digest"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("case.id"), index=True)
+    category: Mapped[str] = mapped_column(String(20))
+    label_digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    label_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    name_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    aliases_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

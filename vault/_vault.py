@@ -6,13 +6,13 @@ import enum
 import os
 import unicodedata
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -28,12 +28,28 @@ from keys import (
     unwrap_key,
     wrap_key,
 )
+from redaction import (
+    Permission,
+    Suggestion,
+    UnmaskGrant,
+    detect,
+    mask,
+    may_see_document,
+    may_release,
+    may_see_real_name,
+    permits,
+    pseudonym_token,
+    redactions,
+    render,
+)
 from vault._audit import AuditEntry, AuditLog, AuditReport
 from vault._blobs import BlobStore, PendingBlob
 from vault._db import Database
 from vault._ingest._model import Extracted, Format, Kind
 from vault._ingest._pipeline import Upload, detect_format, extract
+from vault._identities import Identity, IdentityCategory, IdentityMap, parse_category
 from vault._keystore import KeyStore, document_key_context
+from vault._masking import MaskedDocument, decisions_of, mask_document
 from vault._models import (
     Base,
     BlobRow,
@@ -44,6 +60,7 @@ from vault._models import (
     SystemKeyVersion,
     UserRow,
     new_id,
+    utcnow,
 )
 from vault import _users as users
 from vault._settings import Settings
@@ -53,9 +70,11 @@ from vault.errors import (
     AuditFailed,
     Conflict,
     DuplicateDocument,
+    Forbidden,
     InvalidInput,
     NotFound,
     NotInitialized,
+    RedactionConflict,
     StorageFailed,
 )
 
@@ -69,7 +88,8 @@ class DocumentStatus(enum.StrEnum):
 
 class BlobPurpose(enum.StrEnum):
     ORIGINAL = "original"
-    CONTENT = "content"
+    CONTENT = "content"  # the extracted text, in clear inside the ciphertext
+    MASKED = "masked"  # the masked text and the review's suggestions
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +116,30 @@ class DocumentInfo:
     text_encoding: str | None
     uploaded_by: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ViewUnit:
+    position: int  # page number, or turn index
+    text: str
+    speaker: str | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentView:
+    """A document as one user may see it. It carries no real name unless the policy allowed it,
+    and no field that could (no file name, no original title)."""
+
+    id: str
+    case_name: str
+    kind: Kind
+    format: Format
+    status: DocumentStatus
+    title: str
+    units: tuple[ViewUnit, ...]
+    pending_suggestions: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +183,7 @@ class Vault:
         self._keys = keys
         self.blobs = BlobStore(settings.blob_dir)
         self.audit = AuditLog(keys.system["audit-chain"], keys.system["audit-details"])
+        self.identity_map = IdentityMap(keys)
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -190,6 +235,7 @@ class Vault:
         return vault
 
     def close(self) -> None:
+        self.identity_map.forget()
         self._keys.forget()
         self.db.dispose()
 
@@ -218,6 +264,7 @@ class Vault:
                 session.add(row)
                 session.flush()
                 session.add(key_row)
+                self._keys.new_scope_keys(session, case_id)
                 session.flush()
                 self.audit.append(session, actor=actor, action="case.create", target=case_id)
         except IntegrityError:
@@ -271,10 +318,11 @@ class Vault:
             with self._decrypting(original.open(), original.size, document_key, original_context) as plain:
                 extracted = extract(fmt, plain, limits=limits, legacy_encoding=self.settings.legacy_encoding,
                                     kind=kind)
-            content_context = Context(BlobPurpose.CONTENT, case.id, document_id, 1)
-            content = self.blobs.write(
-                StreamEncryptor(document_key, content_context).chunks(iter([extracted.to_json()])))
+            content = self._write_blob(document_key, BlobPurpose.CONTENT, case.id, document_id, 1, extracted.to_json())
             pending.append(content)
+            masked = self._mask(case.id, extracted)
+            masked_blob = self._write_blob(document_key, BlobPurpose.MASKED, case.id, document_id, 1, masked.to_json())
+            pending.append(masked_blob)
             title = extracted.title or (os.path.basename(filename or "") or "untitled")
             with self.db.write() as session:
                 keyring = self._keys.case_keyring(session, case.id)
@@ -282,7 +330,7 @@ class Vault:
                     id=document_id, case_id=case.id, kind=extracted.kind.value, format=extracted.format.value,
                     status=DocumentStatus.IN_REVIEW.value, content_digest=digest, size_bytes=upload.size,
                     page_count=len(extracted.pages), turn_count=len(extracted.turns),
-                    text_encoding=extracted.encoding,
+                    text_encoding=extracted.encoding, pending_suggestions=masked.undecided,
                     title_ct=document_key.encrypt(title.encode(), Context("title", case.id, document_id, 1)),
                     filename_ct=document_key.encrypt((filename or "").encode(),
                                                      Context("filename", case.id, document_id, 1)),
@@ -296,7 +344,8 @@ class Vault:
                     session.rollback()
                     self._refuse_duplicate(case.id, digest)
                     raise Conflict("the document could not be stored; try again") from None
-                for purpose, blob in ((BlobPurpose.ORIGINAL, original), (BlobPurpose.CONTENT, content)):
+                for purpose, blob in ((BlobPurpose.ORIGINAL, original), (BlobPurpose.CONTENT, content),
+                                      (BlobPurpose.MASKED, masked_blob)):
                     session.add(BlobRow(document_id=document_id, purpose=purpose.value, version=1,
                                         storage_name=blob.name, stored_bytes=blob.size,
                                         key_version=document_key.version))
@@ -314,6 +363,17 @@ class Vault:
                 blob.discard()
             raise
         return self.document(document_id)
+
+    def _write_blob(self, key: SecretKey, purpose: BlobPurpose, case_id: str, document_id: str, version: int,
+                    data: bytes) -> PendingBlob:
+        context = Context(purpose.value, case_id, document_id, version)
+        return self.blobs.write(StreamEncryptor(key, context).chunks(iter([data])))
+
+    def _mask(self, case_id: str, extracted: Extracted, decisions: dict[str, Suggestion] | None = None) -> MaskedDocument:
+        with self.db.read() as session:
+            matcher = self.identity_map.matcher(session, case_id)
+            token_key = self.identity_map.token_key(session, case_id)
+        return mask_document(extracted, matcher, token_key, decisions)
 
     def _refuse_duplicate(self, case_id: str, digest: bytes) -> None:
         with self.db.read() as session:
@@ -407,6 +467,174 @@ class Vault:
             raise
         reader.seek(0)
         return reader
+
+    # -- identities and the policy view ---------------------------------------------------------
+
+    def add_identity(self, case: CaseInfo, *, name: str, aliases: list[str] = (), label: str | None = None,  # type: ignore[assignment]
+                     category: str = "person", actor: str) -> Identity:
+        """Register a protected identity, then re-mask every document of its case."""
+        with self.db.write() as session:
+            identity = self.identity_map.add(session, case.id, name=name, aliases=list(aliases), label=label,
+                                             category=parse_category(category), actor=actor)
+            self.audit.append(session, actor=actor, action="identity.add", target=identity.id,
+                              details={"case": case.id, "category": identity.category.value})
+        self.remask_case(case.id, actor=actor)
+        return identity
+
+    def identities(self, case: CaseInfo) -> list[Identity]:
+        """Every identity of a case with its real name: for the operator or a cleared caller."""
+        with self.db.read() as session:
+            return self.identity_map.identities(session, case.id)
+
+    def remask_case(self, case_id: str, *, actor: str) -> int:
+        """Mask every document of a case again under its current identities; returns how many."""
+        documents = self.documents(case_id)
+        for info in documents:
+            self._remask(info.id, actor=actor, action="document.remask")
+        return len(documents)
+
+    def _remask(self, document_id: str, *, actor: str, action: str,
+                decide: Callable[[dict[str, Suggestion], MaskedDocument], dict[str, object]] | None = None) -> MaskedDocument:
+        """Write a new version of a document's masked form, keeping (or changing, through
+        ``decide``) its review decisions. Optimistic: a concurrent change makes this a Conflict."""
+        with self.db.read() as session:
+            row = self._document_row(session, document_id)
+            case_id = row.case_id
+            key = self._document_key(session, row)
+            with self._open_blob(session, row, BlobPurpose.CONTENT) as reader:
+                extracted = Extracted.from_json(reader.read())
+            with self._open_blob(session, row, BlobPurpose.MASKED) as reader:
+                previous = MaskedDocument.from_json(reader.read())
+            old = session.scalar(select(BlobRow).where(BlobRow.document_id == document_id,
+                                                       BlobRow.purpose == BlobPurpose.MASKED.value))
+            assert old is not None
+            old_name, version = old.storage_name, old.version + 1
+        decisions = decisions_of(previous)
+        details: dict[str, object] = {"version": version}
+        if decide is not None:
+            details |= decide(decisions, previous)
+        masked = self._mask(case_id, extracted, decisions)
+        blob = self._write_blob(key, BlobPurpose.MASKED, case_id, document_id, version, masked.to_json())
+        try:
+            with self.db.write() as session:
+                # the version moves only from the one read above: two writers cannot both win
+                moved = session.execute(
+                    update(BlobRow).where(BlobRow.document_id == document_id,
+                                          BlobRow.purpose == BlobPurpose.MASKED.value, BlobRow.version == version - 1)
+                    .values(version=version, storage_name=blob.name, stored_bytes=blob.size)).rowcount
+                if moved != 1:
+                    raise Conflict("the document was changed by someone else at the same time; reload it and try again")
+                session.execute(update(DocumentRow).where(DocumentRow.id == document_id)
+                                .values(pending_suggestions=masked.undecided))
+                self.audit.append(session, actor=actor, action=action, target=document_id, details=details)
+                blob.publish()
+        except BaseException:
+            blob.discard()
+            raise
+        self.blobs.delete(old_name)  # the superseded masked form
+        return masked
+
+    def decide(self, document_id: str, user: UserInfo, suggestion_ids: list[str], *, accept: bool,
+               identity_id: str | None = None, actor: str) -> MaskedDocument:
+        """A reviewer accepts or rejects suggestions of a document in review."""
+        self._reviewable(document_id, user)
+        if not suggestion_ids:
+            raise InvalidInput("name at least one suggestion")
+
+        def apply(decisions: dict[str, Suggestion], previous: MaskedDocument) -> dict[str, object]:
+            known = {str(r["id"]): r for u in previous.units for r in u.suggestions}
+            for sid in suggestion_ids:
+                record = known.get(sid)
+                if record is None:
+                    raise NotFound(f"no suggestion {sid} in this document; `casevault review show` lists them")
+                pending = Suggestion(sid, int(record["start"]), int(record["end"]), str(record["category"]))  # type: ignore[arg-type]
+                if sid in decisions:
+                    raise RedactionConflict(f"suggestion {sid} was already {decisions[sid].state.value}")
+                decisions[sid] = (pending.accept(user.id, identity_id=identity_id) if accept
+                                  else pending.reject(user.id))
+            return {"user": user.id, "accepted" if accept else "rejected": suggestion_ids}
+
+        return self._remask(document_id, actor=actor, action="review.decide", decide=apply)
+
+    def _reviewable(self, document_id: str, user: UserInfo) -> DocumentRow:
+        with self.db.read() as session:
+            row = session.get(DocumentRow, document_id) if _valid_id(document_id) else None
+            if row is None or not may_see_document(user.actor, row.case_id, row.status):
+                raise NotFound("no such document")
+            decision = permits(user.actor, Permission.DOCUMENT_REVIEW, row.case_id)
+            if not decision:
+                raise Forbidden(decision.reason)
+            if row.status != DocumentStatus.IN_REVIEW:
+                raise Conflict("the document is already released")
+            return row
+
+    def release(self, document_id: str, user: UserInfo, *, actor: str) -> DocumentInfo:
+        """Release a reviewed document to the investigators of its case (four eyes; once)."""
+        row = self._reviewable(document_id, user)
+        decision = may_release(user.actor, row.case_id, uploaded_by=row.uploaded_by, undecided=row.pending_suggestions)
+        if not decision:
+            raise Forbidden(f"cannot release: {decision.reason}")
+        with self.db.write() as session:
+            moved = session.execute(update(DocumentRow).where(
+                DocumentRow.id == document_id, DocumentRow.status == DocumentStatus.IN_REVIEW.value,
+                DocumentRow.pending_suggestions == 0).values(status=DocumentStatus.RELEASED.value)).rowcount
+            if moved != 1:
+                raise Conflict("the document was released or changed by someone else at the same time")
+            self.audit.append(session, actor=actor, action="document.release", target=document_id,
+                              details={"user": user.id})
+        return self.document(document_id)
+
+    def masked(self, document_id: str) -> MaskedDocument:
+        with self.db.read() as session:
+            reader = self._open_blob(session, self._document_row(session, document_id), BlobPurpose.MASKED)
+        with reader:
+            return MaskedDocument.from_json(reader.read())
+
+    def view(self, document_id: str, user: UserInfo, *, actor: str, now: datetime | None = None) -> DocumentView:
+        """The document as ``user`` may see it: pseudonym labels, or real names where allowed.
+
+        A document the user may not see is NotFound, exactly like one that does not exist. The
+        read, and every real name it reveals, is audited before the view is returned; if the
+        audit cannot be written, nothing is returned.
+        """
+        now = now or utcnow()
+        viewer = user.actor
+        with self.db.read() as session:
+            row = session.get(DocumentRow, document_id) if _valid_id(document_id) else None
+            if row is None or not may_see_document(viewer, row.case_id, row.status):
+                raise NotFound("no such document")
+            case_id, status = row.case_id, row.status
+        masked = self.masked(document_id)
+        info = self.document(document_id)
+        identities = self.identities(self.case(case_id))
+        grants: list[UnmaskGrant] = []  # unmask grants arrive with the unmask workflow
+        display: dict[str, str] = {}
+        revealed: list[str] = []
+        with self.db.read() as session:
+            token_key = self.identity_map.token_key(session, case_id)
+        for identity in identities:
+            token = pseudonym_token(token_key, identity.id)
+            if may_see_real_name(viewer, case_id, identity.id, grants, now):
+                display[token] = identity.name
+                if token in masked.tokens:
+                    revealed.append(identity.id)
+            else:
+                display[token] = identity.label
+        matcher_view = self._title_view(case_id, info.title, display, token_key)
+        self.record(actor=actor, action="document.view", target=document_id,
+                    details={"user": user.id, "revealed": revealed} if revealed else {"user": user.id})
+        units = tuple(
+            ViewUnit(u.position, render(u.text, display), render(u.speaker, display) if u.speaker else None,
+                     u.start_ms, u.end_ms) for u in masked.units)
+        return DocumentView(document_id, info.case_name, info.kind, info.format, DocumentStatus(status),
+                            matcher_view, units, masked.undecided)
+
+    def _title_view(self, case_id: str, title: str, display: dict[str, str], token_key: bytes) -> str:
+        with self.db.read() as session:
+            matcher = self.identity_map.matcher(session, case_id)
+        chosen = redactions(matcher.find(title), [Suggestion("t", c.start, c.end, c.category.value)
+                                                  for c in detect(title)])
+        return render(mask(title, chosen, lambda i: pseudonym_token(token_key, i)).text, display)
 
     # -- users -----------------------------------------------------------------------------------
 

@@ -35,6 +35,18 @@ class Conflict(VaultError):
     code = "CONFLICT"
 
 
+class RedactionConflict(Conflict):
+    """A review decision on something already decided."""
+
+    code = "ALREADY_DECIDED"
+
+
+class Forbidden(VaultError):
+    """The caller may see the thing but not do this to it (e.g. an investigator releasing)."""
+
+    code = "FORBIDDEN"
+
+
 class DuplicateDocument(Conflict):
     code = "DUPLICATE_DOCUMENT"
 
