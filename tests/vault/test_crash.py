@@ -62,7 +62,7 @@ def test_sigkill_during_ingest_leaves_a_consistent_vault(settings):
             assert report.intact, report.reason
             with vault.db.engine.connect() as connection:
                 rows = connection.execute(sa.text("select count(*) from blob")).scalar_one()
-            assert rows == 2 * len(vault.documents())
+            assert rows == 3 * len(vault.documents())  # original, content, masked
 
 
 def test_no_plaintext_is_left_in_temporary_directories(vault, case, tmp_path, monkeypatch):
