@@ -36,6 +36,9 @@ class KdfParams:
     def __post_init__(self) -> None:
         if self.memory_kib < 64 * 1024 or self.iterations < 3 or not 1 <= self.lanes <= 64:
             raise ValueError("Argon2id needs at least 64 MiB of memory and 3 iterations")
+        # a ceiling too: a tampered record must not make opening the vault hang or exhaust memory
+        if self.memory_kib > 4 * 1024 * 1024 or self.iterations > 64:
+            raise ValueError("Argon2id parameters above 4 GiB or 64 iterations are refused")
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,19 +38,21 @@ def postgres_engine() -> Iterator[sa.Engine]:
     engine.dispose()
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
-    """None for the embedded default (SQLite in the data directory), else a PostgreSQL URL."""
-    if request.param == "sqlite":
-        yield None
-        return
-    engine = request.getfixturevalue("postgres_engine")
+@pytest.fixture
+def postgres_url(postgres_engine: sa.Engine) -> Iterator[str]:
+    """A PostgreSQL URL whose search path is a fresh schema, dropped afterwards."""
     schema = f"cv_{secrets.token_hex(6)}"
-    with engine.connect() as connection:
+    with postgres_engine.connect() as connection:
         connection.execute(sa.text(f"create schema {schema}"))
     yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    with engine.connect() as connection:
+    with postgres_engine.connect() as connection:
         connection.execute(sa.text(f"drop schema {schema} cascade"))
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest) -> str | None:
+    """None for the embedded default (SQLite in the data directory), else a PostgreSQL URL."""
+    return None if request.param == "sqlite" else request.getfixturevalue("postgres_url")
 
 
 @pytest.fixture

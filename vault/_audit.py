@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from keys import Context, IntegrityFailed, SecretKey, keyed_digest
+from keys import Context, SecretKey, keyed_digest
 from vault._models import AuditEntryRow, AuditHead, utcnow
 from vault.errors import AuditFailed
 
@@ -48,7 +48,8 @@ class AuditReport:
 
 
 def _mac(key: SecretKey, prev: bytes, row: AuditEntryRow) -> bytes:
-    fields = [str(row.seq), row.at.isoformat(), row.actor, row.action, row.target or "",
+    # the instant in UTC: PostgreSQL returns timestamps in the session's time zone
+    fields = [str(row.seq), row.at.astimezone(UTC).isoformat(), row.actor, row.action, row.target or "",
               (row.details_ct or b"").hex(), prev.hex()]
     return keyed_digest(key, "audit-entry", json.dumps(fields).encode())
 
@@ -107,11 +108,6 @@ class AuditLog:
                                    f"entry {expected_seq} is missing (the next one found is {row.seq})")
             if row.prev_mac != prev or _mac(self._chain_key, prev, row) != row.entry_mac:
                 return AuditReport(expected_seq - 1, prev, row.seq, f"entry {row.seq} was altered or reordered")
-            if row.details_ct is not None:
-                try:
-                    self._details_key.decrypt(row.details_ct, Context("audit-details", version=row.seq))
-                except IntegrityFailed:
-                    return AuditReport(expected_seq - 1, prev, row.seq, f"entry {row.seq} has altered details")
             prev, expected_seq = row.entry_mac, expected_seq + 1
         head = session.get(AuditHead, _HEAD_ID)
         count = expected_seq - 1

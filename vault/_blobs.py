@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -53,7 +54,9 @@ class PendingBlob:
     def publish(self) -> None:
         final = self.store.path(self.name)
         try:
-            final.parent.mkdir(exist_ok=True)
+            if not final.parent.exists():
+                final.parent.mkdir(exist_ok=True)
+                _fsync_dir(final.parent.parent)  # the new shard directory itself must survive
             os.replace(self.temp, final)
             _fsync_dir(final.parent)
         except OSError as error:
@@ -105,10 +108,18 @@ class BlobStore:
     def delete(self, name: str) -> None:
         self.path(name).unlink(missing_ok=True)
 
-    def sweep_incoming(self) -> int:
-        """Remove temporary files left by a crash; returns how many were removed."""
+    def sweep_incoming(self, *, older_than: float) -> int:
+        """Remove temporary files left by a crash; returns how many were removed.
+
+        Only files untouched for ``older_than`` seconds: a younger one may belong to an ingest
+        still running in another process."""
         removed = 0
+        limit = time.time() - older_than
         for leftover in self._incoming.glob("*.tmp"):
-            _remove(leftover)
-            removed += 1
+            try:
+                if leftover.stat().st_mtime < limit:
+                    _remove(leftover)
+                    removed += 1
+            except FileNotFoundError:
+                pass
         return removed

@@ -7,7 +7,10 @@ from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+
+from vault.errors import StorageFailed
 
 _WRITE = "casevault_write"
 
@@ -48,6 +51,18 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
+
+    def check_reachable(self) -> None:
+        """StorageFailed, saying where, if the database cannot be reached."""
+        try:
+            with self.engine.connect():
+                pass
+        except OperationalError:
+            url = self.engine.url
+            where = f"{url.host or 'localhost'}:{url.port or 5432}" if url.host or url.drivername.startswith("postgresql") \
+                else str(url.database)
+            raise StorageFailed(f"cannot reach the database at {where}; check that it runs and that "
+                                "CASEVAULT_DATABASE_URL is right") from None
 
     @property
     def backend(self) -> str:

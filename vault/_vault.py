@@ -46,7 +46,8 @@ from vault._audit import AuditEntry, AuditLog, AuditReport
 from vault._blobs import BlobStore, PendingBlob
 from vault._db import Database
 from vault._ingest._model import Extracted, Format, Kind
-from vault._ingest._pipeline import Upload, detect_format, extract
+from vault._ingest._pipeline import Upload, extract
+from vault._ingest._sniff import sniff
 from vault._identities import Identity, IdentityCategory, IdentityMap, parse_category
 from vault._keystore import KeyStore, document_key_context
 from vault._masking import MaskedDocument, decisions_of, mask_document
@@ -194,6 +195,7 @@ class Vault:
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url)
         try:
+            db.check_reachable()
             if inspect(db.engine).has_table(MasterKeyVersion.__tablename__):
                 with db.read() as session:
                     if session.scalar(select(func.count()).select_from(MasterKeyVersion)):
@@ -222,6 +224,7 @@ class Vault:
             )
         db = Database(settings.resolved_database_url)
         try:
+            db.check_reachable()
             if not inspect(db.engine).has_table(MasterKeyVersion.__tablename__):
                 raise NotInitialized("this database has no vault yet; run `casevault init` first")
             with db.read() as session:
@@ -231,7 +234,7 @@ class Vault:
             raise
         vault = cls(settings, db, keys)
         vault.blobs.create()
-        vault.blobs.sweep_incoming()
+        vault.blobs.sweep_incoming(older_than=2 * settings.limits.parse_seconds + 60)
         return vault
 
     def close(self) -> None:
@@ -292,7 +295,12 @@ class Vault:
                 row = session.scalar(select(CaseRow).where(CaseRow.name_digest == self._case_digest(name_or_id)))
             if row is None:
                 raise NotFound("no such case; `casevault case list` shows the cases")
-            return self._case_info(session, row)
+            info = self._case_info(session, row)
+        # The digest column is not authenticated; the encrypted name is. A swapped digest must
+        # not send documents to another case.
+        if info.id != name_or_id and normalise_case_name(info.name) != normalise_case_name(name_or_id):
+            raise IntegrityFailed()
+        return info
 
     # -- documents -----------------------------------------------------------------------------
 
@@ -312,7 +320,7 @@ class Vault:
             original_context = Context(BlobPurpose.ORIGINAL, case.id, document_id, 1)
             original = self.blobs.write(StreamEncryptor(document_key, original_context).chunks(upload.pieces()))
             pending.append(original)
-            fmt = detect_format(upload.head, filename)
+            fmt = sniff(upload.head, filename)
             digest = upload.digest()
             self._refuse_duplicate(case.id, digest)
             with self._decrypting(original.open(), original.size, document_key, original_context) as plain:
@@ -323,7 +331,9 @@ class Vault:
             masked = self._mask(case.id, extracted)
             masked_blob = self._write_blob(document_key, BlobPurpose.MASKED, case.id, document_id, 1, masked.to_json())
             pending.append(masked_blob)
-            title = extracted.title or (os.path.basename(filename or "") or "untitled")
+            # a name from a file system need not be UTF-8; keep its bytes, show replacements
+            raw_name = (filename or "").encode("utf-8", "surrogateescape")
+            title = extracted.title or (os.path.basename(raw_name.decode("utf-8", "replace")) or "untitled")
             with self.db.write() as session:
                 keyring = self._keys.case_keyring(session, case.id)
                 row = DocumentRow(
@@ -332,7 +342,7 @@ class Vault:
                     page_count=len(extracted.pages), turn_count=len(extracted.turns),
                     text_encoding=extracted.encoding, pending_suggestions=masked.undecided,
                     title_ct=document_key.encrypt(title.encode(), Context("title", case.id, document_id, 1)),
-                    filename_ct=document_key.encrypt((filename or "").encode(),
+                    filename_ct=document_key.encrypt(raw_name,
                                                      Context("filename", case.id, document_id, 1)),
                     key_ct=wrap_key(keyring, document_key, document_key_context(case.id, document_id)),
                     case_key_version=keyring.primary.version, uploaded_by=actor,
@@ -355,6 +365,8 @@ class Vault:
                 for blob in pending:
                     blob.publish()
         except SQLAlchemyError:
+            if self._stored(document_id):  # the commit went through although the driver said not
+                return self.document(document_id)
             for blob in pending:
                 blob.discard()
             raise StorageFailed("the database refused the write; nothing was stored") from None
@@ -374,6 +386,13 @@ class Vault:
             matcher = self.identity_map.matcher(session, case_id)
             token_key = self.identity_map.token_key(session, case_id)
         return mask_document(extracted, matcher, token_key, decisions)
+
+    def _stored(self, document_id: str) -> bool:
+        try:
+            with self.db.read() as session:
+                return session.get(DocumentRow, document_id) is not None
+        except SQLAlchemyError:
+            return False
 
     def _refuse_duplicate(self, case_id: str, digest: bytes) -> None:
         with self.db.read() as session:
@@ -412,7 +431,7 @@ class Vault:
             id=row.id, case_id=row.case_id, case_name=case_names[row.case_id], kind=Kind(row.kind),
             format=Format(row.format), status=DocumentStatus(row.status),
             title=key.decrypt(row.title_ct, Context("title", row.case_id, row.id, 1)).decode(),
-            filename=key.decrypt(row.filename_ct, Context("filename", row.case_id, row.id, 1)).decode(),
+            filename=key.decrypt(row.filename_ct, Context("filename", row.case_id, row.id, 1)).decode("utf-8", "replace"),
             size_bytes=row.size_bytes, pages=row.page_count, turns=row.turn_count,
             text_encoding=row.text_encoding, uploaded_by=row.uploaded_by, created_at=row.created_at,
         )

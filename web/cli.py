@@ -70,9 +70,7 @@ def _guard(command: Callable[..., Any]) -> Callable[..., Any]:
         except BrokenPipeError:  # `casevault show ... | head`: the reader left, which is fine
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             sys.exit(EXIT_FAILED)
-        except click.exceptions.Exit:
-            raise
-        except click.ClickException:
+        except (click.exceptions.Exit, click.ClickException):
             raise
         except Exception as error:  # noqa: BLE001 - the last line of defence: no trace, no data
             _fail(f"unexpected {type(error).__name__}; nothing half-written was kept", EXIT_INTERNAL)
@@ -151,7 +149,8 @@ def _files(paths: tuple[str, ...]) -> list[Path]:
 
 
 def _ingest_one(vault: Vault, path: Path, case_info: Any, kind: Kind | None) -> dict[str, object]:
-    result: dict[str, object] = {"id": None, "path": str(path), "kind": None, "status": "failed"}
+    shown = os.fsencode(path).decode("utf-8", "backslashreplace")  # a name that is not UTF-8
+    result: dict[str, object] = {"id": None, "path": shown, "kind": None, "status": "failed"}
     try:
         if not path.is_file():
             raise FileNotFoundError
@@ -166,6 +165,8 @@ def _ingest_one(vault: Vault, path: Path, case_info: Any, kind: Kind | None) -> 
         result.update(error="NOT_FOUND", message="no such file")
     except PermissionError:
         result.update(error="UNREADABLE", message="the file cannot be read (permissions)")
+    except Exception as error:  # noqa: BLE001 - one file's failure must not end the batch
+        result.update(error="INTERNAL", message=f"unexpected {type(error).__name__}; nothing of this file was kept")
     else:
         result.update(id=document.id, kind=document.kind.value, status=document.status.value)
     return result

@@ -35,7 +35,7 @@ def test_wrong_passphrase_is_a_clear_error():
         unseal_master_key(SealedKey.from_json(KNOWN_SEALED), KNOWN_PASSPHRASE + "x")
 
 
-def test_parameters_and_salt_are_recorded_and_bound():
+def test_parameters_and_salt_are_recorded_and_cannot_be_edited():
     key = SecretKey.generate()
     sealed = json.loads(seal_master_key(key, "a long enough passphrase").to_json())
     assert sealed["kdf"] == {"algorithm": "argon2id", "memory_kib": 65536, "iterations": 3, "lanes": 4}
@@ -53,8 +53,9 @@ def test_stronger_parameters_can_be_chosen():
     assert unseal_master_key(sealed, "a long enough passphrase").material == key.material
 
 
-@pytest.mark.parametrize("params", [dict(memory_kib=32 * 1024), dict(iterations=2), dict(lanes=0)])
-def test_parameters_below_the_floor_are_refused(params):
+@pytest.mark.parametrize("params", [dict(memory_kib=32 * 1024), dict(iterations=2), dict(lanes=0),
+                                    dict(memory_kib=2**31), dict(iterations=10**6)])
+def test_parameters_outside_the_floor_and_ceiling_are_refused(params):
     with pytest.raises(ValueError):
         KdfParams(**params)
 
@@ -73,7 +74,11 @@ def test_sealed_form_holds_no_key_material():
     assert base64.b64encode(key.material).decode() not in text
 
 
-@pytest.mark.parametrize("damaged", ["not json", "{}", '{"version": 1, "kdf": {"algorithm": "scrypt"}}'])
+@pytest.mark.parametrize("damaged", [
+    "not json", "{}", '{"version": 1, "kdf": {"algorithm": "scrypt"}}',
+    KNOWN_SEALED.replace('"memory_kib": 65536', '"memory_kib": 2147483648'),  # would exhaust memory
+    KNOWN_SEALED.replace('"iterations": 3', '"iterations": 100000000'),  # would hang the open
+])
 def test_damaged_sealed_record_is_an_integrity_failure(damaged):
     with pytest.raises(IntegrityFailed):
         SealedKey.from_json(damaged)

@@ -24,11 +24,19 @@ def _needles() -> dict[bytes, str]:
     for identity in MANIFEST["identities"]:
         words |= {identity["name"], *identity["aliases"]}
     words = {w for w in words if len(w) >= 5}  # short aliases ("H", "QM") occur by chance in ciphertext
+    words |= {entry["file"] for entry in MANIFEST["documents"]}  # file names are encrypted too
     needles: dict[bytes, str] = {}
     for word in words:
         for form in {word, word.upper(), word.lower(), unicodedata.normalize("NFD", word)}:
             for encoding in ("utf-8", "utf-16-le", "utf-16-be"):
                 needles[form.encode(encoding)] = f"{word!r} ({encoding})"
+    # compressed originals (PDF, DOCX) hide their words: look for raw windows of their bytes
+    for entry in MANIFEST["documents"]:
+        data = (DEMO_CORPUS / entry["file"]).read_bytes()
+        for offset in range(0, len(data) - 32, max(1, len(data) // 16)):
+            window = data[offset:offset + 32]
+            if len(set(window)) > 8:  # skip runs of padding that could occur anywhere
+                needles[window] = f"32 bytes of {entry['file']} at {offset}"
     return needles
 
 

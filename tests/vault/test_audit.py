@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
@@ -50,10 +51,29 @@ def test_edited_entry_is_named(vault):
     assert report.first_broken == 4 and "altered" in report.reason
 
 
-def test_edited_timestamp_is_named(vault):
+def test_edited_action_is_named(vault):
     _fill(vault, 3)
     _sql(vault, "update audit_log set action = 'document.read' where seq = 2")
     assert vault.verify_audit().first_broken == 2
+
+
+def test_edited_timestamp_is_named(vault):
+    _fill(vault, 3)
+    _sql(vault, "update audit_log set at = '2020-01-01 00:00:00' where seq = 3")
+    assert vault.verify_audit().first_broken == 3
+
+
+def test_chain_verifies_in_a_postgresql_session_with_another_time_zone(tmp_path, postgres_url):
+    """PostgreSQL answers timestamps in the session's time zone; the chain must not care."""
+    settings = Settings(data_dir=tmp_path / "data", database_url=postgres_url)
+    with Vault.initialize(settings, PASSPHRASE) as vault:
+        _fill(vault, 3)
+    paris = replace(settings, database_url=postgres_url.replace("options=", "options=-ctimezone%3DEurope/Paris%20", 1))
+    with Vault.open(paris, PASSPHRASE) as vault:
+        with vault.db.engine.connect() as connection:
+            assert connection.execute(sa.text("show timezone")).scalar_one() == "Europe/Paris"
+        report = vault.verify_audit()
+        assert report.intact, report.reason
 
 
 def test_deleted_entry_is_named(vault):

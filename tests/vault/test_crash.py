@@ -52,6 +52,7 @@ def test_sigkill_during_ingest_leaves_a_consistent_vault(settings):
             finally:
                 child.send_signal(signal.SIGKILL)
 
+        _age(settings.blob_dir / ".incoming", hours=1)  # the restart comes later; fresh temps are spared
         with Vault.open(settings, PASSPHRASE) as vault:  # opening sweeps what the crash left
             assert not list((settings.blob_dir / ".incoming").iterdir()), "temporary blobs survived a restart"
             for document in vault.documents():
@@ -78,9 +79,19 @@ def test_no_plaintext_is_left_in_temporary_directories(vault, case, tmp_path, mo
     assert list((vault.settings.blob_dir / ".incoming").iterdir()) == []
 
 
-def test_leftover_temporary_blob_is_swept_at_open(settings):
+def _age(folder: Path, *, hours: float) -> None:
+    past = time.time() - hours * 3600
+    for path in folder.iterdir():
+        os.utime(path, (past, past))
+
+
+def test_leftover_temporary_blob_is_swept_at_open_but_a_fresh_one_is_not(settings):
     Vault.initialize(settings, PASSPHRASE).close()
     leftover = settings.blob_dir / ".incoming" / f"{'a' * 32}.tmp"
     leftover.write_bytes(os.urandom(100))
+    _age(leftover.parent, hours=1)
+    in_flight = settings.blob_dir / ".incoming" / f"{'b' * 32}.tmp"  # another process is writing it
+    in_flight.write_bytes(os.urandom(100))
     with Vault.open(settings, PASSPHRASE):
         assert not leftover.exists()
+        assert in_flight.exists()

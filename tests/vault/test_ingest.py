@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import tracemalloc
 from pathlib import Path
 
@@ -242,16 +243,43 @@ def test_page_limit_is_enforced(small_vault):
     _assert_nothing_stored(vault, settings)
 
 
+def _inflating_pdf(inflated_bytes: int) -> bytes:
+    """A one-page PDF whose content stream is small on disk and huge once inflated."""
+    import zlib
+
+    compressor = zlib.compressobj(9)
+    block = b"BT /F1 12 Tf (A) Tj ET\n" * 50_000
+    stream = b"".join(compressor.compress(block) for _ in range(inflated_bytes // len(block))) + compressor.flush()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
 def test_parser_that_runs_out_of_memory_dies_alone(tmp_path, database_url):
     from tests.conftest import PASSPHRASE
 
+    # room for Python and pypdf to start, not for the 400 MB the content stream inflates to
     settings = Settings(data_dir=tmp_path / "data", database_url=database_url,
-                        limits=Limits(parse_memory_bytes=48 * 1024 * 1024))
+                        limits=Limits(parse_memory_bytes=300 * 1024 * 1024, max_decompressed_bytes=2 * 1024**3))
     with Vault.initialize(settings, PASSPHRASE) as vault:
         case = vault.create_case("Affaire H", actor="tester")
+        assert ingest_bytes(vault, case, _pdf(["page"]), "ok.pdf").pages == 1  # the cap lets real PDFs through
         with pytest.raises(ParserLimitExceeded):
-            ingest_bytes(vault, case, _pdf(["page"]), "decision.pdf")
-        _assert_nothing_stored(vault, settings)
+            ingest_bytes(vault, case, _inflating_pdf(400 * 1024 * 1024), "bomb.pdf")
         assert ingest_bytes(vault, case, TRANSCRIPT).status is DocumentStatus.IN_REVIEW  # we are still here
 
 
@@ -289,3 +317,68 @@ def test_database_failure_after_the_blobs_were_written_leaves_nothing(vault, cas
     with vault.db.engine.begin() as connection:
         connection.execute(sa.text('alter table blob_elsewhere rename to blob'))
     _assert_nothing_stored(vault, settings)
+
+
+# -- found in review: hostile HTML, JSON escapes, lookalike JSON ---------------------------------
+
+def test_quadratic_html_is_stopped_by_the_sandbox(tmp_path, database_url):
+    from tests.conftest import PASSPHRASE
+
+    settings = Settings(data_dir=tmp_path / "data", database_url=database_url, limits=Limits(parse_seconds=3))
+    with Vault.initialize(settings, PASSPHRASE) as vault:
+        case = vault.create_case("Affaire H", actor="tester")
+        with pytest.raises(ParserLimitExceeded):
+            ingest_bytes(vault, case, b"<html><body>" + b"<p x='" * 40_000, "page.html")
+        _assert_nothing_stored(vault, settings)
+
+
+def test_html_that_crashes_the_tokenizer_is_a_typed_error(vault, case, settings):
+    from vault.errors import MalformedDocument
+
+    with pytest.raises(MalformedDocument) as caught:
+        ingest_bytes(vault, case, b"<html><body><p>ok</p><![ Karimov secret", "page.html")
+    assert "Karimov" not in str(caught.value)
+    _assert_nothing_stored(vault, settings)
+
+
+@pytest.mark.parametrize("escaped", ["a\\u0000b", "a\\ud800b", "esc\\u001b[2J", "next\\u0085line"])
+@pytest.mark.parametrize("field", ["text", "speaker"])
+def test_json_escapes_cannot_smuggle_forbidden_characters(vault, case, settings, escaped, field):
+    segment = {"start": 0, "end": 1, "text": "bonjour", "speaker": "H"}
+    raw = json.dumps([segment]).replace(f'"{segment[field]}"', f'"{escaped}"', 1).encode()
+    with pytest.raises(EncodingFailed):
+        ingest_bytes(vault, case, raw, "call.json")
+    _assert_nothing_stored(vault, settings)
+
+
+def test_a_text_record_that_opens_with_a_bracket_is_text(vault, case):
+    document = ingest_bytes(vault, case, "[1] Attendu que la demande est rejetée.\n[2] Considérant".encode(), "arret.txt")
+    assert (document.kind, document.format) == (Kind.COURT_RECORD, Format.TEXT)
+
+
+def test_a_file_name_that_is_not_utf8_is_kept(vault, case):
+    name = b"appel-\xff.txt".decode("utf-8", "surrogateescape")
+    document = ingest_bytes(vault, case, TRANSCRIPT, name)
+    assert document.filename == "appel-\ufffd.txt"
+
+
+def test_pdf_with_too_much_text_is_refused(tmp_path, database_url):
+    from tests.conftest import PASSPHRASE
+
+    settings = Settings(data_dir=tmp_path / "data", database_url=database_url,
+                        limits=Limits(max_text_bytes=2000))
+    with Vault.initialize(settings, PASSPHRASE) as vault:
+        case = vault.create_case("Affaire H", actor="tester")
+        with pytest.raises(ParserLimitExceeded, match="more than"):
+            ingest_bytes(vault, case, _pdf(["Attendu que la demande est rejetée. " * 40] * 3), "long.pdf")
+        _assert_nothing_stored(vault, settings)
+
+
+def test_a_swapped_case_digest_does_not_redirect_documents(vault, case):
+    other = vault.create_case("Another case", actor="tester")
+    with vault.db.engine.begin() as connection:
+        digests = dict(connection.execute(sa.text("select id, name_digest from \"case\"")).all())
+        connection.execute(sa.text("update \"case\" set name_digest = :d where id = :i"), {"d": b"x" * 32, "i": case.id})
+        connection.execute(sa.text("update \"case\" set name_digest = :d where id = :i"), {"d": digests[case.id], "i": other.id})
+    with pytest.raises(IntegrityFailed):
+        vault.case("Affaire H")

@@ -147,3 +147,20 @@ def test_user_add_prints_the_access_key_once(run):
     assert json.loads(listed)[0]["name"] == "ivy"
     refused = run("user", "add", "ivy", "--role", "reviewer", check=False)
     assert refused.returncode == 1 and "exists already" in refused.stderr
+
+
+def test_a_file_name_that_is_not_utf8_does_not_stop_the_batch(run, tmp_path):
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    (folder / "a-good.txt").write_text("H: Je ne rentrerai pas.\nQM: Il le faut.\n")
+    (folder / os.fsdecode(b"b-\xff.txt")).write_text("H: encore\nQM: toujours\n")
+    (folder / "c-good.txt").write_text("H: non\nQM: si\n")
+    outcome = json.loads(run("ingest", str(folder), "--case", MANIFEST["case"], "--json").stdout)
+    assert [r["status"] for r in outcome] == ["in_review"] * 3
+    assert outcome[1]["path"].endswith("b-\\xff.txt")
+
+
+def test_an_unreachable_database_says_where(run):
+    result = run("case", "list", check=False, CASEVAULT_DATABASE_URL="postgresql://postgres@127.0.0.1:1/test")
+    assert result.returncode == 1
+    assert "cannot reach the database at 127.0.0.1:1" in result.stderr

@@ -66,7 +66,7 @@ def decode_text(data: bytes, *, legacy_encoding: str | None = "cp1252") -> tuple
     else:
         text, label = _decode_unmarked(data, legacy_encoding)
 
-    _refuse_forbidden_characters(text)
+    check_text(text)
     text = _NEWLINES.sub("\n", text)
     return unicodedata.normalize("NFC", text), label
 
@@ -127,7 +127,8 @@ def _decode_unmarked(data: bytes, legacy_encoding: str | None) -> tuple[str, str
         ) from None
 
 
-def _refuse_forbidden_characters(text: str) -> None:
+def check_text(text: str) -> None:
+    """Refuse text holding NUL, other control characters or lone surrogates (EncodingFailed)."""
     found = _FORBIDDEN.search(text)
     if found is None:
         return

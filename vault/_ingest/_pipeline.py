@@ -8,16 +8,17 @@ decrypting reader: text formats in this process, PDF and DOCX in the sandbox.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import BinaryIO
 
 from keys import KeyedDigest
-from vault._ingest._decode import decode_text
+from vault._ingest._decode import check_text, decode_text
 from vault._ingest._limits import MiB, Limits
-from vault._ingest._model import Extracted, Format, Kind
-from vault._ingest._records import parse_html, parse_text_record
-from vault._ingest._sandbox import extract_in_sandbox
-from vault._ingest._sniff import sniff
+from vault._ingest._model import Extracted, Format, Kind, Page, Turn
+from vault._ingest._records import parse_text_record
+from vault._ingest._sandbox import SANDBOXED, extract_in_sandbox
 from vault._ingest._transcripts import (
     looks_like_transcript,
     parse_json_transcript,
@@ -57,15 +58,11 @@ class Upload:
         return self._digest.finalize()
 
 
-def detect_format(head: bytes, filename: str | None) -> Format:
-    return sniff(head, filename)
-
-
 def extract(fmt: Format, plaintext: BinaryIO, *, limits: Limits, legacy_encoding: str | None,
             kind: Kind | None = None) -> Extracted:
     """Turn the plaintext of an upload of format ``fmt`` into pages or turns."""
-    if fmt in (Format.PDF, Format.DOCX):
-        extracted = extract_in_sandbox(fmt, plaintext, limits)
+    if fmt in SANDBOXED:
+        extracted = extract_in_sandbox(fmt, plaintext, limits, legacy_encoding)
     else:
         data = plaintext.read(limits.max_text_bytes + 1)
         if len(data) > limits.max_text_bytes:
@@ -74,17 +71,33 @@ def extract(fmt: Format, plaintext: BinaryIO, *, limits: Limits, legacy_encoding
                 "upload the parts"
             )
         text, encoding = decode_text(data, legacy_encoding=legacy_encoding)
-        extracted = _parse_text(fmt, text, limits, kind)
-        extracted = Extracted(extracted.format, extracted.title, extracted.pages, extracted.turns,
-                              encoding, extracted.notes)
+        extracted = replace(_parse_text(fmt, text, limits, kind), encoding=encoding)
     if kind is not None and extracted.kind is not kind:
         raise MalformedDocument(
             f"the file was declared a {kind.value.replace('_', ' ')} but its format "
             f"({extracted.format.value}) is a {extracted.kind.value.replace('_', ' ')}"
         )
+    extracted = _checked(extracted)
     if not extracted.text.strip():
         raise MalformedDocument("the file holds no text to archive (a scan without a text layer?)")
     return extracted
+
+
+def _clean(text: str) -> str:
+    check_text(text)
+    return unicodedata.normalize("NFC", text)
+
+
+def _checked(extracted: Extracted) -> Extracted:
+    """Every string of every format passes the same check before anything is stored: a JSON
+    escape or a parser can make characters that the byte-level decoding never saw."""
+    return replace(
+        extracted,
+        title=_clean(extracted.title) if extracted.title else extracted.title,
+        pages=tuple(Page(p.number, _clean(p.text)) for p in extracted.pages),
+        turns=tuple(Turn(t.index, _clean(t.speaker) if t.speaker else t.speaker, t.start_ms, t.end_ms, _clean(t.text))
+                    for t in extracted.turns),
+    )
 
 
 def _parse_text(fmt: Format, text: str, limits: Limits, kind: Kind | None) -> Extracted:
@@ -97,6 +110,5 @@ def _parse_text(fmt: Format, text: str, limits: Limits, kind: Kind | None) -> Ex
         Format.WEBVTT: lambda: parse_webvtt(text, limits=limits),
         Format.SRT: lambda: parse_srt(text, limits=limits),
         Format.JSON: lambda: parse_json_transcript(text, limits=limits),
-        Format.HTML: lambda: parse_html(text, limits=limits),
     }[fmt]
     return parser()

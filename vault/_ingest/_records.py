@@ -33,11 +33,11 @@ from vault.errors import IngestError, MalformedDocument, ParserLimitExceeded, Ty
 
 _TITLE_CHARS = 200
 
-# Text extracted from PDF fonts and DOCX runs sometimes carries control characters (unmapped
+# Text extracted from PDF fonts and DOCX runs sometimes carries control characters (C0 and C1; unmapped
 # glyphs come out as NUL) and, from broken ToUnicode maps, lone surrogates, which cannot even be
 # encoded for storage. They are dropped and the drop is recorded in the notes. Tab, newline and
 # the form feed that separates pages are kept.
-_STRAY_CHARACTERS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f\ud800-\udfff]")
+_STRAY_CHARACTERS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def parse_text_record(text: str, *, limits: Limits = Limits()) -> Extracted:

@@ -1,17 +1,16 @@
-"""Run the PDF and DOCX parsers in a child process that may die without taking us along.
+"""Run the PDF, DOCX and HTML parsers in a child process that may die without taking us along.
 
-pypdf and python-docx are complex parsers of hostile input (nested FlateDecode, /Prev loops,
-XML bombs). The child gets the file on stdin and no other input, runs under an address-space
-cap, a CPU-time cap, a wall-clock timeout and a zero file-size cap (it cannot write a file, so no
-plaintext lands on disk), and answers with JSON on stdout. A child killed by a limit becomes
-ParserLimitExceeded; only the child dies.
+pypdf, python-docx and the standard library's HTML tokenizer are complex parsers of hostile
+input (nested FlateDecode, /Prev loops, XML bombs, quadratic tag soup). The child gets the file on
+stdin and no other input, lowers its own address-space, CPU-time and file-size limits (zero: it
+cannot write a file, so no plaintext lands on disk), runs under a wall-clock timeout, and answers
+with JSON on stdout. A child killed by a limit becomes ParserLimitExceeded; only the child dies.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import threading
@@ -20,54 +19,71 @@ from pathlib import Path
 from typing import BinaryIO
 
 from vault._ingest._limits import Limits
-from vault._ingest._model import Extracted, Format, Page, Turn
-from vault.errors import IngestError, MalformedDocument, ParserLimitExceeded
+from vault._ingest._model import Extracted, Format, Page
+from vault.errors import (
+    EncodingFailed,
+    IngestError,
+    MalformedDocument,
+    ParserLimitExceeded,
+    TooLarge,
+    TypeMismatch,
+    UnsupportedType,
+)
 
 _PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
-_MAX_ANSWER_BYTES = 256 * 1024 * 1024
+_ANSWER_OVERHEAD = 1024 * 1024
+_ERRORS: dict[str, type[IngestError]] = {
+    cls.code: cls for cls in (IngestError, TooLarge, UnsupportedType, TypeMismatch, EncodingFailed,
+                              MalformedDocument, ParserLimitExceeded)
+}
+SANDBOXED = frozenset({Format.PDF, Format.DOCX, Format.HTML})
 
 
-def _limit_child(limits: Limits) -> None:  # runs in the child between fork and exec
-    cpu = int(limits.parse_seconds) + 1
-    resource.setrlimit(resource.RLIMIT_AS, (limits.parse_memory_bytes, limits.parse_memory_bytes))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+_LIMIT_MESSAGE = ("the parser ran out of its memory or time allowance on this file and was stopped; "
+                  "it may be damaged or built to exhaust the parser")
 
 
-def _feed(source: BinaryIO, sink: BinaryIO) -> None:
-    try:
-        while piece := source.read(1024 * 1024):
-            sink.write(piece)
-    except (BrokenPipeError, OSError):
-        pass  # the child died or stopped reading; its exit status tells us why
-    finally:
-        try:
-            sink.close()
-        except OSError:
-            pass
-
-
-def extract_in_sandbox(fmt: Format, source: BinaryIO, limits: Limits) -> Extracted:
-    """Parse a PDF or DOCX read from ``source`` in a sandboxed child process."""
+def extract_in_sandbox(fmt: Format, source: BinaryIO, limits: Limits, legacy_encoding: str | None = None) -> Extracted:
+    """Parse a PDF, DOCX or HTML file read from ``source`` in a sandboxed child process."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1",
-           "PYTHONPATH": _PROJECT_ROOT, "PYTHONHASHSEED": "random"}
-    process = subprocess.Popen(
-        [sys.executable, "-X", "utf8", "-m", "vault._ingest._sandbox_child", fmt.value,
-         json.dumps(asdict(limits))],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-        env=env, cwd="/", preexec_fn=lambda: _limit_child(limits), close_fds=True,
-    )
+           "PYTHONPATH": _PROJECT_ROOT}
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-X", "utf8", "-m", "vault._ingest._sandbox_child", fmt.value,
+             json.dumps(asdict(limits)), legacy_encoding or ""],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            env=env, cwd="/", close_fds=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        raise ParserLimitExceeded("the parser could not be started (the server is out of processes "
+                                  "or memory); try again later") from None
     assert process.stdin is not None and process.stdout is not None
-    feeder = threading.Thread(target=_feed, args=(source, process.stdin), daemon=True)
+    feed_errors: list[BaseException] = []
     answer: list[bytes] = []
-    reader = threading.Thread(target=lambda: answer.append(process.stdout.read(_MAX_ANSWER_BYTES + 1)), daemon=True)  # type: ignore[union-attr]
+    answer_cap = limits.max_text_bytes * 2 + _ANSWER_OVERHEAD  # JSON escaping can double the text
+
+    def feed() -> None:
+        try:
+            while piece := source.read(1024 * 1024):
+                process.stdin.write(piece)  # type: ignore[union-attr]
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the child stopped reading; its exit status tells why
+        except BaseException as error:  # noqa: BLE001 - e.g. IntegrityFailed: re-raised below
+            feed_errors.append(error)
+        finally:
+            try:
+                process.stdin.close()  # type: ignore[union-attr]
+            except OSError:
+                pass
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    reader = threading.Thread(target=lambda: answer.append(process.stdout.read(answer_cap + 1)), daemon=True)  # type: ignore[union-attr]
     try:
         feeder.start()
         reader.start()
         reader.join(limits.parse_seconds)
         timed_out = reader.is_alive()
-        if timed_out:
+        if timed_out or feed_errors:
             process.kill()
         reader.join()
         feeder.join()
@@ -77,17 +93,19 @@ def extract_in_sandbox(fmt: Format, source: BinaryIO, limits: Limits) -> Extract
             process.kill()
             process.wait()
         process.stdout.close()
+    if feed_errors:
+        raise feed_errors[0]
     if timed_out:
         raise ParserLimitExceeded(
             f"the file took longer than {limits.parse_seconds:g} s to read and was refused; "
             "it may be damaged or built to exhaust the parser"
         )
     raw = answer[0] if answer else b""
-    if status != 0 or len(raw) > _MAX_ANSWER_BYTES:
-        raise ParserLimitExceeded(
-            "the parser ran out of its memory or time allowance on this file and was stopped; "
-            "it may be damaged or built to exhaust the parser"
-        )
+    if status < 0 or len(raw) > answer_cap:  # killed by a signal (SIGKILL at the memory cap, SIGXCPU)
+        raise ParserLimitExceeded(_LIMIT_MESSAGE)
+    if status != 0 or not raw:
+        # MemoryError while starting up also lands here: the cap is below what Python needs
+        raise ParserLimitExceeded(_LIMIT_MESSAGE)
     return _decode_answer(fmt, raw)
 
 
@@ -97,21 +115,10 @@ def _decode_answer(fmt: Format, raw: bytes) -> Extracted:
     except ValueError:
         raise MalformedDocument("the file could not be read") from None
     if "error" in answer:
-        error_class = {cls.code: cls for cls in _known_errors()}.get(answer["error"], MalformedDocument)
-        raise error_class(str(answer["message"]))
+        raise _ERRORS.get(answer["error"], MalformedDocument)(str(answer["message"]))
     return Extracted(
         format=fmt,
         title=answer.get("title"),
         pages=tuple(Page(p["number"], p["text"]) for p in answer.get("pages", [])),
-        turns=tuple(Turn(**t) for t in answer.get("turns", [])),
         encoding=answer.get("encoding"),
     )
-
-
-def _known_errors() -> list[type[IngestError]]:
-    found, stack = [], [IngestError]
-    while stack:
-        cls = stack.pop()
-        found.append(cls)
-        stack.extend(cls.__subclasses__())
-    return found

@@ -58,11 +58,9 @@ _SRT_CUE = re.compile(
     r"\s*\d+[ \t]*\r?\n"
     r"[ \t]*\d{1,3}:\d{2}:\d{2}[,.]\d{1,3}[ \t]*-->[ \t]*\d{1,3}:\d{2}:\d{2}[,.]\d{1,3}"
 )
-# JSON that starts like transcript segments, not like a text line that opens with a bracket such
-# as "[00:01:07] H: ...": an object with a key, or an array of values.
-_JSON_START = re.compile(
-    r'\s*(?:\{\s*["}]|\[\s*(?:[\[{"\]]|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?\s*[,\]]|true|false|null))'
-)
+# JSON that starts like transcript segments (an object with a key, or an array of objects), not
+# like a text line that opens with a bracket such as "[00:01:07] H: ..." or "[1] Attendu que".
+_JSON_START = re.compile(r'\s*(?:\{\s*["}]|\[\s*[\[{\]])')
 _HTML_MARKER = re.compile(r"<!doctype\s+html|<html[\s>]|<body[\s>]|<head[\s>]", re.IGNORECASE)
 # An HTML fragment without <html>: its first non-space character opens a common HTML element.
 _HTML_FRAGMENT = re.compile(
