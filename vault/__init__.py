@@ -9,7 +9,7 @@ from vault._ingest._model import Extracted, Format, Kind, Page, Turn
 from vault._settings import InvalidSetting, Settings
 from vault._users import ACCESS_KEY_PREFIX, Unauthenticated, UserInfo
 from vault._identities import Identity, IdentityCategory
-from vault._vault import BlobPurpose, CaseInfo, DocumentInfo, DocumentStatus, DocumentView, KeyStatus, Vault, ViewUnit
+from vault._vault import BlobPurpose, CaseInfo, DocumentInfo, DocumentStatus, DocumentView, KeyStatus, ReviewView, Vault, ViewUnit
 
 __all__ = [
     "ACCESS_KEY_PREFIX",
@@ -29,6 +29,7 @@ __all__ = [
     "Kind",
     "Limits",
     "Page",
+    "ReviewView",
     "Settings",
     "Turn",
     "Unauthenticated",

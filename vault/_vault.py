@@ -117,6 +117,7 @@ class DocumentInfo:
     text_encoding: str | None
     uploaded_by: str
     created_at: datetime
+    pending_suggestions: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +142,16 @@ class DocumentView:
     title: str
     units: tuple[ViewUnit, ...]
     pending_suggestions: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewView:
+    """A reviewer's view of a document in review: identity spans and suggestions, in clear."""
+
+    id: str
+    status: DocumentStatus
+    spans: list[dict[str, object]]
+    suggestions: list[dict[str, object]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -434,6 +445,7 @@ class Vault:
             filename=key.decrypt(row.filename_ct, Context("filename", row.case_id, row.id, 1)).decode("utf-8", "replace"),
             size_bytes=row.size_bytes, pages=row.page_count, turns=row.turn_count,
             text_encoding=row.text_encoding, uploaded_by=row.uploaded_by, created_at=row.created_at,
+            pending_suggestions=row.pending_suggestions,
         )
 
     def document(self, document_id: str) -> DocumentInfo:
@@ -505,6 +517,23 @@ class Vault:
         with self.db.read() as session:
             return self.identity_map.identities(session, case.id)
 
+    def identity_listing(self, case: CaseInfo, user: UserInfo | None, *, actor: str) -> list[dict[str, object]]:
+        """The identities of a case as ``user`` may list them (everything for the operator):
+        labels and categories; real names and aliases only for whoever may see them."""
+        if user is not None and not permits(user.actor, Permission.IDENTITY_READ, case.id):
+            raise NotFound("no such case; `casevault case list` shows the cases")
+        rows: list[dict[str, object]] = []
+        revealed = []
+        for identity in self.identities(case):
+            row: dict[str, object] = {"id": identity.id, "pseudonym": identity.label, "category": identity.category.value}
+            if user is None or may_see_real_name(user.actor, case.id, identity.id, [], utcnow()):
+                row |= {"name": identity.name, "aliases": list(identity.aliases)}
+                revealed.append(identity.id)
+            rows.append(row)
+        self.record(actor=actor, action="identity.list", target=case.id,
+                    details={"user": user.id if user else None, "revealed": revealed})
+        return rows
+
     def remask_case(self, case_id: str, *, actor: str) -> int:
         """Mask every document of a case again under its current identities; returns how many."""
         documents = self.documents(case_id)
@@ -575,6 +604,26 @@ class Vault:
 
         return self._remask(document_id, actor=actor, action="review.decide", decide=apply)
 
+    def review_view(self, document_id: str, user: UserInfo, *, actor: str) -> ReviewView:
+        """What a reviewer works from: every identity mention and every suggestion, in clear."""
+        row = self._reviewable(document_id, user)
+        extracted = self.content(document_id, actor=actor)
+        masked = self.masked(document_id)
+        identities = {i.id: i for i in self.identities(self.case(row.case_id))}
+        with self.db.read() as session:
+            matcher = self.identity_map.matcher(session, row.case_id)
+        spans: list[dict[str, object]] = []
+        fields = ([(t.index, "speaker", t.speaker or "") for t in extracted.turns]
+                  + [(t.index, "text", t.text) for t in extracted.turns]
+                  + [(p.number, "text", p.text) for p in extracted.pages])
+        for position, field_name, text in fields:
+            for m in matcher.find(text):
+                identity = identities[m.identity_id]
+                spans.append({"unit": position, "field": field_name, "start": m.start, "end": m.end,
+                              "text": text[m.start:m.end], "identity": identity.label, "name": identity.name})
+        suggestions = [dict(record, unit=u.position) for u in masked.units for record in u.suggestions]
+        return ReviewView(document_id, DocumentStatus(row.status), spans, suggestions)
+
     def _reviewable(self, document_id: str, user: UserInfo) -> DocumentRow:
         with self.db.read() as session:
             row = session.get(DocumentRow, document_id) if _valid_id(document_id) else None
@@ -602,6 +651,13 @@ class Vault:
             self.audit.append(session, actor=actor, action="document.release", target=document_id,
                               details={"user": user.id})
         return self.document(document_id)
+
+    def in_review(self, user: UserInfo | None = None) -> list[DocumentInfo]:
+        """Documents waiting for review: all of them, or those of the cases ``user`` reviews."""
+        documents = [d for d in self.documents() if d.status is DocumentStatus.IN_REVIEW]
+        if user is None:
+            return documents
+        return [d for d in documents if permits(user.actor, Permission.DOCUMENT_REVIEW, d.case_id)]
 
     def masked(self, document_id: str) -> MaskedDocument:
         with self.db.read() as session:

@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 import click
 
 from keys import KeyringError, check_passphrase
-from vault import DocumentInfo, Extracted, Kind, Settings, Vault
+from vault import DocumentInfo, DocumentView, Extracted, Kind, Settings, Vault
 from vault.errors import DuplicateDocument, VaultError
 
 EXIT_FAILED = 1
@@ -234,13 +234,52 @@ def _document_json(info: DocumentInfo, content: Extracted) -> dict[str, object]:
     return body
 
 
+def _view_json(view: DocumentView) -> dict[str, object]:
+    body: dict[str, object] = {
+        "id": view.id, "case": view.case_name, "kind": view.kind.value, "format": view.format.value,
+        "status": view.status.value, "title": view.title,
+        "text": "\n".join(f"{u.speaker}: {u.text}" if u.speaker else u.text for u in view.units)
+        if view.kind is Kind.TRANSCRIPT else "\f".join(u.text for u in view.units),
+    }
+    if view.kind is Kind.TRANSCRIPT:
+        body["turns"] = [{"speaker": u.speaker, "start": None if u.start_ms is None else u.start_ms / 1000,
+                          "end": None if u.end_ms is None else u.end_ms / 1000, "text": u.text} for u in view.units]
+    else:
+        body["pages"] = [{"number": u.position, "text": u.text} for u in view.units]
+    return body
+
+
+def _show_as(vault: Vault, document_id: str, name: str, as_json: bool) -> None:
+    view = vault.view(document_id, vault.user(name), actor=_acting_for(name))
+    if as_json:
+        _print_json(_view_json(view))
+        return
+    click.echo(f"{view.title}\n  id {view.id}  case {view.case_name}  {view.kind.value}  {view.status.value}\n")
+    for u in view.units:
+        if view.kind is Kind.TRANSCRIPT:
+            click.echo(f"[{_clock(u.start_ms)}] {u.speaker or '?'}: {u.text}")
+        else:
+            click.echo(f"--- page {u.position} ---\n{u.text}")
+
+
+def _acting_for(name: str) -> str:
+    return f"{_actor()} as {name}"
+
+
 @main.command()
 @click.argument("document_id")
+@click.option("--as", "as_user", help="Show the document as this user may see it (the policy view).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @_guard
-def show(document_id: str, as_json: bool) -> None:
-    """Show a document: metadata, then its pages or its turns with speakers and times."""
+def show(document_id: str, as_user: str | None, as_json: bool) -> None:
+    """Show a document: metadata, then its pages or its turns with speakers and times.
+
+    Without --as this is the operator's view, in clear; with --as USER it is what USER may see.
+    """
     with _open_vault() as vault:
+        if as_user:
+            _show_as(vault, document_id, as_user, as_json)
+            return
         info = vault.document(document_id)
         content = vault.content(document_id, actor=_actor())
     if as_json:
@@ -389,3 +428,133 @@ def user_list(as_json: bool) -> None:
         return
     for u in people:
         click.echo(f"{u.name:<24} {u.role.value:<13} {len(u.cases)} cases{'' if u.active else '  (disabled)'}")
+
+
+# -- identities and review -----------------------------------------------------------------------
+
+@main.group()
+def identity() -> None:
+    """Protected identities: real names, aliases and pseudonyms."""
+
+
+@identity.command("add")
+@click.option("--case", "case_name", required=True)
+@click.option("--name", required=True, help="The real name.")
+@click.option("--alias", "aliases", multiple=True, help="Another way the identity is written (repeatable).")
+@click.option("--pseudonym", help='The label shown instead ("H"); assigned ("Person 3") when omitted.')
+@click.option("--category", default="person", show_default=True,
+              type=click.Choice(["person", "organisation", "phone", "email", "id_number", "place", "other"]))
+@_guard
+def identity_add(case_name: str, name: str, aliases: tuple[str, ...], pseudonym: str | None, category: str) -> None:
+    """Register an identity; every document of the case is masked again."""
+    with _open_vault() as vault:
+        added = vault.add_identity(vault.case(case_name), name=name, aliases=list(aliases), label=pseudonym,
+                                   category=category, actor=_actor())
+    click.echo(f"{added.id}  {added.label}  ({added.category.value}, {len(added.aliases)} aliases)")
+
+
+@identity.command("list")
+@click.option("--case", "case_name", required=True)
+@click.option("--as", "as_user", help="List as this user may see it.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_guard
+def identity_list(case_name: str, as_user: str | None, as_json: bool) -> None:
+    """List the identities of a case: labels for investigators, real names for reviewers."""
+    with _open_vault() as vault:
+        case_info = vault.case(case_name)
+        rows = vault.identity_listing(case_info, vault.user(as_user) if as_user else None,
+                                      actor=_acting_for(as_user) if as_user else _actor())
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        names = f"  {row['name']}  aliases: {', '.join(row['aliases'])}" if "name" in row else ""
+        click.echo(f"{row['id']}  {row['pseudonym']:<14} {row['category']:<12}{names}")
+
+
+@main.group()
+def review() -> None:
+    """Review documents: decide suggestions, then approve (release) them."""
+
+
+@review.command("list")
+@click.option("--as", "as_user", help="Only the documents this reviewer may review.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_guard
+def review_list(as_user: str | None, as_json: bool) -> None:
+    """Documents waiting for review, with their undecided suggestions."""
+    with _open_vault() as vault:
+        waiting = vault.in_review(vault.user(as_user) if as_user else None)
+    if as_json:
+        _print_json([{"id": d.id, "case": d.case_name, "kind": d.kind.value, "undecided": d.pending_suggestions}
+                     for d in waiting])
+        return
+    for d in waiting:
+        click.echo(f"{d.id}  {d.kind.value:<12} {d.pending_suggestions:>4} undecided  {d.case_name}")
+
+
+@review.command("show")
+@click.argument("document_id")
+@click.option("--as", "as_user", required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_guard
+def review_show(document_id: str, as_user: str, as_json: bool) -> None:
+    """The spans masked for registered identities and the suggestions to decide."""
+    with _open_vault() as vault:
+        view = vault.review_view(document_id, vault.user(as_user), actor=_acting_for(as_user))
+    suggestions = [{"id": r["id"], "category": r["category"], "text": r["text"], "start": r["start"], "end": r["end"],
+                    "unit": r["unit"], "field": r["field"], "state": r["state"]} for r in view.suggestions]
+    if as_json:
+        _print_json({"spans": view.spans, "suggestions": suggestions})
+        return
+    for span in view.spans:
+        click.echo(f"masked    {span['unit']}.{span['field']:<7} {span['text']!r} -> {span['identity']}")
+    for r in suggestions:
+        click.echo(f"{r['id']:<14} {r['state']:<9} {r['category']:<12} {r['text']!r}")
+
+
+def _decide(document_id: str, ids: tuple[str, ...], as_user: str, accept: bool, identity_label: str | None) -> None:
+    with _open_vault() as vault:
+        user = vault.user(as_user)
+        identity_id = None
+        if identity_label:
+            info = vault.document(document_id)
+            matches = [i for i in vault.identities(vault.case(info.case_id)) if i.label == identity_label]
+            if not matches:
+                _fail(f"no identity labelled {identity_label!r} in this case; `casevault identity list` shows them")
+            identity_id = matches[0].id
+        masked = vault.decide(document_id, user, list(ids), accept=accept, identity_id=identity_id,
+                              actor=_acting_for(as_user))
+    click.echo(f"{'accepted' if accept else 'rejected'} {len(ids)}; {masked.undecided} undecided")
+
+
+@review.command("accept")
+@click.argument("document_id")
+@click.argument("suggestion_ids", nargs=-1, required=True)
+@click.option("--as", "as_user", required=True)
+@click.option("--identity", "identity_label", help="Link the accepted spans to this identity (its pseudonym).")
+@_guard
+def review_accept(document_id: str, suggestion_ids: tuple[str, ...], as_user: str, identity_label: str | None) -> None:
+    """Accept suggestions: they stay masked (as their category, or as the identity given)."""
+    _decide(document_id, suggestion_ids, as_user, True, identity_label)
+
+
+@review.command("reject")
+@click.argument("document_id")
+@click.argument("suggestion_ids", nargs=-1, required=True)
+@click.option("--as", "as_user", required=True)
+@_guard
+def review_reject(document_id: str, suggestion_ids: tuple[str, ...], as_user: str) -> None:
+    """Reject suggestions: the text shows as written."""
+    _decide(document_id, suggestion_ids, as_user, False, None)
+
+
+@review.command("approve")
+@click.argument("document_id")
+@click.option("--as", "as_user", required=True)
+@_guard
+def review_approve(document_id: str, as_user: str) -> None:
+    """Release a document to the investigators of its case (not by its uploader; none undecided)."""
+    with _open_vault() as vault:
+        released = vault.release(document_id, vault.user(as_user), actor=_acting_for(as_user))
+    click.echo(f"{released.id} released")

@@ -164,3 +164,44 @@ def test_an_unreachable_database_says_where(run):
     result = run("case", "list", check=False, CASEVAULT_DATABASE_URL="postgresql://postgres@127.0.0.1:1/test")
     assert result.returncode == 1
     assert "cannot reach the database at 127.0.0.1:1" in result.stderr
+
+
+def test_review_and_policy_view_through_the_command_line(run, tmp_path):
+    case_name = MANIFEST["case"]
+    call = tmp_path / "call.txt"
+    call.write_text("[00:00:04] QM: Hadrien, come home. Your mother waits.\n"
+                    "[00:00:09] H: Mr Malaure, I will not come back.\n")
+    document_id = run("ingest", str(call), "--case", case_name).stdout.split()[0]
+    for name, role in (("ivy", "investigator"), ("rex", "reviewer"), ("ada", "admin")):
+        run("user", "add", name, "--role", role, "--case", case_name)
+    run("identity", "add", "--case", case_name, "--name", "Hadrien Quillon", "--alias", "Hadrien",
+        "--alias", "Quillon", "--pseudonym", "H")
+    run("identity", "add", "--case", case_name, "--name", "Quentin Malaure", "--alias", "Malaure",
+        "--alias", "QM", "--pseudonym", "Caller 1")
+
+    waiting = json.loads(run("review", "list", "--as", "rex", "--json").stdout)
+    assert [d["id"] for d in waiting] == [document_id]
+    review = json.loads(run("review", "show", document_id, "--as", "rex", "--json").stdout)
+    assert {s["identity"] for s in review["spans"]} == {"H", "Caller 1"}
+    assert all(set(s) >= {"id", "category", "text", "start", "end"} for s in review["suggestions"])
+    undecided = [s["id"] for s in review["suggestions"] if s["state"] == "pending"]
+    assert undecided, "the unregistered speaker label H should be suggested"
+
+    refused = run("review", "approve", document_id, "--as", "rex", check=False)
+    assert refused.returncode == 1 and f"{len(undecided)} suggestion" in refused.stderr
+    run("review", "accept", document_id, *undecided, "--as", "rex", "--identity", "H")
+    run("review", "approve", document_id, "--as", "rex")
+
+    seen = run("show", document_id, "--as", "ivy", "--json").stdout
+    view = json.loads(seen)
+    assert [t["speaker"] for t in view["turns"]] == ["Caller 1", "H"]
+    assert view["turns"][0]["text"] == "H, come home. Your mother waits."
+    for secret in ("Hadrien", "Quillon", "Malaure", "Quentin", "real_name", "filename"):
+        assert secret.casefold() not in seen.casefold(), f"ivy saw {secret!r}"
+    listed = json.loads(run("identity", "list", "--case", case_name, "--as", "ivy", "--json").stdout)
+    assert {r["pseudonym"] for r in listed} == {"H", "Caller 1"} and all("name" not in r for r in listed)
+    cleared = json.loads(run("identity", "list", "--case", case_name, "--as", "rex", "--json").stdout)
+    assert {r["name"] for r in cleared} == {"Hadrien Quillon", "Quentin Malaure"}
+    for args in (("show", document_id, "--as", "ada"), ("identity", "list", "--case", case_name, "--as", "ada")):
+        hidden = run(*args, check=False)
+        assert hidden.returncode == 1 and ("no such" in hidden.stderr), hidden.stderr
