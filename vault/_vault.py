@@ -48,13 +48,12 @@ from vault._db import Database
 from vault._ingest._model import Extracted, Format, Kind
 from vault._ingest._pipeline import Upload, extract
 from vault._ingest._sniff import sniff
-from vault._identities import Identity, IdentityCategory, IdentityMap, parse_category
+from vault._identities import Identity, IdentityMap, parse_category
 from vault._keystore import KeyStore, document_key_context
 from vault._masking import MaskedDocument, decisions_of, mask_document
 from vault._models import (
     Base,
     BlobRow,
-    CaseKeyVersion,
     CaseRow,
     DocumentRow,
     MasterKeyVersion,

@@ -15,7 +15,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from tests.conftest import DEMO_CORPUS, PASSPHRASE, ingest_bytes
-from vault import Settings, Vault
+from vault import Vault
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,7 @@ import unicodedata
 from vault.errors import EncodingFailed, InvalidInput
 
 # Longest first: the UTF-32 LE mark begins with the UTF-16 LE mark.
-_BYTE_ORDER_MARKS: tuple[tuple[bytes, str], ...] = (
+BYTE_ORDER_MARKS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF32_LE, "utf-32-le"),
     (codecs.BOM_UTF32_BE, "utf-32-be"),
     (codecs.BOM_UTF8, "utf-8"),
@@ -58,7 +58,7 @@ def decode_text(data: bytes, *, legacy_encoding: str | None = "cp1252") -> tuple
     if legacy_encoding is not None:
         _check_legacy_encoding(legacy_encoding)
 
-    for mark, encoding in _BYTE_ORDER_MARKS:
+    for mark, encoding in BYTE_ORDER_MARKS:
         if data.startswith(mark):
             text = _decode_after_mark(data, mark, encoding)
             label = encoding

@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import re
 
+from vault._ingest._decode import BYTE_ORDER_MARKS as _BYTE_ORDER_MARKS
 from vault._ingest._model import Format
 from vault.errors import MalformedDocument, TypeMismatch, UnsupportedType
 
@@ -43,14 +44,6 @@ _KNOWN_BINARY: tuple[tuple[bytes, str], ...] = (
     (b"\x7fELF", "an executable program"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "a legacy Office file (.doc); save it as .docx or PDF"),
     (b"{\\rtf", "an RTF file; save it as .docx or PDF"),
-)
-
-_BYTE_ORDER_MARKS: tuple[tuple[bytes, str], ...] = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 
 _WEBVTT_HEADER = re.compile(r"WEBVTT(?:[ \t]|\r?\n|\r|$)")
