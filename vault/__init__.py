@@ -7,6 +7,7 @@ from vault._audit import AuditEntry, AuditReport
 from vault._ingest._limits import Limits
 from vault._ingest._model import Extracted, Format, Kind, Page, Turn
 from vault._settings import InvalidSetting, Settings
+from vault._unmask import UnmaskRequest, UnmaskState
 from vault._users import ACCESS_KEY_PREFIX, Unauthenticated, UserInfo
 from vault._identities import Identity, IdentityCategory
 from vault._vault import BlobPurpose, CaseInfo, DocumentInfo, DocumentStatus, DocumentView, KeyStatus, ReviewView, Vault, ViewUnit
@@ -33,6 +34,8 @@ __all__ = [
     "Settings",
     "Turn",
     "Unauthenticated",
+    "UnmaskRequest",
+    "UnmaskState",
     "UserInfo",
     "Vault",
     "ViewUnit",

@@ -212,3 +212,21 @@ class IdentityRow(Base):
     aliases_ct: Mapped[bytes] = mapped_column(LargeBinary)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UnmaskRequestRow(Base):
+    """An investigator's request to see one identity's real name in one case, and its decision.
+    The justification is free text, so it is encrypted under the case key."""
+
+    __tablename__ = "unmask_request"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(ForeignKey("case.id"), index=True)
+    identity_id: Mapped[str] = mapped_column(ForeignKey("identity.id"))
+    requested_by: Mapped[str] = mapped_column(ForeignKey("user_account.id"), index=True)
+    justification_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(20))  # pending, approved, denied, revoked
+    decided_by: Mapped[str | None] = mapped_column(String(36))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import BinaryIO
 
 from sqlalchemy import func, inspect, select, update
@@ -35,6 +35,7 @@ from redaction import (
     detect,
     mask,
     may_see_document,
+    may_decide_unmask,
     may_release,
     may_see_real_name,
     permits,
@@ -58,12 +59,15 @@ from vault._models import (
     DocumentRow,
     MasterKeyVersion,
     SystemKeyVersion,
+    UnmaskRequestRow,
     UserRow,
     new_id,
     utcnow,
 )
+from vault import _unmask as unmask
 from vault import _users as users
 from vault._settings import Settings
+from vault._unmask import UnmaskRequest
 from vault._users import UserInfo, parse_role
 from vault.errors import (
     AlreadyInitialized,
@@ -523,9 +527,14 @@ class Vault:
             raise NotFound("no such case; `casevault case list` shows the cases")
         rows: list[dict[str, object]] = []
         revealed = []
+        grants: list[UnmaskGrant] = []
+        if user is not None:
+            with self.db.read() as session:
+                grants = unmask.grants(session, user.id, case.id)
+        now = utcnow()
         for identity in self.identities(case):
             row: dict[str, object] = {"id": identity.id, "pseudonym": identity.label, "category": identity.category.value}
-            if user is None or may_see_real_name(user.actor, case.id, identity.id, [], utcnow()):
+            if user is None or may_see_real_name(user.actor, case.id, identity.id, grants, now):
                 row |= {"name": identity.name, "aliases": list(identity.aliases)}
                 revealed.append(identity.id)
             rows.append(row)
@@ -681,7 +690,8 @@ class Vault:
         masked = self.masked(document_id)
         info = self.document(document_id)
         identities = self.identities(self.case(case_id))
-        grants: list[UnmaskGrant] = []  # unmask grants arrive with the unmask workflow
+        with self.db.read() as session:
+            grants = unmask.grants(session, user.id, case_id)
         display: dict[str, str] = {}
         revealed: list[str] = []
         with self.db.read() as session:
@@ -709,6 +719,65 @@ class Vault:
         chosen = redactions(matcher.find(title), [Suggestion("t", c.start, c.end, c.category.value)
                                                   for c in detect(title)])
         return render(mask(title, chosen, lambda i: pseudonym_token(token_key, i)).text, display)
+
+    # -- unmasking -------------------------------------------------------------------------------
+
+    def request_unmask(self, user: UserInfo, case: CaseInfo, identity_label: str, justification: str, *,
+                       actor: str) -> UnmaskRequest:
+        """An investigator asks to see one identity's real name, saying why."""
+        decision = permits(user.actor, Permission.UNMASK_REQUEST, case.id)
+        if not decision:
+            raise Forbidden(f"cannot request an unmask: {decision.reason}")
+        matches = [i for i in self.identities(case) if i.label.casefold() == identity_label.casefold()]
+        if not matches:
+            raise NotFound("no identity with that pseudonym in this case; `casevault identity list` shows them")
+        with self.db.write() as session:
+            keyring = self._keys.case_keyring(session, case.id)
+            row = unmask.create(session, keyring, case_id=case.id, identity_id=matches[0].id, user_id=user.id,
+                                justification=justification)
+            self.audit.append(session, actor=actor, action="unmask.request", target=row.id,
+                              details={"user": user.id, "identity": matches[0].id})
+            return unmask.read(row, keyring)
+
+    def unmask_requests(self, case: CaseInfo, user: UserInfo | None = None) -> list[UnmaskRequest]:
+        """The requests of a case: all of them for its reviewers (or the operator), one's own otherwise."""
+        with self.db.read() as session:
+            keyring = self._keys.case_keyring(session, case.id)
+            query = select(UnmaskRequestRow).where(UnmaskRequestRow.case_id == case.id).order_by(UnmaskRequestRow.created_at)
+            if user is not None and not permits(user.actor, Permission.UNMASK_DECIDE, case.id):
+                if not permits(user.actor, Permission.UNMASK_REQUEST, case.id):
+                    raise NotFound("no such case; `casevault case list` shows the cases")
+                query = query.where(UnmaskRequestRow.requested_by == user.id)
+            return [unmask.read(row, keyring) for row in session.scalars(query)]
+
+    def decide_unmask(self, request_id: str, user: UserInfo, *, approve: bool, valid_for: timedelta = timedelta(hours=24),
+                      actor: str, now: datetime | None = None) -> UnmaskRequest:
+        """Another reviewer of the case approves (for ``valid_for``) or denies a request."""
+        now = now or utcnow()
+        with self.db.write() as session:
+            row = unmask.find(session, request_id) if _valid_id(request_id) else None
+            if row is None or not permits(user.actor, Permission.DOCUMENT_READ, row.case_id):
+                raise NotFound("no such unmask request")
+            decision = may_decide_unmask(user.actor, row.case_id, requested_by=row.requested_by)
+            if not decision:
+                raise Forbidden(f"cannot decide this request: {decision.reason}")
+            unmask.decide(session, request_id, approve=approve, user_id=user.id, valid_for=valid_for, now=now)
+            self.audit.append(session, actor=actor, action="unmask.approve" if approve else "unmask.deny",
+                              target=request_id, details={"user": user.id, "hours": valid_for.total_seconds() / 3600})
+            session.refresh(row)
+            return unmask.read(row, self._keys.case_keyring(session, row.case_id))
+
+    def revoke_unmask(self, request_id: str, user: UserInfo, *, actor: str) -> None:
+        """A reviewer of the case ends a grant before it expires."""
+        with self.db.write() as session:
+            row = unmask.find(session, request_id) if _valid_id(request_id) else None
+            if row is None or not permits(user.actor, Permission.DOCUMENT_READ, row.case_id):
+                raise NotFound("no such unmask request")
+            decision = permits(user.actor, Permission.UNMASK_DECIDE, row.case_id)
+            if not decision:
+                raise Forbidden(f"cannot revoke: {decision.reason}")
+            unmask.revoke(session, request_id, now=utcnow())
+            self.audit.append(session, actor=actor, action="unmask.revoke", target=request_id, details={"user": user.id})
 
     # -- users -----------------------------------------------------------------------------------
 

@@ -13,31 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import ingest_bytes
+from tests.vault.conftest import CALL, SECRETS, release_all, speaker_suggestions
 from vault import DocumentStatus
 from vault.errors import AuditFailed, Conflict, Forbidden, NotFound
-
-CALL = (
-    "[00:00:04] QM: Hadrien, ta mère t'attend à la maison.\n"
-    "[00:00:09] H: Monsieur Malaure, je ne rentrerai pas.\n"
-    "[00:00:15] QM: QUILLON, réfléchis. Quillon's company will suffer.\n"
-).encode()
-SECRETS = ["Hadrien Quillon", "Hadrien", "Quillon", "Quentin Malaure", "Malaure"]
-
-
-@pytest.fixture
-def people(vault, case):
-    other = vault.create_case("Another case", actor="tester")
-    users = {
-        "ivy": vault.add_user("ivy", "investigator", cases=(case.id,), actor="tester")[0],
-        "rex": vault.add_user("rex", "reviewer", cases=(case.id,), actor="tester")[0],
-        "rita": vault.add_user("rita", "reviewer", cases=(case.id,), actor="tester")[0],
-        "ada": vault.add_user("ada", "admin", cases=(case.id,), actor="tester")[0],
-        "otto": vault.add_user("otto", "investigator", cases=(other.id,), actor="tester")[0],
-    }
-    vault.add_identity(case, name="Hadrien Quillon", aliases=["Quillon", "Hadrien"], label="H", actor="tester")
-    vault.add_identity(case, name="Quentin Malaure", aliases=["Malaure", "QM"], label="Caller 1", actor="tester")
-    return users
-
 
 def _everything(view) -> str:
     return "\n".join([view.title, *(f"{u.speaker}\t{u.text}" for u in view.units)])
@@ -47,17 +25,6 @@ def assert_no_secret(text: str, who: str) -> None:
     forms = {f for s in SECRETS for f in (s, s.upper(), s.casefold(), unicodedata.normalize("NFD", s))}
     leaked = sorted(f for f in forms if f.casefold() in text.casefold())
     assert not leaked, f"{who} saw {leaked}"
-
-
-def _speaker_suggestion(vault, document_id):
-    masked = vault.masked(document_id)
-    return [r for u in masked.units for r in u.suggestions if r["field"] == "speaker"]
-
-
-def _release(vault, people, document_id):
-    for record in [r for u in vault.masked(document_id).units for r in u.suggestions if r["state"] == "pending"]:
-        vault.decide(document_id, people["rex"], [record["id"]], accept=False, actor="tester")
-    return vault.release(document_id, people["rex"], actor="tester")
 
 
 def test_in_review_is_invisible_to_investigators_and_clear_to_reviewers(vault, case, people):
@@ -72,10 +39,10 @@ def test_in_review_is_invisible_to_investigators_and_clear_to_reviewers(vault, c
 
 def test_released_document_shows_investigators_only_pseudonyms(vault, case, people):
     document = ingest_bytes(vault, case, CALL, "call.txt")
-    [speaker] = _speaker_suggestion(vault, document.id)  # "H" is a speaker label nobody registered
+    [speaker] = speaker_suggestions(vault, document.id)  # "H" is a speaker label nobody registered
     h = [i for i in vault.identities(case) if i.label == "H"][0]
     vault.decide(document.id, people["rex"], [speaker["id"]], accept=True, identity_id=h.id, actor="tester")
-    _release(vault, people, document.id)
+    release_all(vault, people, document.id)
     view = vault.view(document.id, people["ivy"], actor="tester")
     assert_no_secret(_everything(view), "ivy")
     assert [u.speaker for u in view.units] == ["Caller 1", "H", "Caller 1"]
@@ -86,7 +53,7 @@ def test_released_document_shows_investigators_only_pseudonyms(vault, case, peop
 @pytest.mark.parametrize("persona", ["otto", "ada"])
 def test_outsiders_and_admins_get_not_found(vault, case, people, persona):
     document = ingest_bytes(vault, case, CALL, "call.txt")
-    _release(vault, people, document.id)
+    release_all(vault, people, document.id)
     with pytest.raises(NotFound) as hidden:
         vault.view(document.id, people[persona], actor="tester")
     with pytest.raises(NotFound) as missing:
@@ -98,7 +65,7 @@ def test_release_waits_for_every_suggestion_and_keeps_four_eyes(vault, case, peo
     document = vault.ingest(__import__("io").BytesIO(CALL), case=case, filename="call.txt", actor=people["rex"].id)
     with pytest.raises(Forbidden, match="1 suggestion still undecided"):
         vault.release(document.id, people["rita"], actor="tester")
-    [speaker] = _speaker_suggestion(vault, document.id)
+    [speaker] = speaker_suggestions(vault, document.id)
     vault.decide(document.id, people["rita"], [speaker["id"]], accept=False, actor="tester")
     with pytest.raises(Forbidden, match="four eyes"):
         vault.release(document.id, people["rex"], actor="tester")  # rex uploaded it
@@ -111,7 +78,7 @@ def test_release_waits_for_every_suggestion_and_keeps_four_eyes(vault, case, peo
 
 def test_two_reviewers_releasing_at_once_get_one_success(vault, case, people):
     document = ingest_bytes(vault, case, CALL, "call.txt")
-    for record in _speaker_suggestion(vault, document.id):
+    for record in speaker_suggestions(vault, document.id):
         vault.decide(document.id, people["rex"], [record["id"]], accept=False, actor="tester")
     outcomes: list[str] = []
     barrier = threading.Barrier(2)
@@ -134,7 +101,7 @@ def test_two_reviewers_releasing_at_once_get_one_success(vault, case, people):
 
 def test_a_decision_is_taken_once(vault, case, people):
     document = ingest_bytes(vault, case, CALL, "call.txt")
-    [speaker] = _speaker_suggestion(vault, document.id)
+    [speaker] = speaker_suggestions(vault, document.id)
     vault.decide(document.id, people["rex"], [speaker["id"]], accept=False, actor="tester")
     with pytest.raises(Conflict):
         vault.decide(document.id, people["rita"], [speaker["id"]], accept=True, actor="tester")
@@ -146,7 +113,7 @@ def test_a_decision_is_taken_once(vault, case, people):
 
 def test_registering_an_identity_remasks_and_keeps_decisions(vault, case, people):
     document = ingest_bytes(vault, case, CALL + "[00:00:20] H: Dis à Odile Verlaine que je vais bien.\n".encode(), "c.txt")
-    _release(vault, people, document.id)
+    release_all(vault, people, document.id)
     before = vault.view(document.id, people["ivy"], actor="tester")
     vault.add_identity(case, name="Odile Verlaine", label="Relative 1", actor="tester")
     after = vault.view(document.id, people["ivy"], actor="tester")

@@ -8,6 +8,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,13 +18,23 @@ from tests.conftest import DEMO_CORPUS, DEMO_DIR, PASSPHRASE
 MANIFEST = json.loads((DEMO_DIR / "manifest.json").read_text())
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_casevault_command_is_installed():
+    executable = shutil.which("casevault")
+    assert executable, "the casevault command is not installed: run `python3 -m pip install -e '.[test]'`"
+    result = subprocess.run([executable, "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "ingest" in result.stdout
+
+
 @pytest.fixture
 def run(tmp_path, database_url):
-    executable = shutil.which("casevault")
-    if executable is None:
-        pytest.fail("the casevault command is not installed: run `python3 -m pip install -e '.[test]'`")
+    # `python -m web` from this source tree: the code under test, whatever else is installed
+    executable, prefix = sys.executable, ["-m", "web"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASEVAULT_")}
-    env.update(CASEVAULT_DATA=str(tmp_path / "data"), CASEVAULT_PASSPHRASE=PASSPHRASE)
+    env.update(CASEVAULT_DATA=str(tmp_path / "data"), CASEVAULT_PASSPHRASE=PASSPHRASE,
+               PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep))
     if database_url:
         env["CASEVAULT_DATABASE_URL"] = database_url
 
@@ -31,7 +42,7 @@ def run(tmp_path, database_url):
         call_env = {**env, **{k: v for k, v in overrides.items() if v is not None}}
         for key in [k for k, v in overrides.items() if v is None]:
             call_env.pop(key, None)
-        result = subprocess.run([executable, *args], env=call_env, capture_output=True, text=True,
+        result = subprocess.run([executable, *prefix, *args], env=call_env, capture_output=True, text=True,
                                 stdin=subprocess.DEVNULL, timeout=120)
         assert "Traceback" not in result.stderr, result.stderr
         if check:
@@ -205,3 +216,30 @@ def test_review_and_policy_view_through_the_command_line(run, tmp_path):
     for args in (("show", document_id, "--as", "ada"), ("identity", "list", "--case", case_name, "--as", "ada")):
         hidden = run(*args, check=False)
         assert hidden.returncode == 1 and ("no such" in hidden.stderr), hidden.stderr
+
+
+def test_unmask_through_the_command_line(run, tmp_path):
+    case_name = MANIFEST["case"]
+    call = tmp_path / "call.txt"
+    call.write_text("[00:00:04] QM: Come home.\n[00:00:09] QM: Your mother waits.\n")
+    document_id = run("ingest", str(call), "--case", case_name).stdout.split()[0]
+    for name, role in (("ivy", "investigator"), ("rex", "reviewer")):
+        run("user", "add", name, "--role", role, "--case", case_name)
+    run("identity", "add", "--case", case_name, "--name", "Quentin Malaure", "--alias", "QM", "--pseudonym", "Caller 1")
+    run("review", "approve", document_id, "--as", "rex")
+    assert "Caller 1" in run("show", document_id, "--as", "ivy").stdout
+
+    short = run("unmask", "request", "--case", case_name, "--identity", "Caller 1", "--reason", "because",
+                "--as", "ivy", check=False)
+    assert short.returncode == 1 and "justification" in short.stderr
+    request_id = run("unmask", "request", "--case", case_name, "--identity", "Caller 1", "--reason",
+                     "He made the threats in call 1; we need to match him to the 2023 file.", "--as", "ivy").stdout.split()[0]
+    own = run("unmask", "approve", request_id, "--as", "ivy", check=False)
+    assert own.returncode == 1
+    assert "approved until" in run("unmask", "approve", request_id, "--as", "rex", "--hours", "2").stdout
+    assert "Quentin Malaure: Come home." in run("show", document_id, "--as", "ivy").stdout
+    run("unmask", "revoke", request_id, "--as", "rex")
+    shown = run("show", document_id, "--as", "ivy").stdout
+    assert "Caller 1: Come home." in shown and "Malaure" not in shown
+    listed = json.loads(run("unmask", "list", "--case", case_name, "--as", "rex", "--json").stdout)
+    assert [(r["identity"], r["state"]) for r in listed] == [("Caller 1", "revoked")]
