@@ -58,7 +58,7 @@ class MaskedDocument:
                    data["undecided"], frozenset(data["tokens"]))
 
 
-def _suggestion_id(position: int, field_name: str, start: int, end: int) -> str:
+def suggestion_id(position: int, field_name: str, start: int, end: int) -> str:
     return f"{position}.{field_name[0]}{start}-{end}"
 
 
@@ -68,8 +68,12 @@ def _mask_field(text: str, position: int, field_name: str, matcher: AliasMatcher
     candidates = detect(text, speakers=speakers, known=[(m.start, m.end) for m in mentions])
     suggestions = []
     for c in candidates:
-        sid = _suggestion_id(position, field_name, c.start, c.end)
+        sid = suggestion_id(position, field_name, c.start, c.end)
         suggestions.append(decisions.get(sid) or Suggestion(sid, c.start, c.end, c.category.value))
+    # spans a reviewer added by hand: accepted decisions that no detector proposed
+    prefix, detected = f"{position}.{field_name[0]}", {s.id for s in suggestions}
+    suggestions += [d for sid, d in decisions.items()
+                    if sid.startswith(prefix) and sid not in detected and d.state is SuggestionState.ACCEPTED]
     chosen = redactions(mentions, suggestions)
     tokens: set[str] = set()
 

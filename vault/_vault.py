@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
@@ -51,7 +52,7 @@ from vault._ingest._pipeline import Upload, extract
 from vault._ingest._sniff import sniff
 from vault._identities import Identity, IdentityMap, parse_category
 from vault._keystore import KeyStore, document_key_context
-from vault._masking import MaskedDocument, decisions_of, mask_document
+from vault._masking import MaskedDocument, decisions_of, mask_document, suggestion_id
 from vault._models import (
     Base,
     BlobRow,
@@ -631,6 +632,41 @@ class Vault:
                               "text": text[m.start:m.end], "identity": identity.label, "name": identity.name})
         suggestions = [dict(record, unit=u.position) for u in masked.units for record in u.suggestions]
         return ReviewView(document_id, DocumentStatus(row.status), spans, suggestions)
+
+    def add_span(self, document_id: str, user: UserInfo, *, unit: int, start: int, end: int,
+                 field_name: str = "text", category: str = "other", identity_id: str | None = None,
+                 actor: str) -> MaskedDocument:
+        """A reviewer masks a span by hand: as an identity, or as a category such as "location"."""
+        self._reviewable(document_id, user)
+        if field_name not in ("text", "speaker"):
+            raise InvalidInput("a span is in a turn's text or its speaker")
+        if not re.fullmatch(r"[a-z_]{1,20}", category):
+            raise InvalidInput("a category is a short lower-case word such as location")
+        sid = suggestion_id(unit, field_name, start, end)
+
+        def apply(decisions: dict[str, Suggestion], previous: MaskedDocument) -> dict[str, object]:
+            target = next((u for u in previous.units if u.position == unit), None)
+            length = None if target is None else len(self._unit_text(document_id, unit, field_name))
+            if length is None or not 0 <= start < end <= length:
+                raise InvalidInput(f"no text at {unit}:{start}-{end}; `casevault review show` gives the units")
+            if sid in decisions:
+                raise RedactionConflict(f"that span is already {decisions[sid].state.value}")
+            decisions[sid] = Suggestion(sid, start, end, category).accept(user.id, identity_id=identity_id)
+            return {"user": user.id, "added": sid}
+
+        return self._remask(document_id, actor=actor, action="review.add-span", decide=apply)
+
+    def _unit_text(self, document_id: str, position: int, field_name: str) -> str:
+        with self.db.read() as session:
+            with self._open_blob(session, self._document_row(session, document_id), BlobPurpose.CONTENT) as reader:
+                extracted = Extracted.from_json(reader.read())
+        for turn in extracted.turns:
+            if turn.index == position:
+                return (turn.speaker or "") if field_name == "speaker" else turn.text
+        for page in extracted.pages:
+            if page.number == position and field_name == "text":
+                return page.text
+        return ""
 
     def _reviewable(self, document_id: str, user: UserInfo) -> DocumentRow:
         with self.db.read() as session:

@@ -514,16 +514,18 @@ def review_show(document_id: str, as_user: str, as_json: bool) -> None:
         click.echo(f"{r['id']:<14} {r['state']:<9} {r['category']:<12} {r['text']!r}")
 
 
+def _identity_id(vault: Vault, document_id: str, label: str) -> str:
+    info = vault.document(document_id)
+    matches = [i for i in vault.identities(vault.case(info.case_id)) if i.label == label]
+    if not matches:
+        _fail(f"no identity labelled {label!r} in this case; `casevault identity list` shows them")
+    return matches[0].id
+
+
 def _decide(document_id: str, ids: tuple[str, ...], as_user: str, accept: bool, identity_label: str | None) -> None:
     with _open_vault() as vault:
         user = vault.user(as_user)
-        identity_id = None
-        if identity_label:
-            info = vault.document(document_id)
-            matches = [i for i in vault.identities(vault.case(info.case_id)) if i.label == identity_label]
-            if not matches:
-                _fail(f"no identity labelled {identity_label!r} in this case; `casevault identity list` shows them")
-            identity_id = matches[0].id
+        identity_id = _identity_id(vault, document_id, identity_label) if identity_label else None
         masked = vault.decide(document_id, user, list(ids), accept=accept, identity_id=identity_id,
                               actor=_acting_for(as_user))
     click.echo(f"{'accepted' if accept else 'rejected'} {len(ids)}; {masked.undecided} undecided")
@@ -548,6 +550,27 @@ def review_accept(document_id: str, suggestion_ids: tuple[str, ...], as_user: st
 def review_reject(document_id: str, suggestion_ids: tuple[str, ...], as_user: str) -> None:
     """Reject suggestions: the text shows as written."""
     _decide(document_id, suggestion_ids, as_user, False, None)
+
+
+@review.command("add")
+@click.argument("document_id")
+@click.option("--unit", type=int, required=True, help="The page number or turn index (see `review show`).")
+@click.option("--start", type=int, required=True, help="First character of the span in that unit.")
+@click.option("--end", type=int, required=True, help="One past the last character.")
+@click.option("--field", "field_name", type=click.Choice(["text", "speaker"]), default="text", show_default=True)
+@click.option("--category", default="other", show_default=True, help="Shown as [category], e.g. location.")
+@click.option("--identity", "identity_label", help="Mask the span as this identity (its pseudonym) instead.")
+@click.option("--as", "as_user", required=True)
+@_guard
+def review_add(document_id: str, unit: int, start: int, end: int, field_name: str, category: str,
+               identity_label: str | None, as_user: str) -> None:
+    """Mask a span by hand, as a category such as [location] or as an identity."""
+    with _open_vault() as vault:
+        identity_id = _identity_id(vault, document_id, identity_label) if identity_label else None
+        masked = vault.add_span(document_id, vault.user(as_user), unit=unit, start=start, end=end,
+                                field_name=field_name, category=category, identity_id=identity_id,
+                                actor=_acting_for(as_user))
+    click.echo(f"span added; {masked.undecided} undecided")
 
 
 @review.command("approve")

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from tests.conftest import ingest_bytes
 from tests.vault.conftest import CALL, SECRETS, release_all, speaker_suggestions
 from vault import DocumentStatus
-from vault.errors import AuditFailed, Conflict, Forbidden, NotFound
+from vault.errors import AuditFailed, Conflict, Forbidden, InvalidInput, NotFound
 
 def _everything(view) -> str:
     return "\n".join([view.title, *(f"{u.speaker}\t{u.text}" for u in view.units)])
@@ -137,3 +137,21 @@ def test_identity_names_are_stored_encrypted(vault, case, people):
         rows = connection.execute(sa.text("select label_ct, name_ct, aliases_ct from identity")).all()
     blob = b"".join(bytes(v) for row in rows for v in row)
     assert b"Quillon" not in blob and b"Malaure" not in blob and b"Caller 1" not in blob
+
+
+def test_a_span_added_by_hand_is_masked_and_survives_remasking(vault, case, people):
+    document = ingest_bytes(vault, case, "[00:00:01] H: Je vis au 14 rue des Tanneurs maintenant.\n"
+                                         "[00:00:05] QM: Bien.\n".encode(), "c.txt")
+    text = "Je vis au 14 rue des Tanneurs maintenant."
+    start = text.index("14 rue")
+    end = text.index(" maintenant")
+    vault.add_span(document.id, people["rex"], unit=0, start=start, end=end, category="location", actor="tester")
+    with pytest.raises(Conflict):
+        vault.add_span(document.id, people["rita"], unit=0, start=start, end=end, category="location", actor="tester")
+    for bad in (dict(unit=0, start=5, end=500), dict(unit=9, start=0, end=2), dict(unit=0, start=4, end=4)):
+        with pytest.raises(InvalidInput):
+            vault.add_span(document.id, people["rex"], category="location", actor="tester", **bad)
+    release_all(vault, people, document.id)
+    assert vault.view(document.id, people["ivy"], actor="tester").units[0].text == "Je vis au [location] maintenant."
+    vault.add_identity(case, name="Tanneurs Tower", label="Place 1", category="place", actor="tester")  # re-masks
+    assert vault.view(document.id, people["ivy"], actor="tester").units[0].text == "Je vis au [location] maintenant."

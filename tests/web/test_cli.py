@@ -201,12 +201,14 @@ def test_review_and_policy_view_through_the_command_line(run, tmp_path):
     refused = run("review", "approve", document_id, "--as", "rex", check=False)
     assert refused.returncode == 1 and f"{len(undecided)} suggestion" in refused.stderr
     run("review", "accept", document_id, *undecided, "--as", "rex", "--identity", "H")
+    run("review", "add", document_id, "--unit", "0", "--start", "25", "--end", "37", "--category", "relative",
+        "--as", "rex")
     run("review", "approve", document_id, "--as", "rex")
 
     seen = run("show", document_id, "--as", "ivy", "--json").stdout
     view = json.loads(seen)
     assert [t["speaker"] for t in view["turns"]] == ["Caller 1", "H"]
-    assert view["turns"][0]["text"] == "H, come home. Your mother waits."
+    assert view["turns"][0]["text"] == "H, come home. Your [relative]."
     for secret in ("Hadrien", "Quillon", "Malaure", "Quentin", "real_name", "filename"):
         assert secret.casefold() not in seen.casefold(), f"ivy saw {secret!r}"
     listed = json.loads(run("identity", "list", "--case", case_name, "--as", "ivy", "--json").stdout)
