@@ -728,33 +728,33 @@ class Vault:
         identities = self.identities(self.case(case_id))
         with self.db.read() as session:
             grants = unmask.grants(session, user.id, case_id)
+            token_key = self.identity_map.token_key(session, case_id)
+        masked_title = self._masked_title(case_id, info.title, token_key)
         display: dict[str, str] = {}
         revealed: list[str] = []
-        with self.db.read() as session:
-            token_key = self.identity_map.token_key(session, case_id)
         for identity in identities:
             token = pseudonym_token(token_key, identity.id)
             if may_see_real_name(viewer, case_id, identity.id, grants, now):
                 display[token] = identity.name
-                if token in masked.tokens:
+                if token in masked.tokens or token in masked_title:
                     revealed.append(identity.id)
             else:
                 display[token] = identity.label
-        matcher_view = self._title_view(case_id, info.title, display, token_key)
         self.record(actor=actor, action="document.view", target=document_id,
                     details={"user": user.id, "revealed": revealed} if revealed else {"user": user.id})
         units = tuple(
             ViewUnit(u.position, render(u.text, display), render(u.speaker, display) if u.speaker else None,
                      u.start_ms, u.end_ms) for u in masked.units)
         return DocumentView(document_id, info.case_name, info.kind, info.format, DocumentStatus(status),
-                            matcher_view, units, masked.undecided)
+                            render(masked_title, display), units, masked.undecided)
 
-    def _title_view(self, case_id: str, title: str, display: dict[str, str], token_key: bytes) -> str:
+    def _masked_title(self, case_id: str, title: str, token_key: bytes) -> str:
+        """The title masked like text: titles and file names can hold names too."""
         with self.db.read() as session:
             matcher = self.identity_map.matcher(session, case_id)
         chosen = redactions(matcher.find(title), [Suggestion("t", c.start, c.end, c.category.value)
                                                   for c in detect(title)])
-        return render(mask(title, chosen, lambda i: pseudonym_token(token_key, i)).text, display)
+        return mask(title, chosen, lambda i: pseudonym_token(token_key, i)).text
 
     # -- unmasking -------------------------------------------------------------------------------
 

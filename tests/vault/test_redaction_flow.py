@@ -155,3 +155,13 @@ def test_a_span_added_by_hand_is_masked_and_survives_remasking(vault, case, peop
     assert vault.view(document.id, people["ivy"], actor="tester").units[0].text == "Je vis au [location] maintenant."
     vault.add_identity(case, name="Tanneurs Tower", label="Place 1", category="place", actor="tester")  # re-masks
     assert vault.view(document.id, people["ivy"], actor="tester").units[0].text == "Je vis au [location] maintenant."
+
+
+def test_a_name_in_the_title_alone_is_masked_and_its_reveal_audited(vault, case, people):
+    document = ingest_bytes(vault, case, b"[00:00:01] A: Bonjour.\n[00:00:02] B: Bonsoir.\n", "appel Quillon.txt")
+    vault.view(document.id, people["rex"], actor="tester")
+    entry = [e for e in vault.audit_entries() if e.action == "document.view"][-1]
+    h = [i for i in vault.identities(case) if i.label == "H"][0]
+    assert entry.details["revealed"] == [h.id]
+    release_all(vault, people, document.id)
+    assert vault.view(document.id, people["ivy"], actor="tester").title == "appel H.txt"
