@@ -1,9 +1,9 @@
 """The re-identification map: protected identities, their aliases and pseudonym labels.
 
-Real names and aliases are encrypted under the case's re-identification key, a key of its own
-purpose kept apart from the document keys. Labels ("H", "Caller 2") are encrypted under the case
-key and kept unique in the case by a keyed digest. The matcher built from the aliases lives only
-in memory.
+Real names and aliases are encrypted under the scope's re-identification key, a key of its own
+purpose kept apart from the document keys. Labels ("H", "Caller 2") are encrypted under the
+scope's label key and kept unique in the scope by a keyed digest. The matcher built from the
+aliases lives only in memory.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from keys import Context, SecretKey, keyed_digest
+from keys import Context, keyed_digest
 from redaction import Alias, AliasMatcher
 from vault._keystore import KeyStore
-from vault._models import IdentityRow, new_id
-from vault.errors import Conflict, InvalidInput
+from vault._models import CaseRow, IdentityRow, PseudonymScopeRow, new_id, utcnow
+from vault.errors import Conflict, InvalidInput, NotFound
 
 MAX_NAME = 300
 MAX_ALIASES = 100
@@ -46,7 +46,7 @@ class Identity:
     """An identity with its real name: only for code that the policy has already cleared."""
 
     id: str
-    case_id: str
+    scope: str  # the case id, or ARCHIVE_SCOPE
     category: IdentityCategory
     label: str
     name: str
@@ -73,44 +73,99 @@ def parse_category(value: str) -> IdentityCategory:
         raise InvalidInput(f"unknown category {value!r}; use one of {known}") from None
 
 
+ARCHIVE_SCOPE = "archive"
+
+
 class IdentityMap:
-    """The identities of the cases, read and written through one key store."""
+    """The identities of every pseudonym scope, read and written through one key store.
+
+    A scope is a case's own id (the default: the same person is unlinkable across cases) or
+    ``ARCHIVE_SCOPE``, shared by every case that opted in. Each scope has its own keys and an
+    epoch that moves with every change to its identities; matchers are cached per (scope, epoch),
+    so a change made by another process is seen at the next read.
+    """
 
     def __init__(self, keys: KeyStore) -> None:
         self._keys = keys
-        self._matchers: dict[str, AliasMatcher] = {}
+        self._matchers: dict[tuple[str, int], AliasMatcher] = {}
 
-    def _reid(self, session: Session, case_id: str) -> SecretKey:
-        return self._keys.scope_key(session, case_id, "reidentification")
+    def create_scope(self, session: Session, scope: str) -> None:
+        session.add(PseudonymScopeRow(id=scope, epoch=0))
+        session.flush()
+        self._keys.new_scope_keys(session, scope)
 
-    def _label_digest(self, case_id: str, label: str) -> bytes:
-        return keyed_digest(self._keys.system["case-name"], f"identity-label/{case_id}", label.casefold().encode())
+    @staticmethod
+    def scope_of(session: Session, case_id: str) -> str:
+        scope = session.scalar(select(CaseRow.scope).where(CaseRow.id == case_id))
+        if scope is None:
+            raise NotFound("no such case; `casevault case list` shows the cases")
+        return scope
+
+    @staticmethod
+    def epoch(session: Session, scope: str) -> int:
+        return session.scalar(select(PseudonymScopeRow.epoch).where(PseudonymScopeRow.id == scope)) or 0
+
+    def _bump(self, session: Session, scope: str) -> int:
+        session.execute(update(PseudonymScopeRow).where(PseudonymScopeRow.id == scope)
+                        .values(epoch=PseudonymScopeRow.epoch + 1))
+        return self.epoch(session, scope)
+
+    def _label_digest(self, scope: str, label: str) -> bytes:
+        return keyed_digest(self._keys.system["case-name"], f"identity-label/{scope}", label.casefold().encode())
 
     def add(self, session: Session, case_id: str, *, name: str, aliases: list[str], label: str | None,
             category: IdentityCategory, actor: str) -> Identity:
-        name = _clean(name, "name")
-        cleaned = list(dict.fromkeys([name, *(_clean(a, "alias") for a in aliases)]))
-        if len(cleaned) > MAX_ALIASES:
-            raise InvalidInput(f"an identity has at most {MAX_ALIASES} aliases")
-        existing = self.identities(session, case_id)
+        """Register an identity in the scope of ``case_id``; the scope's epoch moves."""
+        scope = self.scope_of(session, case_id)
+        existing = self._identities(session, scope)
+        cleaned = _names(name, aliases)
         label = _clean(label, "pseudonym") if label else self._next_label(existing, category)
-        if any(i.label.casefold() == label.casefold() for i in existing):
-            raise Conflict(f"the pseudonym {label!r} is taken in this case")
-        # Validate the aliases before anything is stored (an alias of punctuation alone is refused).
-        AliasMatcher([Alias("new", a) for a in cleaned])
+        _check_label_free(existing, label, None)
         identity_id = new_id()
-        reid, case_key = self._reid(session, case_id), self._keys.case_keyring(session, case_id)
-        row = IdentityRow(
-            id=identity_id, case_id=case_id, category=category.value, created_by=actor,
-            label_digest=self._label_digest(case_id, label),
-            label_ct=case_key.encrypt(label.encode(), Context("identity-label", case_id, identity_id)),
-            name_ct=reid.encrypt(name.encode(), Context("identity-name", case_id, identity_id)),
-            aliases_ct=reid.encrypt(json.dumps(cleaned).encode(), Context("identity-aliases", case_id, identity_id)),
-        )
+        row = IdentityRow(id=identity_id, scope=scope, category=category.value, created_by=actor)
+        self._write(session, row, label, cleaned)
         session.add(row)
         session.flush()
-        self._matchers.pop(case_id, None)
-        return Identity(row.id, case_id, category, label, name, tuple(cleaned), row.created_at)
+        self._bump(session, scope)
+        return Identity(row.id, scope, category, label, cleaned[0], tuple(cleaned), row.created_at)
+
+    def edit(self, session: Session, case_id: str, identity_id: str, *, name: str | None = None,
+             add_aliases: list[str] = (), remove_aliases: list[str] = (),  # type: ignore[assignment]
+             label: str | None = None) -> tuple[Identity, Identity]:
+        """Change an identity's real name, aliases or label; returns (before, after). The scope's
+        epoch moves, so every document of the scope is masked again."""
+        scope = self.scope_of(session, case_id)
+        existing = self._identities(session, scope)
+        before = next((i for i in existing if i.id == identity_id), None)
+        if before is None:
+            raise NotFound("no identity with that pseudonym in this case; `casevault identity list` shows them")
+        removed = {_clean(a, "alias").casefold() for a in remove_aliases}
+        new_name = _clean(name, "name") if name else before.name
+        if new_name.casefold() in removed:
+            raise InvalidInput("the real name cannot be removed; give a new --name instead")
+        unknown = removed - {a.casefold() for a in before.aliases}
+        if unknown:
+            raise InvalidInput(f"{len(unknown)} of the aliases to remove are not aliases of this identity")
+        # the old real name stays an alias unless it is removed: documents may still say it
+        kept = [a for a in before.aliases if a.casefold() not in removed]
+        cleaned = _names(new_name, [*kept, *add_aliases])
+        new_label = _clean(label, "pseudonym") if label else before.label
+        _check_label_free(existing, new_label, identity_id)
+        row = session.get(IdentityRow, identity_id)
+        assert row is not None
+        self._write(session, row, new_label, cleaned)
+        row.updated_at = utcnow()
+        session.flush()
+        self._bump(session, scope)
+        return before, Identity(row.id, scope, before.category, new_label, cleaned[0], tuple(cleaned), row.created_at)
+
+    def _write(self, session: Session, row: IdentityRow, label: str, names: list[str]) -> None:
+        reid = self._keys.scope_key(session, row.scope, "reidentification")
+        labels = self._keys.scope_key(session, row.scope, "label")
+        row.label_digest = self._label_digest(row.scope, label)
+        row.label_ct = labels.encrypt(label.encode(), Context("identity-label", row.scope, row.id))
+        row.name_ct = reid.encrypt(names[0].encode(), Context("identity-name", row.scope, row.id))
+        row.aliases_ct = reid.encrypt(json.dumps(names).encode(), Context("identity-aliases", row.scope, row.id))
 
     @staticmethod
     def _next_label(existing: list[Identity], category: IdentityCategory) -> str:
@@ -121,27 +176,52 @@ class IdentityMap:
         return f"{category.label_stem} {number}"
 
     def identities(self, session: Session, case_id: str) -> list[Identity]:
-        rows = session.scalars(select(IdentityRow).where(IdentityRow.case_id == case_id).order_by(IdentityRow.created_at))
-        reid, case_key = self._reid(session, case_id), self._keys.case_keyring(session, case_id)
+        """Every identity a case's documents are masked with: those of its scope."""
+        return self._identities(session, self.scope_of(session, case_id))
+
+    def _identities(self, session: Session, scope: str) -> list[Identity]:
+        rows = session.scalars(select(IdentityRow).where(IdentityRow.scope == scope).order_by(IdentityRow.created_at))
+        reid = self._keys.scope_key(session, scope, "reidentification")
+        labels = self._keys.scope_key(session, scope, "label")
         out = []
         for row in rows:
             out.append(Identity(
-                row.id, case_id, IdentityCategory(row.category),
-                case_key.decrypt(row.label_ct, Context("identity-label", case_id, row.id)).decode(),
-                reid.decrypt(row.name_ct, Context("identity-name", case_id, row.id)).decode(),
-                tuple(json.loads(reid.decrypt(row.aliases_ct, Context("identity-aliases", case_id, row.id)))),
+                row.id, scope, IdentityCategory(row.category),
+                labels.decrypt(row.label_ct, Context("identity-label", scope, row.id)).decode(),
+                reid.decrypt(row.name_ct, Context("identity-name", scope, row.id)).decode(),
+                tuple(json.loads(reid.decrypt(row.aliases_ct, Context("identity-aliases", scope, row.id)))),
                 row.created_at,
             ))
         return out
 
-    def matcher(self, session: Session, case_id: str) -> AliasMatcher:
-        if case_id not in self._matchers:
-            self._matchers[case_id] = AliasMatcher(
-                Alias(i.id, alias) for i in self.identities(session, case_id) for alias in i.aliases)
-        return self._matchers[case_id]
+    def matcher(self, session: Session, case_id: str) -> tuple[AliasMatcher, int]:
+        """The matcher of a case's scope and the epoch it reflects."""
+        scope = self.scope_of(session, case_id)
+        epoch = self.epoch(session, scope)
+        if (scope, epoch) not in self._matchers:
+            for stale in [k for k in self._matchers if k[0] == scope]:
+                del self._matchers[stale]
+            self._matchers[(scope, epoch)] = AliasMatcher(
+                Alias(i.id, alias) for i in self._identities(session, scope) for alias in i.aliases)
+        return self._matchers[(scope, epoch)], epoch
 
     def token_key(self, session: Session, case_id: str) -> bytes:
-        return self._keys.scope_key(session, case_id, "pseudonym").material
+        return self._keys.scope_key(session, self.scope_of(session, case_id), "pseudonym").material
 
     def forget(self) -> None:
         self._matchers.clear()
+
+
+def _names(name: str, aliases: list[str]) -> list[str]:
+    """The real name first, then the aliases: cleaned, without repeats, and checked by the
+    matcher before anything is stored (an alias of punctuation alone is refused)."""
+    cleaned = list(dict.fromkeys([_clean(name, "name"), *(_clean(a, "alias") for a in aliases)]))
+    if len(cleaned) > MAX_ALIASES:
+        raise InvalidInput(f"an identity has at most {MAX_ALIASES} aliases")
+    AliasMatcher([Alias("new", a) for a in cleaned])
+    return cleaned
+
+
+def _check_label_free(existing: list[Identity], label: str, identity_id: str | None) -> None:
+    if any(i.label.casefold() == label.casefold() and i.id != identity_id for i in existing):
+        raise Conflict(f"the pseudonym {label!r} is taken in this pseudonym scope")

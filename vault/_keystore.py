@@ -27,7 +27,7 @@ from vault._models import CaseKeyVersion, MasterKeyVersion, ScopeKeyVersion, Sys
 from vault.errors import NotFound, NotInitialized
 
 SYSTEM_PURPOSES = ("case-name", "content-digest", "audit-chain", "audit-details")
-SCOPE_PURPOSES = ("reidentification", "pseudonym")
+SCOPE_PURPOSES = ("reidentification", "pseudonym", "label")
 
 
 def _system_context(purpose: str) -> Context:

@@ -73,9 +73,20 @@ class SystemKeyVersion(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class PseudonymScopeRow(Base):
+    """A pseudonym scope: one per case by default, plus the shared "archive" scope that cases
+    may opt into. ``epoch`` moves whenever an identity of the scope is added or changed; a
+    document masked at an older epoch is masked again before anyone reads or indexes it."""
+
+    __tablename__ = "pseudonym_scope"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class CaseRow(Base):
     __tablename__ = "case"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    scope: Mapped[str] = mapped_column(ForeignKey("pseudonym_scope.id"), index=True)
     name_digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     name_ct: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -106,6 +117,7 @@ class DocumentRow(Base):
     turn_count: Mapped[int] = mapped_column(Integer, default=0)
     text_encoding: Mapped[str | None] = mapped_column(String(60))
     pending_suggestions: Mapped[int] = mapped_column(Integer, default=0)
+    mask_epoch: Mapped[int] = mapped_column(Integer, default=0)  # the scope epoch it was masked at
     title_ct: Mapped[bytes] = mapped_column(LargeBinary)
     filename_ct: Mapped[bytes] = mapped_column(LargeBinary)
     key_ct: Mapped[bytes] = mapped_column(LargeBinary)  # the document key, wrapped by the case key
@@ -186,7 +198,7 @@ class AccessKeyRow(Base):
 class ScopeKeyVersion(Base):
     """A key of one purpose for one pseudonym scope (a case id, or "archive"), wrapped by the
     master key: "reidentification" encrypts real names and aliases (kept apart from the
-    documents' keys); "pseudonym" keys the identity tokens."""
+    documents' keys); "pseudonym" keys the identity tokens; "label" encrypts the labels."""
 
     __tablename__ = "scope_key"
     scope: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -198,13 +210,14 @@ class ScopeKeyVersion(Base):
 
 
 class IdentityRow(Base):
-    """A protected identity. Its real name and aliases are encrypted under the scope's
-    re-identification key; its label ("H") under the case key, unique by keyed digest."""
+    """A protected identity of one pseudonym scope. Its real name and aliases are encrypted
+    under the scope's re-identification key; its label ("H") under the scope's label key,
+    unique in the scope by keyed digest."""
 
     __tablename__ = "identity"
-    __table_args__ = (UniqueConstraint("case_id", "label_digest"),)
+    __table_args__ = (UniqueConstraint("scope", "label_digest"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    case_id: Mapped[str] = mapped_column(ForeignKey("case.id"), index=True)
+    scope: Mapped[str] = mapped_column(ForeignKey("pseudonym_scope.id"), index=True)
     category: Mapped[str] = mapped_column(String(20))
     label_digest: Mapped[bytes] = mapped_column(LargeBinary(32))
     label_ct: Mapped[bytes] = mapped_column(LargeBinary)
@@ -212,6 +225,7 @@ class IdentityRow(Base):
     aliases_ct: Mapped[bytes] = mapped_column(LargeBinary)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class UnmaskRequestRow(Base):

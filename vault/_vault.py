@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import logging
 import os
 import re
 import unicodedata
@@ -50,7 +51,7 @@ from vault._db import Database
 from vault._ingest._model import Extracted, Format, Kind
 from vault._ingest._pipeline import Upload, extract
 from vault._ingest._sniff import sniff
-from vault._identities import Identity, IdentityMap, parse_category
+from vault._identities import ARCHIVE_SCOPE, Identity, IdentityMap, parse_category
 from vault._keystore import KeyStore, document_key_context
 from vault._masking import MaskedDocument, decisions_of, mask_document, suggestion_id
 from vault._models import (
@@ -59,6 +60,7 @@ from vault._models import (
     CaseRow,
     DocumentRow,
     MasterKeyVersion,
+    PseudonymScopeRow,
     SystemKeyVersion,
     UnmaskRequestRow,
     UserRow,
@@ -83,6 +85,8 @@ from vault.errors import (
     StorageFailed,
 )
 
+log = logging.getLogger(__name__)
+
 MAX_CASE_NAME = 200
 
 
@@ -103,6 +107,7 @@ class CaseInfo:
     name: str
     created_at: datetime
     documents: int = 0
+    archive_scope: bool = False  # pseudonyms shared with the other archive-scope cases
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +188,10 @@ def _check_case_name(name: str) -> str:
     return name
 
 
+def _scope_kind(scope: str) -> str:
+    return "archive" if scope == ARCHIVE_SCOPE else "case"
+
+
 def _valid_id(value: str) -> bool:
     try:
         return str(uuid.UUID(value)) == value
@@ -223,6 +232,7 @@ class Vault:
                 AuditLog.create(session)
                 session.flush()
                 vault = cls(settings, db, keys)
+                vault.identity_map.create_scope(session, ARCHIVE_SCOPE)
                 vault.audit.append(session, actor=actor, action="vault.init")
         except BaseException:
             db.dispose()
@@ -250,6 +260,7 @@ class Vault:
         vault = cls(settings, db, keys)
         vault.blobs.create()
         vault.blobs.sweep_incoming(older_than=2 * settings.limits.parse_seconds + 60)
+        vault.remask_stale(actor="vault.open")  # finish what a crash after an identity change left
         return vault
 
     def close(self) -> None:
@@ -268,7 +279,9 @@ class Vault:
     def _case_digest(self, name: str) -> bytes:
         return keyed_digest(self._keys.system["case-name"], "case-name", normalise_case_name(name).encode())
 
-    def create_case(self, name: str, *, actor: str) -> CaseInfo:
+    def create_case(self, name: str, *, actor: str, archive_scope: bool = False) -> CaseInfo:
+        """A new case with its own key. Its identities get pseudonyms of its own, unlinkable to
+        any other case, unless ``archive_scope``: then it shares the archive-wide identities."""
         name = _check_case_name(name)
         digest = self._case_digest(name)
         try:
@@ -277,22 +290,24 @@ class Vault:
                     raise Conflict("a case with that name exists already")
                 case_id = new_id()
                 keyring, key_row = self._keys.new_case_key(case_id)
-                row = CaseRow(id=case_id, name_digest=digest,
+                if not archive_scope:
+                    self.identity_map.create_scope(session, case_id)
+                row = CaseRow(id=case_id, name_digest=digest, scope=ARCHIVE_SCOPE if archive_scope else case_id,
                               name_ct=keyring.encrypt(name.encode(), Context("case-name", case_id=case_id)))
                 session.add(row)
                 session.flush()
                 session.add(key_row)
-                self._keys.new_scope_keys(session, case_id)
                 session.flush()
-                self.audit.append(session, actor=actor, action="case.create", target=case_id)
+                self.audit.append(session, actor=actor, action="case.create", target=case_id,
+                                  details={"scope": "archive" if archive_scope else "case"})
         except IntegrityError:
             raise Conflict("a case with that name exists already") from None
-        return CaseInfo(case_id, name, row.created_at)
+        return CaseInfo(case_id, name, row.created_at, archive_scope=archive_scope)
 
     def _case_info(self, session: Session, row: CaseRow, documents: int = 0) -> CaseInfo:
         keyring = self._keys.case_keyring(session, row.id)
         name = keyring.decrypt(row.name_ct, Context("case-name", case_id=row.id)).decode()
-        return CaseInfo(row.id, name, row.created_at, documents)
+        return CaseInfo(row.id, name, row.created_at, documents, archive_scope=row.scope == ARCHIVE_SCOPE)
 
     def cases(self) -> list[CaseInfo]:
         with self.db.read() as session:
@@ -343,7 +358,7 @@ class Vault:
                                     kind=kind)
             content = self._write_blob(document_key, BlobPurpose.CONTENT, case.id, document_id, 1, extracted.to_json())
             pending.append(content)
-            masked = self._mask(case.id, extracted)
+            masked, epoch = self._mask(case.id, extracted)
             masked_blob = self._write_blob(document_key, BlobPurpose.MASKED, case.id, document_id, 1, masked.to_json())
             pending.append(masked_blob)
             # a name from a file system need not be UTF-8; keep its bytes, show replacements
@@ -355,7 +370,7 @@ class Vault:
                     id=document_id, case_id=case.id, kind=extracted.kind.value, format=extracted.format.value,
                     status=DocumentStatus.IN_REVIEW.value, content_digest=digest, size_bytes=upload.size,
                     page_count=len(extracted.pages), turn_count=len(extracted.turns),
-                    text_encoding=extracted.encoding, pending_suggestions=masked.undecided,
+                    text_encoding=extracted.encoding, pending_suggestions=masked.undecided, mask_epoch=epoch,
                     title_ct=document_key.encrypt(title.encode(), Context("title", case.id, document_id, 1)),
                     filename_ct=document_key.encrypt(raw_name,
                                                      Context("filename", case.id, document_id, 1)),
@@ -396,11 +411,13 @@ class Vault:
         context = Context(purpose.value, case_id, document_id, version)
         return self.blobs.write(StreamEncryptor(key, context).chunks(iter([data])))
 
-    def _mask(self, case_id: str, extracted: Extracted, decisions: dict[str, Suggestion] | None = None) -> MaskedDocument:
+    def _mask(self, case_id: str, extracted: Extracted,
+              decisions: dict[str, Suggestion] | None = None) -> tuple[MaskedDocument, int]:
+        """The masked form under the scope's identities, and the scope epoch it reflects."""
         with self.db.read() as session:
-            matcher = self.identity_map.matcher(session, case_id)
+            matcher, epoch = self.identity_map.matcher(session, case_id)
             token_key = self.identity_map.token_key(session, case_id)
-        return mask_document(extracted, matcher, token_key, decisions)
+        return mask_document(extracted, matcher, token_key, decisions), epoch
 
     def _stored(self, document_id: str) -> bool:
         try:
@@ -507,14 +524,38 @@ class Vault:
 
     def add_identity(self, case: CaseInfo, *, name: str, aliases: list[str] = (), label: str | None = None,  # type: ignore[assignment]
                      category: str = "person", actor: str) -> Identity:
-        """Register a protected identity, then re-mask every document of its case."""
+        """Register a protected identity, then re-mask every document of its pseudonym scope
+        (its case, or every archive-scope case)."""
         with self.db.write() as session:
             identity = self.identity_map.add(session, case.id, name=name, aliases=list(aliases), label=label,
                                              category=parse_category(category), actor=actor)
             self.audit.append(session, actor=actor, action="identity.add", target=identity.id,
-                              details={"case": case.id, "category": identity.category.value})
-        self.remask_case(case.id, actor=actor)
+                              details={"case": case.id, "scope": _scope_kind(identity.scope),
+                                       "category": identity.category.value})
+        self.remask_stale(actor=actor)
         return identity
+
+    def edit_identity(self, case: CaseInfo, pseudonym: str, *, name: str | None = None,
+                      add_aliases: list[str] = (), remove_aliases: list[str] = (),  # type: ignore[assignment]
+                      label: str | None = None, actor: str) -> Identity:
+        """Change an identity's real name, aliases or pseudonym, then re-mask its scope. A new
+        real name keeps the old one as an alias (documents may still say it) unless it is removed."""
+        if name is None and label is None and not add_aliases and not remove_aliases:
+            raise InvalidInput("nothing to change: give --name, --alias, --remove-alias or --pseudonym")
+        with self.db.write() as session:
+            found = [i for i in self.identity_map.identities(session, case.id)
+                     if i.label.casefold() == pseudonym.casefold()]
+            if not found:
+                raise NotFound("no identity with that pseudonym in this case; `casevault identity list` shows them")
+            before, after = self.identity_map.edit(session, case.id, found[0].id, name=name, label=label,
+                                                   add_aliases=list(add_aliases), remove_aliases=list(remove_aliases))
+            changed = [what for what, differs in (("name", before.name != after.name),
+                                                  ("aliases", before.aliases != after.aliases),
+                                                  ("pseudonym", before.label != after.label)) if differs]
+            self.audit.append(session, actor=actor, action="identity.edit", target=after.id,
+                              details={"case": case.id, "scope": _scope_kind(after.scope), "changed": changed})
+        self.remask_stale(actor=actor)
+        return after
 
     def identities(self, case: CaseInfo) -> list[Identity]:
         """Every identity of a case with its real name: for the operator or a cleared caller."""
@@ -543,12 +584,39 @@ class Vault:
                     details={"user": user.id if user else None, "revealed": revealed})
         return rows
 
-    def remask_case(self, case_id: str, *, actor: str) -> int:
-        """Mask every document of a case again under its current identities; returns how many."""
-        documents = self.documents(case_id)
-        for info in documents:
-            self._remask(info.id, actor=actor, action="document.remask")
-        return len(documents)
+    def stale_documents(self, document_id: str | None = None) -> list[str]:
+        """Documents (all, or the one given) masked before the latest change to their scope's
+        identities."""
+        query = (select(DocumentRow.id).join(CaseRow, CaseRow.id == DocumentRow.case_id)
+                 .join(PseudonymScopeRow, PseudonymScopeRow.id == CaseRow.scope)
+                 .where(DocumentRow.mask_epoch < PseudonymScopeRow.epoch).order_by(DocumentRow.created_at))
+        if document_id is not None:
+            query = query.where(DocumentRow.id == document_id)
+        with self.db.read() as session:
+            return list(session.scalars(query))
+
+    def remask_stale(self, *, actor: str) -> int:
+        """Mask every stale document again under its scope's current identities; returns how many.
+
+        Runs after every identity change and when the vault opens, so a crash half-way through
+        is finished later. A document a reviewer changes at the same moment is retried once;
+        if it is still busy it stays stale, and reading it masks it first (see ``view``)."""
+        done = 0
+        for document_id in self.stale_documents():
+            for attempt in range(2):
+                try:
+                    self._remask(document_id, actor=actor, action="document.remask")
+                    done += 1
+                    break
+                except Conflict:
+                    if attempt:
+                        log.warning("document %s is busy; it will be masked again when next read", document_id)
+        return done
+
+    def _fresh(self, document_id: str, actor: str) -> None:
+        """Mask a stale document again before its masked form is used."""
+        if self.stale_documents(document_id):
+            self._remask(document_id, actor=actor, action="document.remask")
 
     def _remask(self, document_id: str, *, actor: str, action: str,
                 decide: Callable[[dict[str, Suggestion], MaskedDocument], dict[str, object]] | None = None) -> MaskedDocument:
@@ -570,7 +638,7 @@ class Vault:
         details: dict[str, object] = {"version": version}
         if decide is not None:
             details |= decide(decisions, previous)
-        masked = self._mask(case_id, extracted, decisions)
+        masked, epoch = self._mask(case_id, extracted, decisions)
         blob = self._write_blob(key, BlobPurpose.MASKED, case_id, document_id, version, masked.to_json())
         try:
             with self.db.write() as session:
@@ -582,7 +650,7 @@ class Vault:
                 if moved != 1:
                     raise Conflict("the document was changed by someone else at the same time; reload it and try again")
                 session.execute(update(DocumentRow).where(DocumentRow.id == document_id)
-                                .values(pending_suggestions=masked.undecided))
+                                .values(pending_suggestions=masked.undecided, mask_epoch=epoch))
                 self.audit.append(session, actor=actor, action=action, target=document_id, details=details)
                 blob.publish()
         except BaseException:
@@ -620,7 +688,7 @@ class Vault:
         masked = self.masked(document_id)
         identities = {i.id: i for i in self.identities(self.case(row.case_id))}
         with self.db.read() as session:
-            matcher = self.identity_map.matcher(session, row.case_id)
+            matcher, _ = self.identity_map.matcher(session, row.case_id)
         spans: list[dict[str, object]] = []
         fields = ([(t.index, "speaker", t.speaker or "") for t in extracted.turns]
                   + [(t.index, "text", t.text) for t in extracted.turns]
@@ -723,6 +791,7 @@ class Vault:
             if row is None or not may_see_document(viewer, row.case_id, row.status):
                 raise NotFound("no such document")
             case_id, status = row.case_id, row.status
+        self._fresh(document_id, actor)
         masked = self.masked(document_id)
         info = self.document(document_id)
         identities = self.identities(self.case(case_id))
@@ -751,7 +820,7 @@ class Vault:
     def _masked_title(self, case_id: str, title: str, token_key: bytes) -> str:
         """The title masked like text: titles and file names can hold names too."""
         with self.db.read() as session:
-            matcher = self.identity_map.matcher(session, case_id)
+            matcher, _ = self.identity_map.matcher(session, case_id)
         chosen = redactions(matcher.find(title), [Suggestion("t", c.start, c.end, c.category.value)
                                                   for c in detect(title)])
         return mask(title, chosen, lambda i: pseudonym_token(token_key, i)).text

@@ -111,12 +111,15 @@ def case() -> None:
 
 @case.command("create")
 @click.argument("name")
+@click.option("--archive-scope", is_flag=True,
+              help="Share pseudonyms with the other archive-scope cases (the same person is the same "
+                   "pseudonym in all of them). By default a case's pseudonyms are its own.")
 @_guard
-def case_create(name: str) -> None:
+def case_create(name: str, archive_scope: bool) -> None:
     """Create a case called NAME."""
     with _open_vault() as vault:
-        created = vault.create_case(name, actor=_actor())
-    click.echo(f"{created.id}  {created.name}")
+        created = vault.create_case(name, actor=_actor(), archive_scope=archive_scope)
+    click.echo(f"{created.id}  {created.name}" + ("  (archive scope)" if created.archive_scope else ""))
 
 
 @case.command("list")
@@ -128,10 +131,11 @@ def case_list(as_json: bool) -> None:
         cases = vault.cases()
     if as_json:
         _print_json([{"id": c.id, "name": c.name, "documents": c.documents,
+                      "scope": "archive" if c.archive_scope else "case",
                       "created_at": c.created_at.isoformat()} for c in cases])
         return
     for c in cases:
-        click.echo(f"{c.id}  {c.documents:>5} documents  {c.name}")
+        click.echo(f"{c.id}  {c.documents:>5} documents  {'archive' if c.archive_scope else 'case':<7}  {c.name}")
 
 
 # -- ingest --------------------------------------------------------------------------------------
@@ -447,11 +451,28 @@ def identity() -> None:
               type=click.Choice(["person", "organisation", "phone", "email", "id_number", "place", "other"]))
 @_guard
 def identity_add(case_name: str, name: str, aliases: tuple[str, ...], pseudonym: str | None, category: str) -> None:
-    """Register an identity; every document of the case is masked again."""
+    """Register an identity; every document of its pseudonym scope is masked again."""
     with _open_vault() as vault:
         added = vault.add_identity(vault.case(case_name), name=name, aliases=list(aliases), label=pseudonym,
                                    category=category, actor=_actor())
     click.echo(f"{added.id}  {added.label}  ({added.category.value}, {len(added.aliases)} aliases)")
+
+
+@identity.command("edit")
+@click.argument("pseudonym")
+@click.option("--case", "case_name", required=True)
+@click.option("--name", help="A new real name (the old one stays an alias unless removed).")
+@click.option("--alias", "add_aliases", multiple=True, help="An alias to add (repeatable).")
+@click.option("--remove-alias", "remove_aliases", multiple=True, help="An alias to remove (repeatable).")
+@click.option("--pseudonym", "new_label", help="A new label for the identity.")
+@_guard
+def identity_edit(pseudonym: str, case_name: str, name: str | None, add_aliases: tuple[str, ...],
+                  remove_aliases: tuple[str, ...], new_label: str | None) -> None:
+    """Change the identity shown as PSEUDONYM; every document of its scope is masked again."""
+    with _open_vault() as vault:
+        edited = vault.edit_identity(vault.case(case_name), pseudonym, name=name, add_aliases=list(add_aliases),
+                                     remove_aliases=list(remove_aliases), label=new_label, actor=_actor())
+    click.echo(f"{edited.id}  {edited.label}  ({edited.category.value}, {len(edited.aliases)} aliases)")
 
 
 @identity.command("list")

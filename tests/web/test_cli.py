@@ -245,3 +245,22 @@ def test_unmask_through_the_command_line(run, tmp_path):
     assert "Caller 1: Come home." in shown and "Malaure" not in shown
     listed = json.loads(run("unmask", "list", "--case", case_name, "--as", "rex", "--json").stdout)
     assert [(r["identity"], r["state"]) for r in listed] == [("Caller 1", "revoked")]
+
+
+def test_archive_scope_and_identity_edit_through_the_command_line(run, tmp_path):
+    call = tmp_path / "call.txt"
+    call.write_text("[00:00:04] QM: Tell Odile to come home.\n")
+    run("case", "create", "North", "--archive-scope")
+    run("case", "create", "South", "--archive-scope")
+    scopes = {c["name"]: c["scope"] for c in json.loads(run("case", "list", "--json").stdout)}
+    assert scopes == {MANIFEST["case"]: "case", "North": "archive", "South": "archive"}
+    document_id = run("ingest", str(call), "--case", "South").stdout.split()[0]
+    run("user", "add", "rex", "--role", "reviewer", "--case", "South")
+    run("identity", "add", "--case", "North", "--name", "Quentin Malaure", "--alias", "QM", "--pseudonym", "Caller 1")
+    run("identity", "edit", "Caller 1", "--case", "South", "--alias", "Odile", "--pseudonym", "Caller 2")
+    review = json.loads(run("review", "show", document_id, "--as", "rex", "--json").stdout)
+    assert {(s["text"], s["identity"]) for s in review["spans"]} == {("QM", "Caller 2"), ("Odile", "Caller 2")}
+    missing = run("identity", "edit", "Caller 1", "--case", "South", "--alias", "X", check=False)
+    assert missing.returncode == 1 and "identity list" in missing.stderr
+    nothing = run("identity", "edit", "Caller 2", "--case", "South", check=False)
+    assert nothing.returncode == 1 and "nothing to change" in nothing.stderr
