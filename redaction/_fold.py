@@ -5,10 +5,11 @@ with a zero-width joiner inside, "Hélène" decomposed, "M.\\u00a0Quillon" with 
 Both the aliases and the text are folded the same way, and the folded text keeps a map back to
 the original so a match can be masked where it stands.
 
-The fold is done in two C-speed passes, never a Python loop per character: ``str.translate``
-maps every character to exactly one character (so positions do not move), then one regular
-expression removes what must disappear (invisible characters, hyphenation at a line break) and
-collapses runs of spaces, recording a breakpoint for each change.
+The fold is done in two C-speed passes, never a Python loop per character: a table maps every
+character to exactly one character (so positions do not move), then a few regular expressions
+find what must disappear (invisible characters, hyphenation at a line break) and the runs of
+spaces to collapse, and a breakpoint is recorded for each change. Most of a text is ASCII, and
+each pass is arranged so that its ASCII stretches never leave C code.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 _DROP = "\u200b"  # what a character folds to when it must vanish; removed by the second pass
@@ -62,10 +64,14 @@ _TABLES = {True: _FoldTable(casefold=True), False: _FoldTable(casefold=False)}
 # run of two or more spaces and line breaks becomes one space. A single space or line break is
 # left alone here (the line break becomes a space afterwards, in place), so ordinary text makes
 # no breakpoints at all.
-# (Each branch starts by consuming its first character, so the regex engine can skip ahead to
-# the next "-", space, line break or zero-width space instead of trying every position.)
-_CLEANUP = re.compile(
-    r"[-\u200b \n](?:(?<=\w-)[ ]*\n[ \u200b]*(?=\w)|(?<=\u200b)\u200b*|(?<=[ \n])[ \n\u200b]+)"
+# Each kind of stretch has its own pattern, and each pattern starts with a literal character, so
+# the regex engine skips ahead to the next "-", line break, space or zero-width space at C speed;
+# one alternation of them all would test every character against a set, three times slower.
+_CLEANUPS = (
+    re.compile(r"-(?<=\w-)[ ]*\n[ \u200b]*(?=\w)"),
+    re.compile(r"\n[ \n\u200b]+"),
+    re.compile(r" [ \n\u200b]+"),
+    re.compile(r"\u200b\u200b*"),  # not "\u200b+": a repeat first would lose the literal skip
 )
 
 
@@ -90,37 +96,106 @@ class Folded:
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         return self.original_start(start), self.original_end(end)
 
+    def original_spans(self, spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+        """``original_span`` of many spans: the same arithmetic, without four calls per span."""
+        folded, original = self._folded, self._original
+        mapped: list[tuple[int, int]] = []
+        for start, end in spans:
+            i = bisect.bisect_right(folded, start) - 1
+            j = bisect.bisect_right(folded, end - 1) - 1
+            mapped.append((original[i] + (start - folded[i]), original[j] + (end - folded[j])))
+        return mapped
+
 
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
-# ASCII characters whose fold is not their lower case: odd spaces and the grave accent.
-_ASCII_SPECIAL = (("\t", " "), ("\r", " "), ("\v", " "), ("\f", " "), ("`", "'"))
+_ASCII_BYTES = bytes(range(128))
+# Up to this many distinct non-ASCII characters are folded by one ``str.replace`` each.
+_MAX_REPLACE_PASSES = 64
+# Below this length a text is folded character by character: the fast paths cost a few
+# microseconds however short the text, more than looking up a mention's few characters.
+_SHORT = 128
+
+
+def _ascii_fold(table: _FoldTable) -> bytes:
+    """The fold of every ASCII character as a byte table; bytes 128 to 255 are left alone."""
+    return "".join(table[code] for code in range(128)).encode("ascii") + bytes(range(128, 256))
+
+
+_ASCII_FOLDS = {casefold: _ascii_fold(table) for casefold, table in _TABLES.items()}
 
 
 def _translate(text: str, casefold: bool) -> str:
-    """The one-to-one fold of every character.
+    """The one-to-one fold of every character: ``text.translate(table)``, only faster.
 
     ``str.translate`` over a mapping is fast only on all-ASCII text; one accented letter drops
-    the whole string onto a slow path. Lower-casing is fast on any text, so for case-folding the
-    text is lower-cased in C and only its (sparse) non-ASCII runs go through the table.
+    the whole string onto a slow path that looks up every character in a dictionary. So the two
+    parts are folded apart. ASCII characters: through a byte table over the UTF-8 encoding, which
+    leaves every non-ASCII character alone (each of its bytes is 128 or more). Non-ASCII ones: a
+    text in a few languages holds only a few distinct characters, and each is folded with one
+    ``str.replace``, which runs at memory speed. Only a text with many of them is looked up
+    character by character. (The table folds a character and its lower case alike, "İ" and
+    final sigma included, so ``str.lower`` has nothing to add.)
     """
     table = _TABLES[casefold]
-    if not casefold:
+    if len(text) < _SHORT:
         return text.translate(table)
-    lowered = text.lower()
-    if len(lowered) != len(text):  # "İ" lowers to two characters: keep positions, go slowly
-        return text.translate(table)
-    if not lowered.isascii():
-        # Table lookups run by run pay per run; translating the whole string pays per character.
+    encoded = text.encode("utf-8", "surrogatepass")
+    folded = encoded.translate(_ASCII_FOLDS[casefold]).decode("utf-8", "surrogatepass")
+    if text.isascii():
+        return folded
+    changes = _non_ascii_changes(encoded, table)
+    if changes is None:
         # UTF-8 length tells how many characters are not ASCII (each adds one to three bytes).
-        non_ascii = len(lowered.encode("utf-8", "surrogatepass")) - len(lowered)
-        if non_ascii * 60 < len(lowered):
-            lowered = _NON_ASCII.sub(lambda run: run.group().translate(table), lowered)
-        else:
-            lowered = lowered.translate(table)
-    for char, replacement in _ASCII_SPECIAL:
-        if char in lowered:
-            lowered = lowered.replace(char, replacement)
-    return lowered
+        return _translate_non_ascii(folded, table, sparse=(len(encoded) - len(text)) * 60 < len(text))
+    for char, replacement in changes.items():
+        folded = folded.replace(char, replacement)
+    return folded
+
+
+def _non_ascii_changes(encoded: bytes, table: _FoldTable) -> dict[str, str] | None:
+    """What each distinct non-ASCII character of a UTF-8 text folds to, where that differs.
+
+    The characters are found at C speed: the UTF-8 bytes of a text less its ASCII bytes are
+    exactly the encodings of its non-ASCII characters. None when folding them one ``replace``
+    at a time would not pay, or would not be the same as folding every character once (a
+    character folding to another one that itself folds further).
+    """
+    chars = set(encoded.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass"))
+    changes = {char: table[ord(char)] for char in chars}
+    changes = {char: folded for char, folded in changes.items() if folded != char}
+    if len(changes) > _MAX_REPLACE_PASSES or any(folded in changes for folded in changes.values()):
+        return None
+    return changes
+
+
+def _translate_non_ascii(text: str, table: _FoldTable, *, sparse: bool) -> str:
+    """The table over every character, or only over the runs of non-ASCII ones if they are sparse.
+
+    Table lookups run by run pay per run; translating the whole string pays per character. The
+    ASCII characters are folded already, and folding them again leaves them as they are.
+    """
+    if sparse:
+        return _NON_ASCII.sub(lambda run: run.group().translate(table), text)
+    return text.translate(table)
+
+
+def _cleanup_spans(translated: str) -> list[tuple[int, int]]:
+    """Every stretch the second pass removes or collapses, in order, as one scan would find them.
+
+    Each pattern is run on its own; a stretch found inside one that starts earlier (the line
+    break within a hyphenation, the zero-width space within a run of spaces) is one that a
+    single left-to-right scan would have stepped over, so it is dropped.
+    """
+    if "\n" not in translated and "  " not in translated and _DROP not in translated:
+        return []  # nothing to find: a mention checked for its case, most often
+    spans = sorted(match.span() for pattern in _CLEANUPS for match in pattern.finditer(translated))
+    kept: list[tuple[int, int]] = []
+    reached = 0
+    for start, end in spans:
+        if start >= reached:
+            kept.append((start, end))
+            reached = end
+    return kept
 
 
 def fold(text: str, *, casefold: bool = True) -> Folded:
@@ -128,14 +203,13 @@ def fold(text: str, *, casefold: bool = True) -> Folded:
     pieces: list[str] = []
     folded_marks, original_marks = [0], [0]
     folded_length = last = 0
-    for match in _CLEANUP.finditer(translated):
-        start, end = match.span()
+    for start, end in _cleanup_spans(translated):
         pieces.append(translated[last:start])
         folded_length += start - last
-        replacement = " " if match.group()[0] in " \n" else ""
+        replacement = " " if translated[start] in " \n" else ""
         pieces.append(replacement)
         folded_length += len(replacement)
-        # after the replacement, the folded text resumes at the end of the match
+        # after the replacement, the folded text resumes at the end of the stretch
         folded_marks.append(folded_length)
         original_marks.append(end)
         last = end

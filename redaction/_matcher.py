@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import ahocorasick
@@ -120,14 +121,23 @@ class AliasMatcher:
         if not self.size or not text:
             return []
         folded = fold(text)
+        taken = _without_overlaps(self._candidates(text, folded))
+        spans = folded.original_spans([(start, end) for start, end, _ in taken])
+        return [Mention(start, end, entry.identity_id, entry.alias)
+                for (start, end), (_, _, entry) in zip(spans, taken)]
+
+    def _candidates(self, text: str, folded: Folded) -> list[tuple[int, int, _Entry]]:
+        """Every hit of the automaton that stands on its boundaries and in an accepted case."""
         haystack = folded.text
+        size = len(haystack)
         candidates: list[tuple[int, int, _Entry]] = []
         for last, entries in self._automaton.iter(haystack):
+            end = last + 1
             for entry in entries:
-                start, end = last - entry.length + 1, last + 1
+                start = end - entry.length
                 if entry.needs_left_boundary and start > 0 and _is_word_char(haystack[start - 1]):
                     continue
-                if entry.needs_right_boundary and end < len(haystack) and _is_word_char(haystack[end]):
+                if entry.needs_right_boundary and end < size and _is_word_char(haystack[end]):
                     continue
                 if entry.exact_forms is not None:
                     o_start, o_end = folded.original_span(start, end)
@@ -135,31 +145,52 @@ class AliasMatcher:
                         continue
                 candidates.append((start, end, entry))
                 break  # the first identity registered for an alias takes it
-        return self._resolve(candidates, folded)
+        return candidates
 
-    @staticmethod
-    def _resolve(candidates: list[tuple[int, int, _Entry]], folded: Folded) -> list[Mention]:
-        candidates.sort(key=lambda c: c[0])
-        if all(a[1] <= b[0] for a, b in zip(candidates, candidates[1:])):
-            taken = candidates  # the usual case: nothing overlaps
-        else:
-            taken = AliasMatcher._longest_first(candidates)
-        original_span = folded.original_span
-        return [Mention(*original_span(start, end), entry.identity_id, entry.alias) for start, end, entry in taken]
 
-    @staticmethod
-    def _longest_first(candidates: list[tuple[int, int, _Entry]]) -> list[tuple[int, int, _Entry]]:
-        # Longest first, then leftmost: "Odile Quillon" wins over "Quillon" inside it.
-        candidates = sorted(candidates, key=lambda c: (c[0] - c[1], c[0]))
-        taken: list[tuple[int, int, _Entry]] = []
-        occupied: list[tuple[int, int]] = []
-        for start, end, entry in candidates:
-            i = bisect.bisect_left(occupied, (start, start))
-            if i > 0 and occupied[i - 1][1] > start:
-                continue
-            if i < len(occupied) and occupied[i][0] < end:
-                continue
-            occupied.insert(i, (start, end))
-            taken.append((start, end, entry))
-        taken.sort(key=lambda c: c[0])
-        return taken
+def _without_overlaps(candidates: list[tuple[int, int, _Entry]]) -> list[tuple[int, int, _Entry]]:
+    """The candidates in order of start, each overlap resolved to the longest mention.
+
+    Overlaps are few and local ("Quillon" inside "Odile Quillon"), so longest-first is settled
+    within each cluster of candidates that overlap one another, directly or through a chain:
+    what is taken in one cluster cannot depend on a candidate outside it, so this is the same as
+    settling all candidates at once, without sorting and inserting every one of them.
+    """
+    candidates.sort(key=lambda c: c[0])
+    if all(a[1] <= b[0] for a, b in itertools.pairwise(candidates)):
+        return candidates  # the usual case: nothing overlaps
+    taken: list[tuple[int, int, _Entry]] = []
+    for cluster in _clusters(candidates):
+        taken.extend(cluster if len(cluster) == 1 else _longest_first(cluster))
+    return taken
+
+
+def _clusters(candidates: list[tuple[int, int, _Entry]]) -> Iterator[list[tuple[int, int, _Entry]]]:
+    """Runs of candidates (sorted by start) linked by overlaps; a lone candidate is a run of one."""
+    cluster: list[tuple[int, int, _Entry]] = []
+    reach = 0
+    for candidate in candidates:
+        if cluster and candidate[0] >= reach:
+            yield cluster
+            cluster = []
+        cluster.append(candidate)
+        reach = max(reach, candidate[1])
+    if cluster:
+        yield cluster
+
+
+def _longest_first(candidates: list[tuple[int, int, _Entry]]) -> list[tuple[int, int, _Entry]]:
+    # Longest first, then leftmost: "Odile Quillon" wins over "Quillon" inside it.
+    candidates = sorted(candidates, key=lambda c: (c[0] - c[1], c[0]))
+    taken: list[tuple[int, int, _Entry]] = []
+    occupied: list[tuple[int, int]] = []
+    for start, end, entry in candidates:
+        i = bisect.bisect_left(occupied, (start, start))
+        if i > 0 and occupied[i - 1][1] > start:
+            continue
+        if i < len(occupied) and occupied[i][0] < end:
+            continue
+        occupied.insert(i, (start, end))
+        taken.append((start, end, entry))
+    taken.sort(key=lambda c: c[0])
+    return taken

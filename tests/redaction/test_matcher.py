@@ -6,12 +6,14 @@ reaches an investigator, so the sweep lists the failures by name.
 
 from __future__ import annotations
 
+import random
 import unicodedata
 
 import pytest
 
 from redaction._fold import fold
-from redaction._matcher import Alias, AliasMatcher
+from redaction._matcher import Alias, AliasMatcher, _without_overlaps
+from tests.redaction.test_fold import HARD, WORDS, plain_fold
 
 H, MOTHER, SPEAKER, SUN, PHONE, EMAIL, CJK = "H", "MOTHER", "QM", "SUN", "PHONE", "EMAIL", "CJK"
 
@@ -136,3 +138,66 @@ def test_every_folded_character_maps_inside_the_original():
     for i in range(len(result.text)):
         start, end = result.original_span(i, i + 1)
         assert 0 <= start < end <= len(text)
+
+
+# -- the fast paths give what the plain ones give -------------------------------------------------
+
+def longest_first_over_all(candidates):
+    """The plain resolution: every candidate at once, longest first, then leftmost."""
+    taken, occupied = [], []
+    for start, end, entry in sorted(candidates, key=lambda c: (c[0] - c[1], c[0])):
+        if all(end <= s or e <= start for s, e in occupied):
+            occupied.append((start, end))
+            taken.append((start, end, entry))
+    return sorted(taken, key=lambda c: c[0])
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_overlaps_settled_cluster_by_cluster_as_all_at_once(seed):
+    rng = random.Random(seed)
+    spans = set()
+    for _ in range(rng.randint(0, 40)):
+        start = rng.randrange(100)
+        spans.add((start, start + rng.randint(1, 15)))
+    candidates = [(start, end, f"entry{i}") for i, (start, end) in enumerate(spans)]
+    rng.shuffle(candidates)
+    assert _without_overlaps(list(candidates)) == longest_first_over_all(candidates)
+
+
+RANDOM_MATCHER = AliasMatcher([
+    Alias(H, "Hadrien Quillon"), Alias(H, "Quillon"), Alias(H, "Hadrien"),
+    Alias(MOTHER, "Odile Quillon"), Alias("ODILE", "Quillon Odile"), Alias("JB", "Jean-Baptiste Ferréol"),
+    Alias("HE", "Hélène"), Alias(SPEAKER, "QM"), Alias(SUN, "Sun"), Alias(CJK, "李明"),
+], common_word=lambda word: word.lower() == "sun")
+
+
+def plain_find(matcher, text):
+    """find() the plain way: plain fold, every candidate settled at once, one span at a time."""
+    folded = plain_fold(text)
+    taken = longest_first_over_all(matcher._candidates(text, folded))
+    return [(*folded.original_span(start, end), entry.identity_id) for start, end, entry in taken]
+
+
+def random_mentions(rng: random.Random, length: int) -> str:
+    names = ["Hadrien Quillon", "Quillon", "Odile Quillon Odile", "Jean-Baptiste Ferréol", "Hélène", "QM",
+             "Sun", "sun", "李明", "Quillonnerie", "Hadrien  Quillon", "Hadrien\n  Quillon", "Quil-\nlon"]
+    parts: list[str] = []
+    while sum(map(len, parts)) < length:
+        roll = rng.random()
+        if roll < 0.3:
+            name = rng.choice(names)
+            name = rng.choice((name, name.upper(), name.lower(), unicodedata.normalize("NFD", name),
+                               name.replace("l", "l\u200b", 1), name + "'s"))
+            parts.append(name)
+        else:
+            parts.append(rng.choice(HARD) if roll < 0.45 else rng.choice(WORDS))
+        parts.append(rng.choice((" ", " ", "\n", "  ", ", ")))
+    return "".join(parts)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_find_is_the_plain_find_on_random_text(seed):
+    rng = random.Random(seed)
+    text = random_mentions(rng, rng.choice((50, 500, 5000)))
+    found_mentions = [(m.start, m.end, m.identity_id) for m in RANDOM_MATCHER.find(text)]
+    assert found_mentions == plain_find(RANDOM_MATCHER, text)
