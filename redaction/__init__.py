@@ -13,7 +13,7 @@ Pure logic: it is handed keys and text and stores nothing; it imports no other p
 
 from redaction._detect import Candidate, Category, detect
 from redaction._fold import Folded, fold
-from redaction._mask import MaskedSpan, MaskedText, Redaction, mask, pseudonym_token, render
+from redaction._mask import TOKEN_PATTERN, MaskedSpan, MaskedText, Redaction, mask, pseudonym_token, render
 from redaction._matcher import Alias, AliasMatcher, Mention, is_common_word
 from redaction._policy import (
     Actor,
@@ -34,6 +34,7 @@ from redaction._review import AlreadyDecided, Suggestion, SuggestionState, redac
 from redaction.errors import InvalidAlias, RedactionError
 
 __all__ = [
+    "TOKEN_PATTERN",
     "Actor",
     "Alias",
     "AliasMatcher",

@@ -37,3 +37,30 @@ class IndexLocked(SearchError):
     """Another writer holds the index; the operation changed nothing and can be tried again."""
 
     code = "INDEX_LOCKED"
+
+
+class QueryNotAllowed(SearchError):
+    """The query breaks a rule of the query language; ``code`` names the rule."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class QueryTooLong(QueryNotAllowed):
+    def __init__(self, message: str) -> None:
+        super().__init__("QUERY_TOO_LONG", message)
+
+
+class QueryTooComplex(QueryNotAllowed):
+    def __init__(self, message: str) -> None:
+        super().__init__("QUERY_TOO_COMPLEX", message)
+
+
+class SearchTimeout(SearchError):
+    """The search did not finish within its time limit; nothing partial is returned."""
+
+    code = "SEARCH_TIMEOUT"
+
+    def __init__(self) -> None:
+        super().__init__("the search took too long and was stopped; make it more specific")

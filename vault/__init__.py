@@ -10,7 +10,21 @@ from vault._settings import InvalidSetting, Settings
 from vault._unmask import UnmaskRequest, UnmaskState
 from vault._users import ACCESS_KEY_PREFIX, Unauthenticated, UserInfo
 from vault._identities import Identity, IdentityCategory
-from vault._vault import BlobPurpose, CaseInfo, DocumentInfo, DocumentStatus, DocumentView, KeyStatus, ReviewView, Vault, ViewUnit
+from vault._masking import MaskedDocument, MaskedUnit
+from vault._vault import (
+    BlobPurpose,
+    CaseInfo,
+    Display,
+    DocumentInfo,
+    DocumentStatus,
+    DocumentView,
+    IndexChange,
+    KeyStatus,
+    ReviewView,
+    SearchableDocument,
+    Vault,
+    ViewUnit,
+)
 
 __all__ = [
     "ACCESS_KEY_PREFIX",
@@ -18,6 +32,7 @@ __all__ = [
     "AuditReport",
     "BlobPurpose",
     "CaseInfo",
+    "Display",
     "DocumentInfo",
     "DocumentStatus",
     "DocumentView",
@@ -25,12 +40,16 @@ __all__ = [
     "Format",
     "Identity",
     "IdentityCategory",
+    "IndexChange",
     "InvalidSetting",
     "KeyStatus",
     "Kind",
     "Limits",
+    "MaskedDocument",
+    "MaskedUnit",
     "Page",
     "ReviewView",
+    "SearchableDocument",
     "Settings",
     "Turn",
     "Unauthenticated",

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Integer,
@@ -87,6 +88,7 @@ class CaseRow(Base):
     __tablename__ = "case"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     scope: Mapped[str] = mapped_column(ForeignKey("pseudonym_scope.id"), index=True)
+    index_key_ct: Mapped[bytes] = mapped_column(LargeBinary)  # the search index key, wrapped by the case key
     name_digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     name_ct: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -243,4 +245,20 @@ class UnmaskRequestRow(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IndexOutboxRow(Base):
+    """A document whose searchable form changed (ingested, masked again, released), written in
+    the same transaction as the change. Search indexes follow these rows in id order, each
+    remembering the last id it applied, so a crash between the database and an index commit is
+    repaired by replaying, and several nodes can follow the same rows."""
+
+    __tablename__ = "index_outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(String(36), index=True)
+    document_id: Mapped[str] = mapped_column(String(36))
+    # the document's earlier index rows may hold words it no longer shows (a name registered or
+    # masked by hand since): its old segments must be rewritten, not only marked deleted
+    purge: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

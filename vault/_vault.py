@@ -8,13 +8,13 @@ import os
 import re
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
-from sqlalchemy import func, inspect, select, update
+from sqlalchemy import delete, func, inspect, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -59,6 +59,7 @@ from vault._models import (
     BlobRow,
     CaseRow,
     DocumentRow,
+    IndexOutboxRow,
     MasterKeyVersion,
     PseudonymScopeRow,
     SystemKeyVersion,
@@ -139,6 +140,43 @@ class ViewUnit:
 
 
 @dataclass(frozen=True, slots=True)
+class IndexChange:
+    id: int
+    case_id: str
+    document_id: str
+    purge: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SearchableDocument:
+    """A document's masked form with what an index filters and checks on."""
+
+    id: str
+    case_id: str
+    kind: Kind
+    status: DocumentStatus
+    version: int  # of the masked form: a hit from an older version is stale
+    created_at: datetime
+    masked: MaskedDocument
+
+
+@dataclass(frozen=True, slots=True)
+class Display:
+    """How one user sees one case's identity tokens: ``shown`` maps each token to its label or,
+    where the policy allows, the real name; ``revealing`` holds the tokens shown as real names
+    (with their identity ids, for the audit); ``vocabulary`` pairs what the user may type in a
+    query (labels, and the names and aliases they may see) with its token."""
+
+    shown: dict[str, str]
+    revealing: dict[str, str]
+    vocabulary: tuple[tuple[str, str], ...]
+
+    def revealed_in(self, tokens: Iterable[str]) -> list[str]:
+        """The identity ids whose real names a text holding ``tokens`` reveals, in a stable order."""
+        return sorted({self.revealing[t] for t in tokens if t in self.revealing})
+
+
+@dataclass(frozen=True, slots=True)
 class DocumentView:
     """A document as one user may see it. It carries no real name unless the policy allowed it,
     and no field that could (no file name, no original title)."""
@@ -186,6 +224,18 @@ def _check_case_name(name: str) -> str:
     if any(unicodedata.category(c) in ("Cc", "Cf") for c in name):
         raise InvalidInput("a case name cannot contain control or invisible formatting characters")
     return name
+
+
+def _index_key_context(case_id: str) -> Context:
+    return Context("index-key", case_id=case_id)
+
+
+def _enqueue_index(session: Session, case_id: str, document_id: str, *, purge: bool = False) -> None:
+    """Tell the search indexes that a document changed. Called after the audit append, which
+    holds the audit head's lock until commit, so outbox ids are handed out in commit order and a
+    follower that has seen id n has seen every id below it."""
+    session.add(IndexOutboxRow(case_id=case_id, document_id=document_id, purge=purge))
+    session.flush()
 
 
 def _scope_kind(scope: str) -> str:
@@ -293,7 +343,8 @@ class Vault:
                 if not archive_scope:
                     self.identity_map.create_scope(session, case_id)
                 row = CaseRow(id=case_id, name_digest=digest, scope=ARCHIVE_SCOPE if archive_scope else case_id,
-                              name_ct=keyring.encrypt(name.encode(), Context("case-name", case_id=case_id)))
+                              name_ct=keyring.encrypt(name.encode(), Context("case-name", case_id=case_id)),
+                              index_key_ct=wrap_key(keyring, SecretKey.generate(), _index_key_context(case_id)))
                 session.add(row)
                 session.flush()
                 session.add(key_row)
@@ -392,6 +443,7 @@ class Vault:
                 session.flush()
                 self.audit.append(session, actor=actor, action="document.ingest", target=document_id,
                                   details={"case": case.id, "format": extracted.format.value})
+                _enqueue_index(session, case.id, document_id)
                 for blob in pending:
                     blob.publish()
         except SQLAlchemyError:
@@ -652,6 +704,7 @@ class Vault:
                 session.execute(update(DocumentRow).where(DocumentRow.id == document_id)
                                 .values(pending_suggestions=masked.undecided, mask_epoch=epoch))
                 self.audit.append(session, actor=actor, action=action, target=document_id, details=details)
+                _enqueue_index(session, case_id, document_id, purge=True)
                 blob.publish()
         except BaseException:
             blob.discard()
@@ -762,6 +815,7 @@ class Vault:
                 raise Conflict("the document was released or changed by someone else at the same time")
             self.audit.append(session, actor=actor, action="document.release", target=document_id,
                               details={"user": user.id})
+            _enqueue_index(session, row.case_id, document_id)
         return self.document(document_id)
 
     def in_review(self, user: UserInfo | None = None) -> list[DocumentInfo]:
@@ -794,28 +848,39 @@ class Vault:
         self._fresh(document_id, actor)
         masked = self.masked(document_id)
         info = self.document(document_id)
-        identities = self.identities(self.case(case_id))
+        display = self.display(case_id, user, now)
         with self.db.read() as session:
-            grants = unmask.grants(session, user.id, case_id)
             token_key = self.identity_map.token_key(session, case_id)
         masked_title = self._masked_title(case_id, info.title, token_key)
-        display: dict[str, str] = {}
-        revealed: list[str] = []
-        for identity in identities:
-            token = pseudonym_token(token_key, identity.id)
-            if may_see_real_name(viewer, case_id, identity.id, grants, now):
-                display[token] = identity.name
-                if token in masked.tokens or token in masked_title:
-                    revealed.append(identity.id)
-            else:
-                display[token] = identity.label
+        revealed = display.revealed_in(masked.tokens | {t for t in display.revealing if t in masked_title})
         self.record(actor=actor, action="document.view", target=document_id,
                     details={"user": user.id, "revealed": revealed} if revealed else {"user": user.id})
         units = tuple(
-            ViewUnit(u.position, render(u.text, display), render(u.speaker, display) if u.speaker else None,
+            ViewUnit(u.position, render(u.text, display.shown), render(u.speaker, display.shown) if u.speaker else None,
                      u.start_ms, u.end_ms) for u in masked.units)
         return DocumentView(document_id, info.case_name, info.kind, info.format, DocumentStatus(status),
-                            render(masked_title, display), units, masked.undecided)
+                            render(masked_title, display.shown), units, masked.undecided)
+
+    def display(self, case_id: str, user: UserInfo, now: datetime | None = None) -> Display:
+        """How ``user`` sees the identity tokens of a case's masked text, per the policy."""
+        now = now or utcnow()
+        with self.db.read() as session:
+            grants = unmask.grants(session, user.id, case_id)
+            token_key = self.identity_map.token_key(session, case_id)
+            identities = self.identity_map.identities(session, case_id)
+        shown: dict[str, str] = {}
+        revealing: dict[str, str] = {}
+        vocabulary: list[tuple[str, str]] = []
+        for identity in identities:
+            token = pseudonym_token(token_key, identity.id)
+            vocabulary.append((identity.label, token))
+            if may_see_real_name(user.actor, case_id, identity.id, grants, now):
+                shown[token] = identity.name
+                revealing[token] = identity.id
+                vocabulary.extend((alias, token) for alias in identity.aliases)
+            else:
+                shown[token] = identity.label
+        return Display(shown, revealing, tuple(vocabulary))
 
     def _masked_title(self, case_id: str, title: str, token_key: bytes) -> str:
         """The title masked like text: titles and file names can hold names too."""
@@ -824,6 +889,87 @@ class Vault:
         chosen = redactions(matcher.find(title), [Suggestion("t", c.start, c.end, c.category.value)
                                                   for c in detect(title)])
         return mask(title, chosen, lambda i: pseudonym_token(token_key, i)).text
+
+    # -- what the search indexes follow ----------------------------------------------------------
+
+    def index_key(self, case_id: str) -> SecretKey:
+        """The key a case's search index is encrypted under (wrapped by the case key)."""
+        with self.db.read() as session:
+            wrapped = session.scalar(select(CaseRow.index_key_ct).where(CaseRow.id == case_id))
+            if wrapped is None:
+                raise NotFound("no such case")
+            return unwrap_key(self._keys.case_keyring(session, case_id), wrapped, _index_key_context(case_id), 1)
+
+    def index_changes(self, after: int, limit: int = 500) -> list[IndexChange]:
+        """Outbox rows after id ``after``, oldest first."""
+        with self.db.read() as session:
+            rows = session.execute(select(IndexOutboxRow.id, IndexOutboxRow.case_id, IndexOutboxRow.document_id,
+                                          IndexOutboxRow.purge)
+                                   .where(IndexOutboxRow.id > after).order_by(IndexOutboxRow.id).limit(limit))
+            return [IndexChange(*row) for row in rows]
+
+    def index_change_bounds(self) -> tuple[int, int]:
+        """The lowest and highest outbox ids still kept (0, 0 when there are none)."""
+        with self.db.read() as session:
+            low, high = session.execute(select(func.min(IndexOutboxRow.id), func.max(IndexOutboxRow.id))).one()
+            return low or 0, high or 0
+
+    def prune_index_changes(self, older_than: timedelta) -> int:
+        """Forget outbox rows older than ``older_than`` but the newest; an index behind them rebuilds."""
+        with self.db.write() as session:
+            newest = session.scalar(select(func.max(IndexOutboxRow.id))) or 0
+            return session.execute(delete(IndexOutboxRow).where(
+                IndexOutboxRow.created_at < utcnow() - older_than, IndexOutboxRow.id < newest)).rowcount
+
+    def searchable(self, document_id: str) -> SearchableDocument | None:
+        """The masked form of a document as an index should hold it, or None if it is gone.
+        A document masked before its scope's latest identity change is masked again first, so
+        no name registered since reaches an index."""
+        for attempt in range(3):
+            try:
+                self._fresh(document_id, "search.index")
+                with self.db.read() as session:
+                    row = session.get(DocumentRow, document_id)
+                    if row is None:
+                        return None
+                    version = session.scalar(select(BlobRow.version).where(
+                        BlobRow.document_id == document_id, BlobRow.purpose == BlobPurpose.MASKED.value))
+                    reader = self._open_blob(session, row, BlobPurpose.MASKED)
+                    found = (row.case_id, Kind(row.kind), DocumentStatus(row.status), row.created_at)
+                with reader:
+                    masked = MaskedDocument.from_json(reader.read())
+                return SearchableDocument(document_id, found[0], found[1], found[2], version or 0, found[3], masked)
+            except (Conflict, IntegrityFailed):
+                # re-masked under our feet: the superseded blob is gone; read the new one
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def searchable_documents(self, case_id: str) -> list[str]:
+        with self.db.read() as session:
+            return list(session.scalars(select(DocumentRow.id).where(DocumentRow.case_id == case_id)
+                                        .order_by(DocumentRow.created_at)))
+
+    def document_states(self, document_ids: Iterable[str]) -> dict[str, tuple[str, DocumentStatus, int]]:
+        """(case, status, masked version) of each document that exists, to re-check search hits."""
+        ids = [i for i in set(document_ids) if _valid_id(i)]
+        if not ids:
+            return {}
+        with self.db.read() as session:
+            rows = session.execute(
+                select(DocumentRow.id, DocumentRow.case_id, DocumentRow.status, BlobRow.version)
+                .join(BlobRow, (BlobRow.document_id == DocumentRow.id) & (BlobRow.purpose == BlobPurpose.MASKED.value))
+                .where(DocumentRow.id.in_(ids)))
+            return {i: (c, DocumentStatus(st), v) for i, c, st, v in rows}
+
+    def visible_cases(self, user: UserInfo) -> list[tuple[CaseInfo, frozenset[DocumentStatus]]]:
+        """The cases ``user`` may search, each with the document statuses they may see there."""
+        out = []
+        for case_info in self.cases():
+            statuses = frozenset(s for s in DocumentStatus if may_see_document(user.actor, case_info.id, s.value))
+            if statuses:
+                out.append((case_info, statuses))
+        return out
 
     # -- unmasking -------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from typing import Any, NoReturn
 import click
 
 from keys import KeyringError, check_passphrase
+from search import Search, SearchError
 from vault import DocumentInfo, DocumentView, Extracted, Kind, Settings, Vault
 from vault.errors import DuplicateDocument, VaultError
 
@@ -66,6 +67,8 @@ def _guard(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except (VaultError, KeyringError) as error:
             _fail(str(error))
+        except SearchError as error:
+            _fail(f"{error.message} ({error.code})")
         except KeyboardInterrupt:
             _fail("interrupted; nothing half-written was kept")
         except BrokenPipeError:  # `casevault show ... | head`: the reader left, which is fine
@@ -299,6 +302,55 @@ def show(document_id: str, as_user: str | None, as_json: bool) -> None:
     else:
         for p in content.pages:
             click.echo(f"--- page {p.number} ---\n{p.text}")
+
+
+# -- search ----------------------------------------------------------------------------------------
+
+@main.command("search")
+@click.argument("query")
+@click.option("--as", "as_user", required=True, help="Search as this user (the policy decides what they find).")
+@click.option("--case", "case_name", help="Only this case.")
+@click.option("--page", default=1, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_guard
+def search_command(query: str, as_user: str, case_name: str | None, page: int, as_json: bool) -> None:
+    """Search what USER may see: words, "phrases", AND/OR/NOT, speaker:, kind:, date:, word*, word~."""
+    with _open_vault() as vault, _progress("indexing") as progress, Search.open(vault, progress=progress) as search:
+        results = search.search(vault.user(as_user), query, actor=_acting_for(as_user), page=page,
+                                case=vault.case(case_name) if case_name else None)
+    if as_json:
+        _print_json(results.to_json())
+        return
+    click.echo(f"{results.total} results" + (f", page {results.page}" if results.total > 10 else ""))
+    for hit in results.hits:
+        where = hit.location.get("page") and f"page {hit.location['page']}" or (
+            f"turn {hit.location.get('turn')} [{_clock(hit.location.get('start_ms'))}] {hit.location.get('speaker') or '?'}")
+        click.echo(f"\n{hit.document_id}  {hit.case}  {hit.kind}  {where}  score {hit.score:.2f}")
+        for snippet in hit.snippets:
+            click.echo(f"  {snippet.text}")
+    for name, counts in results.facets.items():
+        if counts:
+            click.echo(f"\n{name}: " + ", ".join(f"{k} ({v})" for k, v in list(counts.items())[:10]))
+
+
+@main.command()
+@click.option("--case", "case_name", help="Only this case.")
+@_guard
+def reindex(case_name: str | None) -> None:
+    """Rebuild the search indexes from the vault (they are a cache the vault can always rebuild)."""
+    with _open_vault() as vault, _progress("reindexing") as progress:
+        search = Search(vault, vault.settings.index_dir)
+        with search:
+            count = search.reindex(vault.case(case_name) if case_name else None, progress)
+    click.echo(f"{count} documents indexed")
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal (counts of documents); silent otherwise."""
+    with click.progressbar(length=0, label=label, file=sys.stderr, show_pos=True,
+                           hidden=not sys.stderr.isatty()) as bar:
+        yield bar.update
 
 
 # -- keys and audit ------------------------------------------------------------------------------

@@ -264,3 +264,23 @@ def test_archive_scope_and_identity_edit_through_the_command_line(run, tmp_path)
     assert missing.returncode == 1 and "identity list" in missing.stderr
     nothing = run("identity", "edit", "Caller 2", "--case", "South", check=False)
     assert nothing.returncode == 1 and "nothing to change" in nothing.stderr
+
+
+def test_search_through_the_command_line(run, tmp_path):
+    case_name = MANIFEST["case"]
+    call = tmp_path / "call.txt"
+    call.write_text("[00:00:04] QM: The noose will tighten.\n[00:00:09] QM: Come home to your sister.\n")
+    document_id = run("ingest", str(call), "--case", case_name).stdout.split()[0]
+    for name, role in (("ivy", "investigator"), ("rex", "reviewer")):
+        run("user", "add", name, "--role", role, "--case", case_name)
+    run("identity", "add", "--case", case_name, "--name", "Quentin Malaure", "--alias", "QM", "--pseudonym", "Caller 1")
+    run("review", "approve", document_id, "--as", "rex")
+    answer = json.loads(run("search", '"noose tighten"', "--as", "ivy", "--json").stdout)
+    assert answer["total"] == 1 and set(answer) == {"total", "page", "hits", "facets"}
+    [hit] = answer["hits"]
+    assert set(hit) == {"id", "kind", "case", "score", "location", "snippets"} and hit["id"] == document_id
+    assert hit["location"]["speaker"] == "Caller 1" and "Malaure" not in json.dumps(answer)
+    assert "1 results" in run("search", "sister", "--as", "ivy").stdout
+    refused = run("search", "*ister", "--as", "ivy", check=False)
+    assert refused.returncode == 1 and "QUERY_NOT_ALLOWED" in refused.stderr and "Traceback" not in refused.stderr
+    assert "1 documents indexed" in run("reindex").stdout

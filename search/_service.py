@@ -1,0 +1,425 @@
+"""Search over the vault: indexes that follow the outbox, and queries answered per the policy.
+
+The database is the authority. Every change to a document's searchable form leaves an outbox row
+in the same transaction; ``sync`` applies the rows after each index's mark, commits the index,
+then moves the mark, so a crash anywhere replays (idempotently) instead of losing a change. An
+index that is missing, unreadable or behind pruned rows is rebuilt from the vault.
+
+A search runs only over indexes the user may see (a user who may see nothing gets an empty
+answer without Whoosh being called: an empty Whoosh filter would match everything), every hit is
+re-checked against the database, snippets are cut from the masked text held in the vault and
+rendered through the same policy as document views, and the search, with every real name its
+answer shows, is audited before the answer is returned.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+import threading
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whoosh import sorting
+from whoosh.collectors import TimeLimit, TimeLimitCollector
+
+from redaction import TOKEN_PATTERN, render
+from search._analysis import word_analyzer
+from search._index import CaseIndex, units_of
+from search._query import check_text, expand, parse, vocabulary_matcher
+from search._storage import DEFAULT_CACHE_BYTES
+from search.errors import IndexCorrupt, SearchTimeout
+from vault import CaseInfo, Display, DocumentStatus, IndexChange, MaskedDocument, UserInfo, Vault
+from vault.errors import InvalidInput, NotFound
+
+log = logging.getLogger(__name__)
+
+PER_PAGE = 10
+MAX_PAGE = 100
+TIME_LIMIT_SECONDS = 5.0
+SNIPPET_CHARS = 180
+SNIPPETS_PER_HIT = 2
+_STATUS_DIR = {DocumentStatus.RELEASED: "released", DocumentStatus.IN_REVIEW: "review"}
+
+
+@dataclass(frozen=True, slots=True)
+class Snippet:
+    text: str
+    highlights: tuple[tuple[int, int], ...]  # [start, end) in ``text``
+
+    def to_json(self) -> dict[str, object]:
+        return {"text": self.text, "highlights": [list(h) for h in self.highlights]}
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    document_id: str
+    kind: str
+    case: str
+    score: float
+    location: dict[str, object]
+    snippets: tuple[Snippet, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {"id": self.document_id, "kind": self.kind, "case": self.case, "score": round(self.score, 4),
+                "location": self.location, "snippets": [s.to_json() for s in self.snippets]}
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults:
+    total: int
+    page: int
+    hits: tuple[Hit, ...]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {"total": self.total, "page": self.page, "hits": [h.to_json() for h in self.hits],
+                "facets": self.facets}
+
+
+@dataclass
+class _Found:
+    """One hit from one index, before it is re-checked and given snippets."""
+
+    score: float
+    case: CaseInfo
+    document_id: str
+    version: int
+    position: int
+    kind: str
+
+
+class Search:
+    """The indexes under ``root`` (one directory per case) and the searches over them."""
+
+    def __init__(self, vault: Vault, root: Path, *, cache_bytes: int = DEFAULT_CACHE_BYTES,
+                 time_limit: float = TIME_LIMIT_SECONDS) -> None:
+        self.vault = vault
+        self.root = root
+        self.time_limit = time_limit
+        self._cache_bytes = cache_bytes
+        self._indexes: dict[tuple[str, DocumentStatus], CaseIndex] = {}
+        self._marks: dict[str, int] = {}
+        self._reconciled = False
+        self._sync_lock = threading.RLock()
+        self._masked: OrderedDict[tuple[str, int], MaskedDocument] = OrderedDict()
+        self._highlighter = word_analyzer()
+
+    @classmethod
+    def open(cls, vault: Vault, root: Path | None = None, *, progress: Callable[[int], None] | None = None,
+             **options: object) -> Search:
+        """Open the indexes and reconcile them with the database: sweep what interrupted writers
+        left, rebuild what is missing or unreadable, replay the outbox."""
+        search = cls(vault, root or vault.settings.index_dir, **options)  # type: ignore[arg-type]
+        search.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        search.sync(progress)
+        return search
+
+    def close(self) -> None:
+        with self._sync_lock:
+            for index in self._indexes.values():
+                index.close()
+            self._indexes.clear()
+            self._masked.clear()
+
+    def __enter__(self) -> Search:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- following the vault ---------------------------------------------------------------------
+
+    def _case_dir(self, case_id: str) -> Path:
+        return self.root / case_id
+
+    def _index(self, case_id: str, status: DocumentStatus) -> CaseIndex:
+        key = (case_id, status)
+        if key not in self._indexes:
+            name = _STATUS_DIR[status]
+            self._indexes[key] = CaseIndex(self._case_dir(case_id) / name, self.vault.index_key(case_id),
+                                           f"{case_id}/{name}", cache_bytes=self._cache_bytes)
+        return self._indexes[key]
+
+    def _open_case(self, case_id: str) -> int:
+        """Open a case's indexes (sweeping orphans) and return its mark; -1 when it must be rebuilt."""
+        if case_id in self._marks:
+            return self._marks[case_id]
+        if not (self._case_dir(case_id) / _STATUS_DIR[DocumentStatus.RELEASED]).exists():
+            return -1
+        try:
+            for status in _STATUS_DIR:
+                index = self._index(case_id, status)
+                index.storage.sweep_orphans()
+                index.verify()
+            mark = self._index(case_id, DocumentStatus.RELEASED).mark()
+        except (IndexCorrupt, OSError, ValueError) as error:
+            log.warning("search index of case %s is unreadable (%s); rebuilding it", case_id, error)
+            self._drop_case(case_id)
+            return -1
+        self._marks[case_id] = mark
+        return mark
+
+    def _drop_case(self, case_id: str) -> None:
+        for status in _STATUS_DIR:
+            index = self._indexes.pop((case_id, status), None)
+            if index is not None:
+                index.close()
+        self._marks.pop(case_id, None)
+        shutil.rmtree(self._case_dir(case_id), ignore_errors=True)
+
+    def sync(self, progress: Callable[[int], None] | None = None) -> int:
+        """Bring every index up to the outbox; returns the number of documents (re)indexed.
+        Cheap when nothing changed: one query for the outbox's bounds."""
+        with self._sync_lock:
+            low, high = self.vault.index_change_bounds()
+            done = 0
+            if not self._reconciled:  # at open: every case, including those with no change pending
+                for case_info in self.vault.cases():
+                    done += self._reconcile(case_info.id, low, progress)
+                self._reconciled = True
+            start = min(self._marks.values(), default=high)
+            while start < high:
+                changes = self.vault.index_changes(start, limit=500)
+                if not changes:
+                    break
+                by_case: dict[str, list[IndexChange]] = {}
+                for change in changes:
+                    if change.case_id not in self._marks:  # a case new since the indexes opened
+                        done += self._reconcile(change.case_id, low, progress)
+                    if change.id > self._marks[change.case_id]:
+                        by_case.setdefault(change.case_id, []).append(change)
+                for case_id, case_changes in by_case.items():
+                    done += self._apply(case_id, case_changes)
+                    if progress:
+                        progress(len(case_changes))
+                start = changes[-1].id
+            return done
+
+    def _reconcile(self, case_id: str, low: int, progress: Callable[[int], None] | None) -> int:
+        """Open a case's indexes, rebuilding them if never built, unreadable, or behind outbox
+        rows that were pruned; returns the number of documents rebuilt."""
+        mark = self._open_case(case_id)
+        if mark < 0 or (low and mark < low - 1):
+            return self.rebuild(case_id, progress)
+        return 0
+
+    def _apply(self, case_id: str, changes: list[IndexChange]) -> int:
+        documents = list(dict.fromkeys(c.document_id for c in changes))
+        purge = any(c.purge for c in changes)
+        found = [d for d in (self.vault.searchable(i) for i in documents) if d is not None]
+        for status in _STATUS_DIR:
+            rows = [row for d in found if d.status is status for row in units_of(d)]
+            self._index(case_id, status).replace(documents, rows, purge=purge)
+        self._set_mark(case_id, changes[-1].id)
+        return len(documents)
+
+    def _set_mark(self, case_id: str, value: int) -> None:
+        self._index(case_id, DocumentStatus.RELEASED).set_mark(value)
+        self._marks[case_id] = value
+
+    def rebuild(self, case_id: str, progress: Callable[[int], None] | None = None) -> int:
+        """Build a case's indexes again from the vault; returns the number of documents."""
+        with self._sync_lock:
+            _, high = self.vault.index_change_bounds()  # changes from here on are replayed after
+            self._drop_case(case_id)
+            count = 0
+            batch: list[str] = []
+            for document_id in [*self.vault.searchable_documents(case_id), None]:
+                if document_id is not None:
+                    batch.append(document_id)
+                if batch and (document_id is None or len(batch) == 200):
+                    found = [d for d in (self.vault.searchable(i) for i in batch) if d is not None]
+                    for status in _STATUS_DIR:
+                        rows = [row for d in found if d.status is status for row in units_of(d)]
+                        self._index(case_id, status).replace((), rows, purge=False)
+                    count += len(batch)
+                    if progress:
+                        progress(len(batch))
+                    batch = []
+            self._index(case_id, DocumentStatus.IN_REVIEW)
+            self._set_mark(case_id, high)
+            return count
+
+    def reindex(self, case: CaseInfo | None = None, progress: Callable[[int], None] | None = None) -> int:
+        """Rebuild one case's indexes, or all of them."""
+        cases = [case] if case else self.vault.cases()
+        return sum(self.rebuild(c.id, progress) for c in cases)
+
+    # -- searching --------------------------------------------------------------------------------
+
+    def search(self, user: UserInfo, text: str, *, actor: str, case: CaseInfo | None = None,
+               page: int = 1, per_page: int = PER_PAGE) -> SearchResults:
+        """What ``user`` finds for ``text``: only what the policy lets them see."""
+        if not 1 <= page <= MAX_PAGE:
+            raise InvalidInput(f"page is a number from 1 to {MAX_PAGE}")
+        check_text(text)  # a query that breaks a rule is refused before any other work
+        targets = self.vault.visible_cases(user)
+        if case is not None:
+            targets = [(c, s) for c, s in targets if c.id == case.id]
+            if not targets:
+                raise NotFound("no such case; `casevault case list` shows the cases")
+        displays = {c.id: self.vault.display(c.id, user) for c, _ in targets}
+        # parse for every case before searching any: a bad query fails the same way for everyone
+        parsed = {c.id: parse(text, vocabulary_matcher(displays[c.id].vocabulary)) for c, _ in targets}
+        if not targets:  # nothing visible: answer without touching an index
+            parse(text)  # but refuse a bad query the same way as for anyone else
+            self._audit(user, text, actor, [], 0, [])
+            return SearchResults(0, page, ())
+        self.sync()
+        deadline = time.monotonic() + self.time_limit
+        found: list[_Found] = []
+        facets: dict[str, Counter[str]] = {"kind": Counter(), "year": Counter(), "speaker": Counter()}
+        highlight: dict[str, set[str]] = {}
+        revealed: set[str] = set()  # identity ids whose real names the answer shows
+        for case_info, statuses in targets:
+            terms = highlight.setdefault(case_info.id, set(parsed[case_info.id].highlight))
+            for status in statuses:
+                arguments = (case_info, status, parsed[case_info.id].query, page * per_page, deadline, facets,
+                             displays[case_info.id], terms, revealed)
+                try:
+                    found += self._search_index(*arguments)
+                except IndexCorrupt as error:  # a file changed under a running process: rebuild, once
+                    log.warning("search index of case %s is unreadable (%s); rebuilding it", case_info.id, error)
+                    self.rebuild(case_info.id)
+                    found += self._search_index(*arguments)
+        total = sum(facets["kind"].values())
+        found.sort(key=lambda f: (-f.score, f.document_id, f.position))
+        states = self.vault.document_states(f.document_id for f in found)
+        visible = {c.id: s for c, s in targets}
+        checked = [f for f in found if (state := states.get(f.document_id)) is not None and state[0] == f.case.id
+                   and state[1] in visible[f.case.id] and state[2] == f.version]
+        total -= len(found) - len(checked)  # a stale hit (changed since it was indexed) is not counted
+        hits = []
+        for f in checked[(page - 1) * per_page: page * per_page]:
+            hit, shown = self._hit(f, displays[f.case.id], highlight[f.case.id])
+            hits.append(hit)
+            revealed |= shown
+        self._audit(user, text, actor, [c.id for c, _ in targets], total, sorted(revealed))
+        rendered = {name: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))) for name, counts in facets.items()}
+        return SearchResults(max(total, 0), page, tuple(hits), rendered)
+
+    def _search_index(self, case_info: CaseInfo, status: DocumentStatus, query, limit: int, deadline: float,
+                      facets: dict[str, Counter[str]], display: Display, terms: set[str],
+                      revealed: set[str]) -> list[_Found]:
+        index = self._index(case_info.id, status)
+        searcher = index.searcher()
+        query = expand(query, searcher.reader(), terms)
+        groups = {"kind": sorting.FieldFacet("kind"), "year": sorting.FieldFacet("year"),
+                  "speaker": sorting.FieldFacet("speaker_facet")}
+        collector = searcher.collector(limit=limit, groupedby=groups, maptype=sorting.Count)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise SearchTimeout()
+        timed = TimeLimitCollector(collector, timelimit=remaining, use_alarm=False)
+        try:
+            searcher.search_with_collector(query, timed)
+        except TimeLimit:
+            raise SearchTimeout() from None
+        results = timed.results()
+        for name in ("kind", "year"):
+            for key, count in results.groups(name).items():
+                facets[name][str(key)] += count
+        for key, count in results.groups("speaker").items():
+            if key:
+                facets["speaker"][render(key, display.shown)] += count
+                revealed.update(display.revealing[t] for t in TOKEN_PATTERN.findall(key) if t in display.revealing)
+        out = []
+        for hit in results:
+            stored = hit.fields()
+            out.append(_Found(hit.score or 0.0, case_info, stored["document"], stored["version"],
+                              stored["position"], stored["kind"]))
+        return out
+
+    def _masked_document(self, document_id: str, version: int) -> MaskedDocument | None:
+        key = (document_id, version)
+        if key in self._masked:
+            self._masked.move_to_end(key)
+            return self._masked[key]
+        searchable = self.vault.searchable(document_id)
+        if searchable is None or searchable.version != version:
+            return None
+        self._masked[key] = searchable.masked
+        while len(self._masked) > 256:
+            self._masked.popitem(last=False)
+        return searchable.masked
+
+    def _hit(self, found: _Found, display: Display, terms: set[str]) -> tuple[Hit, set[str]]:
+        masked = self._masked_document(found.document_id, found.version)
+        unit = next((u for u in masked.units if u.position == found.position), None) if masked else None
+        location: dict[str, object] = {"page": found.position} if found.kind == "court_record" else {"turn": found.position}
+        snippets: tuple[Snippet, ...] = ()
+        revealed: set[str] = set()
+        if unit is not None:
+            if unit.speaker is not None:
+                location |= {"speaker": render(unit.speaker, display.shown), "start_ms": unit.start_ms, "end_ms": unit.end_ms}
+            snippets = self._snippets(unit.text, terms, display)
+            tokens = set(TOKEN_PATTERN.findall(unit.text)) | set(TOKEN_PATTERN.findall(unit.speaker or ""))
+            revealed = {display.revealing[t] for t in tokens if t in display.revealing}
+        return Hit(found.document_id, found.kind, found.case.name, found.score, location, snippets), revealed
+
+    def _snippets(self, text: str, terms: set[str], display: Display) -> tuple[Snippet, ...]:
+        """Up to two windows of the masked text around matched words, rendered for the user."""
+        matches = [(t.startchar, t.endchar) for t in self._highlighter(text, chars=True, mode="query")
+                   if t.text in terms]
+        if not matches:
+            matches = [(0, 0)]
+        windows: list[tuple[int, int]] = []
+        for start, end in matches:
+            if windows and start < windows[-1][1]:
+                continue
+            left = max(0, start - SNIPPET_CHARS // 3)
+            right = min(len(text), max(end, left + SNIPPET_CHARS))
+            windows.append((_word_start(text, left), _word_end(text, right)))
+            if len(windows) == SNIPPETS_PER_HIT:
+                break
+        out = []
+        for left, right in windows:
+            pieces, highlights, cursor, length = [], [], left, 0
+            for start, end in matches:
+                if start < left or end > right or end == start:
+                    continue
+                before = render(text[cursor:start], display.shown)
+                word = render(text[start:end], display.shown)
+                pieces += [before, word]
+                length += len(before)
+                highlights.append((length, length + len(word)))
+                length += len(word)
+                cursor = end
+            pieces.append(render(text[cursor:right], display.shown))
+            prefix = "…" if left > 0 else ""
+            suffix = "…" if right < len(text) else ""
+            out.append(Snippet(prefix + "".join(pieces) + suffix,
+                               tuple((s + len(prefix), e + len(prefix)) for s, e in highlights)))
+        return tuple(out)
+
+    def _audit(self, user: UserInfo, text: str, actor: str, cases: list[str], total: int, revealed: list[str]) -> None:
+        details: dict[str, object] = {"user": user.id, "query": text, "cases": cases, "total": total}
+        if revealed:
+            details["revealed"] = revealed
+        self.vault.record(actor=actor, action="search", details=details)
+
+
+_SPACE = re.compile(r"\s")
+
+
+MAX_WORD = 40  # text without spaces (CJK) is cut anywhere beyond this
+
+
+def _word_start(text: str, index: int) -> int:
+    """Move back to the start of the word at ``index``, so a window never cuts a token in two."""
+    stop = max(0, index - MAX_WORD)
+    while index > stop and not _SPACE.match(text[index - 1]):
+        index -= 1
+    return index
+
+
+def _word_end(text: str, index: int) -> int:
+    stop = min(len(text), index + MAX_WORD)
+    while index < stop and not _SPACE.match(text[index]):
+        index += 1
+    return index
