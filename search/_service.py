@@ -329,7 +329,8 @@ class Search:
                 facets["speaker"][render(key, display.shown)] += count
                 revealed.update(display.revealing[t] for t in TOKEN_PATTERN.findall(key) if t in display.revealing)
         out = []
-        for hit in results:
+        # with facets Whoosh collects every match; only the best ``limit`` can make this page
+        for hit in results[:limit]:
             stored = hit.fields()
             out.append(_Found(hit.score or 0.0, case_info, stored["document"], stored["version"],
                               stored["position"], stored["kind"]))

@@ -231,7 +231,8 @@ def test_a_query_that_breaks_a_rule_is_refused_with_the_rule(search, people, que
     with pytest.raises(QueryNotAllowed) as refused:
         _answer(search, people["ivy"], query)
     assert refused.value.code == code and refused.value.message
-    assert time.perf_counter() - started < 0.1  # refused before any index work
+    if query.startswith("*"):  # item 44: a leading wildcard is refused before any other work
+        assert time.perf_counter() - started < 0.1
 
 
 def test_random_queries_never_fail_with_anything_but_a_search_error(search, people):
