@@ -3,7 +3,7 @@
 The database is the authority. Every change to a document's searchable form leaves an outbox row
 in the same transaction; ``sync`` applies the rows after each index's mark, commits the index,
 then moves the mark, so a crash anywhere replays (idempotently) instead of losing a change. An
-index that is missing, unreadable or behind pruned rows is rebuilt from the vault.
+index that is missing or unreadable is rebuilt from the vault.
 
 A search runs only over indexes the user may see (a user who may see nothing gets an empty
 answer without Whoosh being called: an empty Whoosh filter would match everything), every hit is
@@ -43,6 +43,7 @@ MAX_PAGE = 100
 TIME_LIMIT_SECONDS = 5.0
 SNIPPET_CHARS = 180
 SNIPPETS_PER_HIT = 2
+REBUILD_BATCH = 200  # documents per commit while rebuilding
 _STATUS_DIR = {DocumentStatus.RELEASED: "released", DocumentStatus.IN_REVIEW: "review"}
 
 
@@ -174,13 +175,13 @@ class Search:
 
     def sync(self, progress: Callable[[int], None] | None = None) -> int:
         """Bring every index up to the outbox; returns the number of documents (re)indexed.
-        Cheap when nothing changed: one query for the outbox's bounds."""
+        Cheap when nothing changed: one query for the newest outbox id."""
         with self._sync_lock:
-            low, high = self.vault.index_change_bounds()
+            high = self.vault.latest_index_change()
             done = 0
             if not self._reconciled:  # at open: every case, including those with no change pending
                 for case_info in self.vault.cases():
-                    done += self._reconcile(case_info.id, low, progress)
+                    done += self._reconcile(case_info.id, progress)
                 self._reconciled = True
             start = min(self._marks.values(), default=high)
             while start < high:
@@ -190,7 +191,7 @@ class Search:
                 by_case: dict[str, list[IndexChange]] = {}
                 for change in changes:
                     if change.case_id not in self._marks:  # a case new since the indexes opened
-                        done += self._reconcile(change.case_id, low, progress)
+                        done += self._reconcile(change.case_id, progress)
                     if change.id > self._marks[change.case_id]:
                         by_case.setdefault(change.case_id, []).append(change)
                 for case_id, case_changes in by_case.items():
@@ -200,23 +201,24 @@ class Search:
                 start = changes[-1].id
             return done
 
-    def _reconcile(self, case_id: str, low: int, progress: Callable[[int], None] | None) -> int:
-        """Open a case's indexes, rebuilding them if never built, unreadable, or behind outbox
-        rows that were pruned; returns the number of documents rebuilt."""
-        mark = self._open_case(case_id)
-        if mark < 0 or (low and mark < low - 1):
-            return self.rebuild(case_id, progress)
-        return 0
+    def _reconcile(self, case_id: str, progress: Callable[[int], None] | None) -> int:
+        """Open a case's indexes, rebuilding them if never built or unreadable; returns the
+        number of documents rebuilt."""
+        return self.rebuild(case_id, progress) if self._open_case(case_id) < 0 else 0
 
     def _apply(self, case_id: str, changes: list[IndexChange]) -> int:
         documents = list(dict.fromkeys(c.document_id for c in changes))
-        purge = any(c.purge for c in changes)
-        found = [d for d in (self.vault.searchable(i) for i in documents) if d is not None]
-        for status in _STATUS_DIR:
-            rows = [row for d in found if d.status is status for row in units_of(d)]
-            self._index(case_id, status).replace(documents, rows, purge=purge)
+        self._write(case_id, documents, documents, purge=any(c.purge for c in changes))
         self._set_mark(case_id, changes[-1].id)
         return len(documents)
+
+    def _write(self, case_id: str, remove: list[str], document_ids: list[str], *, purge: bool) -> None:
+        """Remove the units of ``remove`` and add the current units of ``document_ids``, each to
+        the index of its status."""
+        found = [d for d in (self.vault.searchable(i) for i in document_ids) if d is not None]
+        for status in _STATUS_DIR:
+            rows = [row for d in found if d.status is status for row in units_of(d)]
+            self._index(case_id, status).replace(remove, rows, purge=purge)
 
     def _set_mark(self, case_id: str, value: int) -> None:
         self._index(case_id, DocumentStatus.RELEASED).set_mark(value)
@@ -225,25 +227,18 @@ class Search:
     def rebuild(self, case_id: str, progress: Callable[[int], None] | None = None) -> int:
         """Build a case's indexes again from the vault; returns the number of documents."""
         with self._sync_lock:
-            _, high = self.vault.index_change_bounds()  # changes from here on are replayed after
+            high = self.vault.latest_index_change()  # changes from here on are replayed after
             self._drop_case(case_id)
-            count = 0
-            batch: list[str] = []
-            for document_id in [*self.vault.searchable_documents(case_id), None]:
-                if document_id is not None:
-                    batch.append(document_id)
-                if batch and (document_id is None or len(batch) == 200):
-                    found = [d for d in (self.vault.searchable(i) for i in batch) if d is not None]
-                    for status in _STATUS_DIR:
-                        rows = [row for d in found if d.status is status for row in units_of(d)]
-                        self._index(case_id, status).replace((), rows, purge=False)
-                    count += len(batch)
-                    if progress:
-                        progress(len(batch))
-                    batch = []
-            self._index(case_id, DocumentStatus.IN_REVIEW)
+            document_ids = self.vault.searchable_documents(case_id)
+            for start in range(0, len(document_ids), REBUILD_BATCH):
+                batch = document_ids[start:start + REBUILD_BATCH]
+                self._write(case_id, [], batch, purge=False)
+                if progress:
+                    progress(len(batch))
+            for status in _STATUS_DIR:  # both exist, even for a case without documents
+                self._index(case_id, status)
             self._set_mark(case_id, high)
-            return count
+            return len(document_ids)
 
     def reindex(self, case: CaseInfo | None = None, progress: Callable[[int], None] | None = None) -> int:
         """Rebuild one case's indexes, or all of them."""

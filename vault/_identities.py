@@ -129,16 +129,15 @@ class IdentityMap:
         self._bump(session, scope)
         return Identity(row.id, scope, category, label, cleaned[0], tuple(cleaned), row.created_at)
 
-    def edit(self, session: Session, case_id: str, identity_id: str, *, name: str | None = None,
+    def edit(self, session: Session, case_id: str, pseudonym: str, *, name: str | None = None,
              add_aliases: list[str] = (), remove_aliases: list[str] = (),  # type: ignore[assignment]
              label: str | None = None) -> tuple[Identity, Identity]:
-        """Change an identity's real name, aliases or label; returns (before, after). The scope's
-        epoch moves, so every document of the scope is masked again."""
+        """Change the real name, aliases or label of the identity shown as ``pseudonym``; returns
+        (before, after). The scope's epoch moves, so every document of the scope is masked again."""
         scope = self.scope_of(session, case_id)
         existing = self._identities(session, scope)
-        before = next((i for i in existing if i.id == identity_id), None)
-        if before is None:
-            raise NotFound("no identity with that pseudonym in this case; `casevault identity list` shows them")
+        before = _by_label(existing, pseudonym)
+        identity_id = before.id
         removed = {_clean(a, "alias").casefold() for a in remove_aliases}
         new_name = _clean(name, "name") if name else before.name
         if new_name.casefold() in removed:
@@ -174,6 +173,10 @@ class IdentityMap:
         while f"{category.label_stem} {number}".casefold() in taken:
             number += 1
         return f"{category.label_stem} {number}"
+
+    def by_label(self, session: Session, case_id: str, label: str) -> Identity:
+        """The identity a case's documents show as ``label`` (case-insensitive); NotFound if none."""
+        return _by_label(self.identities(session, case_id), label)
 
     def identities(self, session: Session, case_id: str) -> list[Identity]:
         """Every identity a case's documents are masked with: those of its scope."""
@@ -220,6 +223,13 @@ def _names(name: str, aliases: list[str]) -> list[str]:
         raise InvalidInput(f"an identity has at most {MAX_ALIASES} aliases")
     AliasMatcher([Alias("new", a) for a in cleaned])
     return cleaned
+
+
+def _by_label(identities: list[Identity], label: str) -> Identity:
+    found = next((i for i in identities if i.label.casefold() == label.casefold()), None)
+    if found is None:
+        raise NotFound("no identity with that pseudonym in this case; `casevault identity list` shows them")
+    return found
 
 
 def _check_label_free(existing: list[Identity], label: str, identity_id: str | None) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
-from sqlalchemy import delete, func, inspect, select, update
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -533,9 +533,14 @@ class Vault:
             names: dict[str, str] = {}
             return [self._document_info(session, row, names) for row in session.scalars(query)]
 
-    def _open_blob(self, session: Session, row: DocumentRow, purpose: BlobPurpose) -> DecryptingReader:
-        blob = session.scalar(select(BlobRow).where(BlobRow.document_id == row.id, BlobRow.purpose == purpose.value)
+    @staticmethod
+    def _latest_blob(session: Session, document_id: str, purpose: BlobPurpose) -> BlobRow | None:
+        return session.scalar(select(BlobRow).where(BlobRow.document_id == document_id, BlobRow.purpose == purpose.value)
                               .order_by(BlobRow.version.desc()))
+
+    def _open_blob(self, session: Session, row: DocumentRow, purpose: BlobPurpose,
+                   blob: BlobRow | None = None) -> DecryptingReader:
+        blob = blob or self._latest_blob(session, row.id, purpose)
         if blob is None:
             raise NotFound("no such document")
         key = self._document_key(session, row)
@@ -595,11 +600,7 @@ class Vault:
         if name is None and label is None and not add_aliases and not remove_aliases:
             raise InvalidInput("nothing to change: give --name, --alias, --remove-alias or --pseudonym")
         with self.db.write() as session:
-            found = [i for i in self.identity_map.identities(session, case.id)
-                     if i.label.casefold() == pseudonym.casefold()]
-            if not found:
-                raise NotFound("no identity with that pseudonym in this case; `casevault identity list` shows them")
-            before, after = self.identity_map.edit(session, case.id, found[0].id, name=name, label=label,
+            before, after = self.identity_map.edit(session, case.id, pseudonym, name=name, label=label,
                                                    add_aliases=list(add_aliases), remove_aliases=list(remove_aliases))
             changed = [what for what, differs in (("name", before.name != after.name),
                                                   ("aliases", before.aliases != after.aliases),
@@ -608,6 +609,11 @@ class Vault:
                               details={"case": case.id, "scope": _scope_kind(after.scope), "changed": changed})
         self.remask_stale(actor=actor)
         return after
+
+    def identity(self, case: CaseInfo, label: str) -> Identity:
+        """The identity shown as ``label`` in a case (case-insensitive); NotFound if none."""
+        with self.db.read() as session:
+            return self.identity_map.by_label(session, case.id, label)
 
     def identities(self, case: CaseInfo) -> list[Identity]:
         """Every identity of a case with its real name: for the operator or a cleared caller."""
@@ -908,18 +914,10 @@ class Vault:
                                    .where(IndexOutboxRow.id > after).order_by(IndexOutboxRow.id).limit(limit))
             return [IndexChange(*row) for row in rows]
 
-    def index_change_bounds(self) -> tuple[int, int]:
-        """The lowest and highest outbox ids still kept (0, 0 when there are none)."""
+    def latest_index_change(self) -> int:
+        """The highest outbox id (0 when there is none)."""
         with self.db.read() as session:
-            low, high = session.execute(select(func.min(IndexOutboxRow.id), func.max(IndexOutboxRow.id))).one()
-            return low or 0, high or 0
-
-    def prune_index_changes(self, older_than: timedelta) -> int:
-        """Forget outbox rows older than ``older_than`` but the newest; an index behind them rebuilds."""
-        with self.db.write() as session:
-            newest = session.scalar(select(func.max(IndexOutboxRow.id))) or 0
-            return session.execute(delete(IndexOutboxRow).where(
-                IndexOutboxRow.created_at < utcnow() - older_than, IndexOutboxRow.id < newest)).rowcount
+            return session.scalar(select(func.max(IndexOutboxRow.id))) or 0
 
     def searchable(self, document_id: str) -> SearchableDocument | None:
         """The masked form of a document as an index should hold it, or None if it is gone.
@@ -932,13 +930,12 @@ class Vault:
                     row = session.get(DocumentRow, document_id)
                     if row is None:
                         return None
-                    version = session.scalar(select(BlobRow.version).where(
-                        BlobRow.document_id == document_id, BlobRow.purpose == BlobPurpose.MASKED.value))
-                    reader = self._open_blob(session, row, BlobPurpose.MASKED)
-                    found = (row.case_id, Kind(row.kind), DocumentStatus(row.status), row.created_at)
+                    blob = self._latest_blob(session, document_id, BlobPurpose.MASKED)
+                    reader = self._open_blob(session, row, BlobPurpose.MASKED, blob)
+                    found = (row.case_id, Kind(row.kind), DocumentStatus(row.status), blob.version, row.created_at)
                 with reader:
                     masked = MaskedDocument.from_json(reader.read())
-                return SearchableDocument(document_id, found[0], found[1], found[2], version or 0, found[3], masked)
+                return SearchableDocument(document_id, *found, masked)
             except (Conflict, IntegrityFailed):
                 # re-masked under our feet: the superseded blob is gone; read the new one
                 if attempt == 2:
@@ -979,15 +976,13 @@ class Vault:
         decision = permits(user.actor, Permission.UNMASK_REQUEST, case.id)
         if not decision:
             raise Forbidden(f"cannot request an unmask: {decision.reason}")
-        matches = [i for i in self.identities(case) if i.label.casefold() == identity_label.casefold()]
-        if not matches:
-            raise NotFound("no identity with that pseudonym in this case; `casevault identity list` shows them")
+        identity = self.identity(case, identity_label)
         with self.db.write() as session:
             keyring = self._keys.case_keyring(session, case.id)
-            row = unmask.create(session, keyring, case_id=case.id, identity_id=matches[0].id, user_id=user.id,
+            row = unmask.create(session, keyring, case_id=case.id, identity_id=identity.id, user_id=user.id,
                                 justification=justification)
             self.audit.append(session, actor=actor, action="unmask.request", target=row.id,
-                              details={"user": user.id, "identity": matches[0].id})
+                              details={"user": user.id, "identity": identity.id})
             return unmask.read(row, keyring)
 
     def unmask_requests(self, case: CaseInfo, user: UserInfo | None = None) -> list[UnmaskRequest]:

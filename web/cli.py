@@ -588,11 +588,7 @@ def review_show(document_id: str, as_user: str, as_json: bool) -> None:
 
 
 def _identity_id(vault: Vault, document_id: str, label: str) -> str:
-    info = vault.document(document_id)
-    matches = [i for i in vault.identities(vault.case(info.case_id)) if i.label == label]
-    if not matches:
-        _fail(f"no identity labelled {label!r} in this case; `casevault identity list` shows them")
-    return matches[0].id
+    return vault.identity(vault.case(vault.document(document_id).case_id), label).id
 
 
 def _decide(document_id: str, ids: tuple[str, ...], as_user: str, accept: bool, identity_label: str | None) -> None:
