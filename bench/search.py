@@ -12,15 +12,17 @@ mentioned in some turns and speaking some of them.
 casevault: a fresh vault (SQLite, or ``--postgres``) with one case, the identity registered before
 anything is ingested, every transcript ingested (encrypted, masked, suggestions proposed), every
 pending suggestion rejected in one decision, and the transcript released by a second reviewer.
-Then ``Search.open(vault)`` builds the encrypted index from nothing. Two indexing figures:
+Then ``Search.open(vault)`` builds the encrypted index from nothing, with two processes (the
+machine's cores) and the analyzer's cached per-word path (``search._analysis.terms``, which tests
+hold equal to the token chain). Two indexing figures:
 "index only" is the ``Search.open`` build over already-released documents; "end to end" is ingest +
 review + release + that build. Queries go through ``Search.search`` as an investigator: policy,
 query checks, the index search with facets, the re-check of hits against the database, snippets
 for the 10 hits of the first page rendered through the policy, and the audit entry.
 
 Plain Whoosh: ``whoosh.index.create_in`` (a plain ``FileStorage``), the same analyzer
-(``search._analysis.word_analyzer``) on a stored, positional text field, plus ``speaker`` and
-``kind``; the same turn text as generated (it has no masking, so the real name is in it); one
+(``search._analysis.word_analyzer``, run as Whoosh runs it, token by token through its filters) on
+a stored, positional text field, plus ``speaker`` and ``kind``; the same turn text as generated (it has no masking, so the real name is in it); one
 writer, no ``procs``, committed every ``--turns-per-doc`` * 200 turns (the batch casevault's
 rebuild commits). Queries: ``QueryParser("text")`` with ``FuzzyTermPlugin``, one searcher kept
 open, ``searcher.search(q, limit=10)`` and ``hit.highlights("text")`` for each of the 10 hits.

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
+from collections import Counter
 from collections.abc import Iterator
 
 from whoosh.analysis import (
@@ -30,6 +32,7 @@ from whoosh.analysis import (
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 from whoosh.lang.porter import stem
 from whoosh.lang.stopwords import stoplists
+from whoosh.system import pack_uint
 from whoosh.support.charset import accent_map
 
 from redaction import TOKEN_PATTERN
@@ -110,6 +113,74 @@ class PairFilter(Filter):
             previous = (text, start)
 
 
+_WORD = re.compile(r"\w+")
+
+
+@functools.lru_cache(maxsize=200_000)
+def _token_terms(raw: str) -> tuple[str, ...]:
+    """The terms one ``\\w+`` token becomes: what the filter chain of ``word_analyzer`` makes of
+    it, computed once per distinct token (a property test holds the two paths equal)."""
+    text = raw.lower().translate(accent_map)
+    if not text or text in STOP_WORDS:
+        return ()
+    if _IS_CJK.search(text):
+        pieces = []
+        for run in _CJK_RUNS.finditer(text):
+            chunk = run.group()
+            if _IS_CJK.match(chunk):
+                pieces += [chunk[i:i + 2] for i in range(len(chunk) - 1)] or [chunk]
+            else:
+                pieces.append(chunk)
+    else:
+        pieces = [text]
+    return tuple(p if _IDENTITY_TOKEN.fullmatch(p) or _IS_CJK.search(p) else _stem(p) for p in pieces)
+
+
+_last = threading.local()
+
+
+def terms(text: str) -> list[str]:
+    """The index terms of ``text``, in order. The text and pair fields of one unit are the same
+    string, so the last answer is kept (per thread) and the second field costs nothing."""
+    if getattr(_last, "text", None) is text:
+        return _last.terms
+    found = [term for raw in _WORD.findall(text) for term in _token_terms(raw)]
+    _last.text, _last.terms = text, found
+    return found
+
+
+def pairs(text: str) -> list[str]:
+    """Each two neighbouring terms of ``text`` as one ``first|second`` term."""
+    found = terms(text)
+    return [a + PAIR_JOINER + b for a, b in zip(found, found[1:])]
+
+
+class _FastText(TEXT):
+    """A TEXT field (frequencies, no positions) that indexes through ``terms`` instead of
+    Whoosh's token stream, one generator frame per filter per word. Queries and snippets still
+    go through ``analyzer``, which gives the same terms."""
+
+    _split = staticmethod(terms)
+
+    def index(self, value, **kwargs):  # type: ignore[no-untyped-def]
+        if not isinstance(value, str):
+            raise ValueError(f"{value!r} is not text")
+        boost = self.format.field_boost
+        return ((term.encode(), count, count * boost, pack_uint(count))
+                for term, count in Counter(self._split(value)).items())
+
+
+class _FastPairs(_FastText):
+    """Pair terms carry no field length: a phrase's pairs match or not, and the words of the
+    phrase are scored in the text field."""
+
+    _split = staticmethod(pairs)
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.scorable = False
+
+
 def word_analyzer() -> Analyzer:
     return (RegexTokenizer(r"\w+") | LowercaseFilter() | CharsetFilter(accent_map)
             | StopFilter(stoplist=STOP_WORDS, minsize=1) | CjkBigramFilter() | StemFilter())
@@ -126,16 +197,18 @@ def pair_term(first: str, second: str) -> str:
 def case_schema() -> Schema:
     """One index unit per transcript turn or court-record page. Only masked text and masked
     speakers go in; nothing is stored but ids, the masked speaker and numbers."""
+    date = DATETIME(sortable=True)
+    date.shift_step = 0  # DATETIME takes no shift_step argument
     return Schema(
-        unit=ID(stored=True, unique=True),  # "<document id>:<position>"
         document=ID(stored=True),
         version=STORED(),  # of the document's masked form, to re-check a hit against the database
         position=STORED(),
         kind=ID(stored=True, sortable=True),
-        date=DATETIME(sortable=True),
-        year=NUMERIC(sortable=True),
+        # one term per value (no tiers): a range walks the days that occur, a few hundred terms
+        date=date,  # the day a document came in
+        year=NUMERIC(sortable=True, shift_step=0),
         speaker=KEYWORD(lowercase=True, commas=False, scorable=False),
         speaker_facet=ID(sortable=True),
-        text=TEXT(analyzer=word_analyzer(), phrase=False),
-        pairs=TEXT(analyzer=pair_analyzer(), phrase=False),
+        text=_FastText(analyzer=word_analyzer(), phrase=False),
+        pairs=_FastPairs(analyzer=pair_analyzer(), phrase=False),
     )

@@ -9,10 +9,13 @@ opened once and keeps one searcher, refreshed after commits, never reopened per 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
-from datetime import UTC
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
+from whoosh.codec.whoosh3 import W3Codec, W3PostingsWriter
+from whoosh.collectors import TopCollector
 from whoosh.index import Index, LockError
 from whoosh.reading import EmptyReader, SegmentReader
 from whoosh.searching import Searcher
@@ -21,26 +24,54 @@ from whoosh.writing import MERGE_SMALL, SegmentWriter
 from keys import SecretKey
 from search._analysis import case_schema
 from search._storage import EncryptedStorage
-from search.errors import IndexLocked
+from search.errors import IndexCorrupt, IndexLocked
 from vault import SearchableDocument
 
 MARK_FILE = "outbox.mark"
+FORMAT_FILE = "format.mark"
+INDEX_FORMAT = 2  # raise when the schema or the analysis changes: older indexes are rebuilt
 WRITE_LOCK_SECONDS = 30.0
 MERGE_ABOVE_SEGMENTS = 8
 
 
-def unit_id(document_id: str, position: int) -> str:
-    return f"{document_id}:{position}"
+FACETS = {"kind": "kind", "year": "year", "speaker": "speaker_facet"}  # facet: column
+INLINE_POSTINGS = 8  # a term with fewer postings keeps them in its term entry
+
+
+class _InliningPostingsWriter(W3PostingsWriter):
+    """Whoosh's postings writer, with its inlining of short posting lists working: W3's own calls
+    ``terminfo.set_inline``, a method that does not exist (``set_inlined`` does), so its
+    ``inlinelimit`` only works at 1, which inlines nothing. Every rare term, and most word pairs
+    are rare, then cost a pickled, compressed block of its own."""
+
+    def finish_postings(self):  # type: ignore[no-untyped-def]
+        terminfo = self._terminfo
+        if not self.written() and len(self) < self._inlinelimit:
+            terminfo.add_block(self)
+            terminfo.set_inlined(self._ids, self._weights, self._values)
+            self._terminfo = None
+            return terminfo
+        return super().finish_postings()
+
+
+class CaseCodec(W3Codec):
+    def __init__(self) -> None:
+        super().__init__(inlinelimit=INLINE_POSTINGS)
+
+    def postings_writer(self, dbfile, byteids=False):  # type: ignore[no-untyped-def]
+        return _InliningPostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,
+                                       compression=self._compression, inlinelimit=self._inlinelimit)
 
 
 def units_of(document: SearchableDocument) -> list[dict[str, object]]:
     """The index rows of a document: one per turn or page, masked text only."""
-    date = document.created_at.astimezone(UTC).replace(tzinfo=None)
+    moment = document.created_at.astimezone(UTC)
+    day = datetime(moment.year, moment.month, moment.day)  # date: searches whole days
     rows = []
     for unit in document.masked.units:
         row: dict[str, object] = {
-            "unit": unit_id(document.id, unit.position), "document": document.id, "version": document.version,
-            "position": unit.position, "kind": document.kind.value, "date": date, "year": date.year,
+            "document": document.id, "version": document.version, "position": unit.position,
+            "kind": document.kind.value, "date": day, "year": day.year,
             "text": unit.text, "pairs": unit.text,
         }
         if unit.speaker:
@@ -67,16 +98,66 @@ def _merge_when_many(writer: SegmentWriter, segments: Sequence[object]) -> list[
     return MERGE_SMALL(writer, segments) if len(segments) > MERGE_ABOVE_SEGMENTS else list(segments)
 
 
+FacetColumns = dict[str, list[object]]
+
+
+def _segment_id(reader: object) -> str:
+    segment = reader.segment() if isinstance(reader, SegmentReader) else None
+    return segment.segment_id() if segment is not None else ""  # "": an empty index
+
+
+class CountingCollector(TopCollector):
+    """The best ``limit`` matches by score, and the facet counts of every match.
+
+    Whoosh's own facets (``groupedby``) open every facet column of every segment again for
+    each query and turn each match into a key through three calls per facet; here the columns
+    of a segment are read once (``CaseIndex.facet_columns``, segments never change) and a match
+    costs one list append, counted per segment in bulk. Block-quality skipping is off: the
+    counts need every match, not only those that could make the page.
+    """
+
+    def __init__(self, limit: int, columns: Callable[[SegmentReader], FacetColumns]) -> None:
+        super().__init__(limit=limit, usequality=False)
+        self._columns = columns
+        self.facets: dict[str, Counter[object]] = {name: Counter() for name in FACETS}
+        self._segment: FacetColumns = {}
+        self._matched: list[int] = []
+
+    def set_subsearcher(self, subsearcher, offset):  # type: ignore[no-untyped-def]
+        self._count()
+        super().set_subsearcher(subsearcher, offset)
+        self._segment = self._columns(subsearcher.reader())
+
+    def collect(self, sub_docnum):  # type: ignore[no-untyped-def]
+        self._matched.append(sub_docnum)
+        return super().collect(sub_docnum)
+
+    def finish(self):  # type: ignore[no-untyped-def]
+        self._count()
+        super().finish()
+
+    def _count(self) -> None:
+        if self._matched:
+            for name, values in self._segment.items():
+                self.facets[name].update(map(values.__getitem__, self._matched))
+            self._matched = []
+
+
 class CaseIndex:
     """The released or the in-review units of one case, encrypted under the case's index key."""
 
     def __init__(self, path: Path, key: SecretKey, index_id: str, *, cache_bytes: int) -> None:
         self.path = path
         self.storage = EncryptedStorage(path, key, index_id, cache_bytes=cache_bytes).create()
-        self.index: Index = (self.storage.open_index() if self.storage.index_exists()
-                             else self.storage.create_index(case_schema()))
+        if self.storage.index_exists():
+            self.index: Index = self.storage.open_index()
+        else:
+            self.index = self.storage.create_index(case_schema())
+            with self.storage.create_file(FORMAT_FILE) as handle:
+                handle.write(str(INDEX_FORMAT).encode())
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()
+        self._facet_columns: dict[str, FacetColumns] = {}  # by segment id
 
     def searcher(self) -> Searcher:
         """The long-lived searcher, refreshed if a commit (of any process) came since."""
@@ -91,13 +172,30 @@ class CaseIndex:
                     self._searcher = self.index.searcher()
                 else:
                     self._searcher = self._searcher.refresh()
+                live = {_segment_id(reader) for reader, _ in self._searcher.reader().leaf_readers()}
+                for segment_id in set(self._facet_columns) - live:  # merged away
+                    del self._facet_columns[segment_id]
             return self._searcher
 
-    def replace(self, remove: Iterable[str], add: Iterable[dict[str, object]], *, purge: bool) -> None:
+    def facet_columns(self, reader: SegmentReader) -> FacetColumns:
+        """The facet values of every unit of one segment, read once: a segment never changes
+        (a deleted unit keeps its values but never matches)."""
+        if not isinstance(reader, SegmentReader):  # an empty index: nothing matches
+            return {name: [] for name in FACETS}
+        segment_id = _segment_id(reader)
+        columns = self._facet_columns.get(segment_id)
+        if columns is None:
+            columns = {name: list(reader.column_reader(column)) for name, column in FACETS.items()}
+            self._facet_columns[segment_id] = columns
+        return columns
+
+    def replace(self, remove: Iterable[str], add: Iterable[dict[str, object]], *, purge: bool,
+                procs: int = 1) -> None:
         """Delete the units of documents ``remove`` and add rows ``add``, in one commit. With
         ``purge``, segments that held the deleted units are rewritten without them."""
+        options: dict[str, object] = {"procs": procs, "multisegment": True} if procs > 1 else {}
         try:
-            writer = self.index.writer(timeout=WRITE_LOCK_SECONDS)
+            writer = self.index.writer(timeout=WRITE_LOCK_SECONDS, codec=CaseCodec(), **options)
         except LockError:
             raise IndexLocked("another process is writing the search index; try again") from None
         try:
@@ -123,7 +221,13 @@ class CaseIndex:
 
     def verify(self) -> None:
         """Read (decrypt and authenticate) every file of the index: IndexCorrupt if one fails.
-        Done once at open; it also warms the cache of decrypted files."""
+        Done once at open; it also warms the cache of decrypted files. An index of an older
+        format is IndexCorrupt too: it is rebuilt."""
+        if not self.storage.file_exists(FORMAT_FILE):
+            raise IndexCorrupt(f"{FORMAT_FILE} is missing: an index from an older version")
+        with self.storage.open_file(FORMAT_FILE) as handle:
+            if handle.read() != str(INDEX_FORMAT).encode():
+                raise IndexCorrupt(f"index format is not {INDEX_FORMAT}: an index from another version")
         for name in self.storage.list():
             if name.endswith((".toc", ".seg", ".mark")) and not name.startswith("."):
                 self.storage.open_file(name).close()

@@ -24,12 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from whoosh import sorting
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 
 from redaction import TOKEN_PATTERN, render
 from search._analysis import word_analyzer
-from search._index import CaseIndex, units_of
+from search._index import CaseIndex, CountingCollector, units_of
 from search._query import check_text, expand, parse, vocabulary_matcher
 from search._storage import DEFAULT_CACHE_BYTES
 from search.errors import IndexCorrupt, SearchTimeout
@@ -42,8 +41,11 @@ PER_PAGE = 10
 MAX_PAGE = 100
 TIME_LIMIT_SECONDS = 5.0
 SNIPPET_CHARS = 180
+MASKED_CACHE_CHARS = 64 * 1024 * 1024  # masked text kept for snippets, in characters
 SNIPPETS_PER_HIT = 2
-REBUILD_BATCH = 200  # documents per commit while rebuilding
+REBUILD_BATCH = 1000  # documents per commit while rebuilding
+REBUILD_PROCS = 2  # processes that index a rebuild (the machine has two cores)
+PARALLEL_ABOVE_UNITS = 1000
 _STATUS_DIR = {DocumentStatus.RELEASED: "released", DocumentStatus.IN_REVIEW: "review"}
 
 
@@ -107,7 +109,10 @@ class Search:
         self._marks: dict[str, int] = {}
         self._reconciled = False
         self._sync_lock = threading.RLock()
-        self._masked: OrderedDict[tuple[str, int], MaskedDocument] = OrderedDict()
+        # the masked text of recent hits, for snippets (pseudonymised: the index holds the same)
+        self._masked: OrderedDict[tuple[str, int], tuple[MaskedDocument, int]] = OrderedDict()
+        self._masked_chars = 0
+        self._masked_lock = threading.Lock()
         self._highlighter = word_analyzer()
 
     @classmethod
@@ -126,6 +131,7 @@ class Search:
                 index.close()
             self._indexes.clear()
             self._masked.clear()
+            self._masked_chars = 0
 
     def __enter__(self) -> Search:
         return self
@@ -212,13 +218,14 @@ class Search:
         self._set_mark(case_id, changes[-1].id)
         return len(documents)
 
-    def _write(self, case_id: str, remove: list[str], document_ids: list[str], *, purge: bool) -> None:
+    def _write(self, case_id: str, remove: list[str], document_ids: list[str], *, purge: bool, procs: int = 1) -> None:
         """Remove the units of ``remove`` and add the current units of ``document_ids``, each to
         the index of its status."""
         found = [d for d in (self.vault.searchable(i) for i in document_ids) if d is not None]
         for status in _STATUS_DIR:
             rows = [row for d in found if d.status is status for row in units_of(d)]
-            self._index(case_id, status).replace(remove, rows, purge=purge)
+            parallel = procs if len(rows) > PARALLEL_ABOVE_UNITS else 1  # forking costs more below
+            self._index(case_id, status).replace(remove, rows, purge=purge, procs=parallel)
 
     def _set_mark(self, case_id: str, value: int) -> None:
         self._index(case_id, DocumentStatus.RELEASED).set_mark(value)
@@ -232,7 +239,7 @@ class Search:
             document_ids = self.vault.searchable_documents(case_id)
             for start in range(0, len(document_ids), REBUILD_BATCH):
                 batch = document_ids[start:start + REBUILD_BATCH]
-                self._write(case_id, [], batch, purge=False)
+                self._write(case_id, [], batch, purge=False, procs=REBUILD_PROCS)
                 if progress:
                     progress(len(batch))
             for status in _STATUS_DIR:  # both exist, even for a case without documents
@@ -304,9 +311,7 @@ class Search:
         index = self._index(case_info.id, status)
         searcher = index.searcher()
         query = expand(query, searcher.reader(), terms)
-        groups = {"kind": sorting.FieldFacet("kind"), "year": sorting.FieldFacet("year"),
-                  "speaker": sorting.FieldFacet("speaker_facet")}
-        collector = searcher.collector(limit=limit, groupedby=groups, maptype=sorting.Count)
+        collector = CountingCollector(limit, index.facet_columns)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise SearchTimeout()
@@ -317,15 +322,14 @@ class Search:
             raise SearchTimeout() from None
         results = timed.results()
         for name in ("kind", "year"):
-            for key, count in results.groups(name).items():
+            for key, count in collector.facets[name].items():
                 facets[name][str(key)] += count
-        for key, count in results.groups("speaker").items():
+        for key, count in collector.facets["speaker"].items():
             if key:
-                facets["speaker"][render(key, display.shown)] += count
-                revealed.update(display.revealing[t] for t in TOKEN_PATTERN.findall(key) if t in display.revealing)
+                facets["speaker"][render(str(key), display.shown)] += count
+                revealed.update(display.revealing[t] for t in TOKEN_PATTERN.findall(str(key)) if t in display.revealing)
         out = []
-        # with facets Whoosh collects every match; only the best ``limit`` can make this page
-        for hit in results[:limit]:
+        for hit in results:
             stored = hit.fields()
             out.append(_Found(hit.score or 0.0, case_info, stored["document"], stored["version"],
                               stored["position"], stored["kind"]))
@@ -333,15 +337,20 @@ class Search:
 
     def _masked_document(self, document_id: str, version: int) -> MaskedDocument | None:
         key = (document_id, version)
-        if key in self._masked:
-            self._masked.move_to_end(key)
-            return self._masked[key]
+        with self._masked_lock:
+            if key in self._masked:
+                self._masked.move_to_end(key)
+                return self._masked[key][0]
         searchable = self.vault.searchable(document_id)
         if searchable is None or searchable.version != version:
             return None
-        self._masked[key] = searchable.masked
-        while len(self._masked) > 256:
-            self._masked.popitem(last=False)
+        size = sum(len(unit.text) for unit in searchable.masked.units)
+        with self._masked_lock:
+            if key not in self._masked:
+                self._masked[key] = (searchable.masked, size)
+                self._masked_chars += size
+            while self._masked_chars > MASKED_CACHE_CHARS and len(self._masked) > 1:
+                self._masked_chars -= self._masked.popitem(last=False)[1][1]
         return searchable.masked
 
     def _hit(self, found: _Found, display: Display, terms: set[str]) -> tuple[Hit, set[str]]:

@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from search import QueryNotAllowed, Search, SearchError
+from search import _service as search_service
 from search._index import CaseIndex
 from tests.conftest import ingest_bytes
 from tests.search.conftest import NAMES, release
@@ -217,7 +218,7 @@ def test_every_search_is_audited_and_the_query_is_encrypted_at_rest(vault, searc
     ("r\"no+se\"", "QUERY_NOT_ALLOWED"),
     ("/no+se/", "QUERY_NOT_ALLOWED"),
     ("document:abc", "QUERY_NOT_ALLOWED"),
-    ("unit:abc OR noose", "QUERY_NOT_ALLOWED"),
+    ("document:abc OR noose", "QUERY_NOT_ALLOWED"),
     ("kind:video", "QUERY_INVALID"),
     ("date:yesterday", "QUERY_INVALID"),
     ('"noose', "QUERY_INVALID"),
@@ -315,3 +316,24 @@ def test_a_case_created_after_the_indexes_opened_is_followed(vault, search):
     reviewer = vault.add_user("rhea", "reviewer", cases=(late.id,), actor="tester")[0]
     ingest_bytes(vault, late, "[00:00:01] QM: the harbour master called.\n".encode(), "late.txt")
     assert _answer(search, reviewer, "harbour")["total"] == 1  # in review: its reviewer finds it
+
+
+def test_a_rebuild_by_two_processes_answers_like_one(vault, search, people, case, monkeypatch):
+    queries = ("noose", '"noose tighten"', "speaker:H", "red OR notice", "tigh*")
+    before = {q: _answer(search, people["rex"], q) for q in queries}
+    monkeypatch.setattr(search_service, "PARALLEL_ABOVE_UNITS", 0)  # fork even for this small case
+    monkeypatch.setattr(search_service, "REBUILD_PROCS", 2)
+    search.rebuild(case.id)
+    assert {q: _answer(search, people["rex"], q) for q in queries} == before
+    assert search._index(case.id, DocumentStatus.RELEASED).doc_count() > 0
+
+
+def test_an_index_of_an_older_format_is_rebuilt_at_open(vault, search, people, case):
+    before = _answer(search, people["ivy"], "noose")
+    search.close()
+    marks = list((search.root / case.id).glob("*/format.mark"))
+    assert len(marks) == 2  # released and in review
+    marks[0].unlink()  # what an index written by an earlier version lacks
+    with Search.open(vault) as reopened:
+        assert _answer(reopened, people["ivy"], "noose") == before
+        assert all(path.exists() for path in marks)
