@@ -8,7 +8,7 @@ from vault._ingest._limits import Limits
 from vault._ingest._model import Extracted, Format, Kind, Page, Turn
 from vault._settings import InvalidSetting, Settings
 from vault._unmask import UnmaskRequest, UnmaskState
-from vault._users import ACCESS_KEY_PREFIX, Unauthenticated, UserInfo
+from vault._users import ACCESS_KEY_PREFIX, AccessKeyInfo, Unauthenticated, UserInfo
 from vault._identities import Identity, IdentityCategory
 from vault._masking import MaskedDocument, MaskedUnit
 from vault._vault import (
@@ -56,6 +56,7 @@ __all__ = [
     "UnmaskRequest",
     "UnmaskState",
     "UserInfo",
+    "AccessKeyInfo",
     "Vault",
     "ViewUnit",
 ]

@@ -44,6 +44,51 @@ class UserInfo:
         return Actor(self.id, self.role, self.cases, self.active)
 
 
+@dataclass(frozen=True, slots=True)
+class AccessKeyInfo:
+    """What is kept of an access key: never the key, only its prefix and its life."""
+
+    id: str
+    user_id: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+    def in_force(self, now: datetime) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+
+def access_key_info(row: AccessKeyRow) -> AccessKeyInfo:
+    return AccessKeyInfo(row.id, row.user_id, row.prefix, row.created_at, row.expires_at, row.revoked_at)
+
+
+def access_keys(session: Session, user: UserRow) -> list[AccessKeyInfo]:
+    rows = session.scalars(select(AccessKeyRow).where(AccessKeyRow.user_id == user.id)
+                           .order_by(AccessKeyRow.created_at.desc(), AccessKeyRow.id))
+    return [access_key_info(row) for row in rows]
+
+
+def issue_access_key(session: Session, user: UserRow, expires_at: datetime | None) -> tuple[AccessKeyRow, str]:
+    """A new access key for ``user``, returned in clear once."""
+    if expires_at is not None and expires_at <= utcnow():
+        raise InvalidInput("an access key cannot expire in the past")
+    key, digest = new_access_key()
+    row = AccessKeyRow(user_id=user.id, digest=digest, prefix=key[:12], expires_at=expires_at)
+    session.add(row)
+    session.flush()
+    return row, key
+
+
+def revoke_access_key(session: Session, key_id: str) -> AccessKeyRow:
+    row = session.get(AccessKeyRow, key_id)
+    if row is None:
+        raise NotFound("no such access key")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row
+
+
 def check_user_name(name: str) -> str:
     if not _USER_NAME.fullmatch(name):
         raise InvalidInput("a user name is 1-63 lower-case letters, digits, dots, dashes or underscores")

@@ -1045,6 +1045,28 @@ class Vault:
         with self.db.read() as session:
             return users.user_info(session, users.find_user(session, name))
 
+    def access_keys(self, name: str) -> list[users.AccessKeyInfo]:
+        """The access keys of a user, newest first (prefixes and dates, never the keys)."""
+        with self.db.read() as session:
+            return users.access_keys(session, users.find_user(session, name))
+
+    def issue_access_key(self, name: str, *, expires_at: datetime | None = None,
+                         actor: str) -> tuple[users.AccessKeyInfo, str]:
+        """A new access key for user ``name``; the key itself is returned once and never kept."""
+        with self.db.write() as session:
+            row, key = users.issue_access_key(session, users.find_user(session, name), expires_at)
+            self.audit.append(session, actor=actor, action="access-key.issue", target=row.id,
+                              details={"user": row.user_id, "prefix": row.prefix})
+            return users.access_key_info(row), key
+
+    def revoke_access_key(self, key_id: str, *, actor: str) -> users.AccessKeyInfo:
+        """Revoke an access key at once; revoking twice changes nothing."""
+        with self.db.write() as session:
+            row = users.revoke_access_key(session, key_id)
+            self.audit.append(session, actor=actor, action="access-key.revoke", target=row.id,
+                              details={"user": row.user_id})
+            return users.access_key_info(row)
+
     def authenticate(self, access_key: str) -> UserInfo:
         """The user an access key belongs to; Unauthenticated if it is unknown, revoked or expired."""
         with self.db.read() as session:

@@ -1,4 +1,8 @@
-"""The application layer: the `casevault` command line now, the FastAPI app with issue 6.
+"""The application layer: the `casevault` command line, the FastAPI app and its JSON API.
 
-Only this package imports click, FastAPI, Starlette or Jinja2; nothing imports it.
+Only this package imports click, FastAPI, Starlette, uvicorn or Jinja2; nothing imports it.
 """
+
+from web._app import create_app
+
+__all__ = ["create_app"]

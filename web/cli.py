@@ -12,6 +12,7 @@ import getpass
 import json
 import os
 import secrets
+import tempfile
 from datetime import timedelta
 import sys
 from collections.abc import Callable, Iterator
@@ -24,7 +25,8 @@ import click
 
 from keys import KeyringError, check_passphrase
 from search import Search, SearchError
-from vault import DocumentInfo, DocumentView, Extracted, Kind, Settings, Vault
+from vault import DocumentInfo, Extracted, Kind, Settings, Vault
+from web._json import key_status_json, review_json, review_queue_json, unmask_json, view_json
 from vault.errors import DuplicateDocument, VaultError
 
 EXIT_FAILED = 1
@@ -242,25 +244,10 @@ def _document_json(info: DocumentInfo, content: Extracted) -> dict[str, object]:
     return body
 
 
-def _view_json(view: DocumentView) -> dict[str, object]:
-    body: dict[str, object] = {
-        "id": view.id, "case": view.case_name, "kind": view.kind.value, "format": view.format.value,
-        "status": view.status.value, "title": view.title,
-        "text": "\n".join(f"{u.speaker}: {u.text}" if u.speaker else u.text for u in view.units)
-        if view.kind is Kind.TRANSCRIPT else "\f".join(u.text for u in view.units),
-    }
-    if view.kind is Kind.TRANSCRIPT:
-        body["turns"] = [{"speaker": u.speaker, "start": None if u.start_ms is None else u.start_ms / 1000,
-                          "end": None if u.end_ms is None else u.end_ms / 1000, "text": u.text} for u in view.units]
-    else:
-        body["pages"] = [{"number": u.position, "text": u.text} for u in view.units]
-    return body
-
-
 def _show_as(vault: Vault, document_id: str, name: str, as_json: bool) -> None:
     view = vault.view(document_id, vault.user(name), actor=_acting_for(name))
     if as_json:
-        _print_json(_view_json(view))
+        _print_json(view_json(view))
         return
     click.echo(f"{view.title}\n  id {view.id}  case {view.case_name}  {view.kind.value}  {view.status.value}\n")
     for u in view.units:
@@ -367,15 +354,11 @@ def keys_status(as_json: bool) -> None:
     """Show key versions and what they protect. Never shows key material."""
     with _open_vault() as vault:
         status = vault.key_status()
-    masters = [{"version": v, "kdf": "argon2id", "memory_kib": k.memory_kib, "iterations": k.iterations,
-                "lanes": k.lanes, "created_at": at} for v, k, at in status.master_versions]
+    body = key_status_json(status)
     if as_json:
-        _print_json({"master_key": masters, "system_keys": status.system_keys,
-                     "case_keys_by_version": status.case_key_versions,
-                     "documents_by_case_key_version": status.documents_by_case_key_version,
-                     "blobs_by_key_version": status.blobs_by_key_version})
+        _print_json(body)
         return
-    for m in masters:
+    for m in body["master_key"]:  # type: ignore[attr-defined]
         click.echo(f"master key v{m['version']}: sealed with Argon2id ({m['memory_kib'] // 1024} MiB, "
                    f"{m['iterations']} iterations, {m['lanes']} lanes), created {m['created_at'][:19]}")
     for purpose, versions in sorted(status.system_keys.items()):
@@ -412,16 +395,52 @@ def demo_corpus() -> Path:
     return Path(str(resources.files("vault") / "demo" / "corpus"))
 
 
+DEMO_USERS = (("ivy", "investigator"), ("rex", "reviewer"), ("rita", "reviewer"), ("ada", "admin"))
+
+
+def _demo_setup(vault: Vault) -> dict[str, str]:
+    """The demo corpus in one case: its identities registered, every document but the last
+    reviewed by rex (suggestions accepted) and released by rita, one user per role. Returns the
+    access keys."""
+    case_info = vault.create_case(DEMO_CASE, actor=_actor())
+    keys = {}
+    people = {}
+    for name, role in DEMO_USERS:
+        people[name], keys[name] = vault.add_user(name, role, cases=(case_info.name,), actor=_actor())
+    manifest = json.loads((demo_corpus().parent / "manifest.json").read_text())
+    for entry in manifest["identities"]:
+        vault.add_identity(case_info, name=entry["name"], aliases=entry["aliases"], label=entry["pseudonym"],
+                           category=entry["category"], actor=people["rex"].id)
+    entries = manifest["documents"]
+    for i, entry in enumerate(entries):
+        with (demo_corpus() / entry["file"]).open("rb") as source:
+            document = vault.ingest(source, case=case_info, filename=entry["file"], actor=people["rex"].id)
+        click.echo(f"{document.id}  {document.kind.value:<12}  {entry['file']}")
+        if i == len(entries) - 1:
+            continue  # one left in the review queue
+        pending = [str(r["id"]) for u in vault.masked(document.id).units for r in u.suggestions
+                   if r["state"] == "pending"]
+        if pending:
+            vault.decide(document.id, people["rex"], pending, accept=True, actor="rex (demo)")
+        vault.release(document.id, people["rita"], actor="rita (demo)")
+    return keys
+
+
 @main.command()
-@click.option("--dir", "directory", type=click.Path(path_type=Path), default=Path("casevault-demo"),
-              show_default=True, help="Where the demo vault lives.")
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=None,
+              help="Where the demo vault lives (default: a new temporary directory).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--serve/--no-serve", default=True, show_default=True, help="Serve the web app and API.")
 @_guard
-def demo(directory: Path) -> None:
-    """Create a demo vault with the shipped corpus (fictional names) and show how to explore it."""
+def demo(directory: Path | None, host: str, port: int, serve: bool) -> None:
+    """A demo vault with the shipped corpus (fictional names), a user per role, served locally."""
     # The demo always runs on the embedded default (SQLite and files in --dir).
     environ = {k: v for k, v in os.environ.items() if k not in ("CASEVAULT_DATA", "CASEVAULT_DATABASE_URL")}
+    directory = directory or Path(tempfile.mkdtemp(prefix="casevault-demo-"))
     settings = dataclasses.replace(Settings.from_env(environ), data_dir=directory)
     passphrase = settings.passphrase or f"demo-{secrets.token_urlsafe(12)}"
+    keys: dict[str, str] = {}
     if (directory / "casevault.db").exists():
         if not settings.passphrase:
             _fail(f"a demo vault exists in {directory}; set CASEVAULT_PASSPHRASE to the passphrase printed "
@@ -429,24 +448,41 @@ def demo(directory: Path) -> None:
         vault = Vault.open(settings, passphrase)
     else:
         vault = Vault.initialize(settings, passphrase, actor=_actor())
-    with vault:
-        try:
-            case_info = vault.case(DEMO_CASE)
-        except VaultError:
-            case_info = vault.create_case(DEMO_CASE, actor=_actor())
-        manifest = json.loads((demo_corpus().parent / "manifest.json").read_text())
-        for entry in manifest["documents"]:
-            result = _ingest_one(vault, demo_corpus() / entry["file"], case_info, None)
-            _echo_result(result, above_bar=False)
-        documents = vault.documents(case_info.id)
-    click.echo(f"\ndemo vault in {directory} with {len(documents)} documents in case {DEMO_CASE!r}.")
+        keys = _demo_setup(vault)
+    click.echo(f"\ndemo vault in {directory}, case {DEMO_CASE!r}")
     if not settings.passphrase:
         click.echo(f"passphrase (shown once): {passphrase}")
-    click.echo("try:\n"
-               f"  export CASEVAULT_DATA={directory} CASEVAULT_PASSPHRASE='<the passphrase>'\n"
-               "  casevault case list\n"
-               f"  casevault show {documents[0].id if documents else 'DOC_ID'}\n"
-               "  casevault keys status\n  casevault audit verify")
+    for (name, role) in DEMO_USERS:
+        if name in keys:
+            click.echo(f"  {role:<13} {name:<5} access key (shown once): {keys[name]}")
+    if not serve:
+        vault.close()
+        return
+    click.echo(f"serving on http://{host}:{port}/api/v1 (Ctrl-C stops); try:\n"
+               f"  curl -s -H 'Authorization: Bearer <ivy's key>' -H 'Content-Type: application/json' "
+               f"-d '{{\"q\": \"extradition\"}}' http://{host}:{port}/api/v1/search")
+    _serve(dataclasses.replace(settings, passphrase=passphrase), vault, host, port)
+
+
+def _serve(settings: Settings, vault: Vault, host: str, port: int) -> None:
+    import uvicorn
+
+    from web._app import create_app
+
+    uvicorn.run(create_app(settings, vault=vault), host=host, port=port, log_level="info")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@_guard
+def serve(host: str, port: int) -> None:
+    """Serve the web app and the JSON API. Unseals the vault first: a wrong passphrase stops here."""
+    settings = _settings()
+    passphrase = _passphrase(settings)
+    vault = Vault.open(settings, passphrase)
+    click.echo(f"vault unsealed; serving on http://{host}:{port}", err=True)
+    _serve(dataclasses.replace(settings, passphrase=passphrase), vault, host, port)
 
 
 # -- users ---------------------------------------------------------------------------------------
@@ -560,8 +596,7 @@ def review_list(as_user: str | None, as_json: bool) -> None:
     with _open_vault() as vault:
         waiting = vault.in_review(vault.user(as_user) if as_user else None)
     if as_json:
-        _print_json([{"id": d.id, "case": d.case_name, "kind": d.kind.value, "undecided": d.pending_suggestions}
-                     for d in waiting])
+        _print_json(review_queue_json(waiting))
         return
     for d in waiting:
         click.echo(f"{d.id}  {d.kind.value:<12} {d.pending_suggestions:>4} undecided  {d.case_name}")
@@ -576,14 +611,13 @@ def review_show(document_id: str, as_user: str, as_json: bool) -> None:
     """The spans masked for registered identities and the suggestions to decide."""
     with _open_vault() as vault:
         view = vault.review_view(document_id, vault.user(as_user), actor=_acting_for(as_user))
-    suggestions = [{"id": r["id"], "category": r["category"], "text": r["text"], "start": r["start"], "end": r["end"],
-                    "unit": r["unit"], "field": r["field"], "state": r["state"]} for r in view.suggestions]
+    body = review_json(view)
     if as_json:
-        _print_json({"spans": view.spans, "suggestions": suggestions})
+        _print_json(body)
         return
     for span in view.spans:
         click.echo(f"masked    {span['unit']}.{span['field']:<7} {span['text']!r} -> {span['identity']}")
-    for r in suggestions:
+    for r in body["suggestions"]:  # type: ignore[attr-defined]
         click.echo(f"{r['id']:<14} {r['state']:<9} {r['category']:<12} {r['text']!r}")
 
 
@@ -723,9 +757,7 @@ def unmask_list(case_name: str, as_user: str | None, as_json: bool) -> None:
         case_info = vault.case(case_name)
         requests = vault.unmask_requests(case_info, vault.user(as_user) if as_user else None)
         labels = {i.id: i.label for i in vault.identities(case_info)}
-    rows = [{"id": r.id, "identity": labels.get(r.identity_id, "?"), "state": r.state.value,
-             "justification": r.justification, "expires_at": r.expires_at.isoformat() if r.expires_at else None}
-            for r in requests]
+    rows = [unmask_json(r, labels) for r in requests]
     if as_json:
         _print_json(rows)
         return

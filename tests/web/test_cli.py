@@ -284,3 +284,29 @@ def test_search_through_the_command_line(run, tmp_path):
     refused = run("search", "*ister", "--as", "ivy", check=False)
     assert refused.returncode == 1 and "QUERY_NOT_ALLOWED" in refused.stderr and "Traceback" not in refused.stderr
     assert "1 documents indexed" in run("reindex").stdout
+
+
+def test_serve_refuses_to_start_on_a_wrong_passphrase(run):
+    refused = run("serve", "--port", "0", check=False, CASEVAULT_PASSPHRASE="not the passphrase at all")
+    assert refused.returncode == 1 and "passphrase" in refused.stderr.lower()
+
+
+def test_the_demo_sets_up_a_reviewed_corpus_and_a_user_per_role(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEVAULT_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    result = subprocess.run([sys.executable, "-m", "web", "demo", "--dir", str(tmp_path / "demo"), "--no-serve"],
+                            env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+    assert result.returncode == 0, result.stderr
+    keys = dict(re.findall(r"(investigator|reviewer|admin)\s+\w+\s+access key \(shown once\): (cvk_\S+)", result.stdout))
+    assert set(keys) == {"investigator", "reviewer", "admin"}
+    passphrase = re.search(r"passphrase \(shown once\): (\S+)", result.stdout).group(1)
+    from vault import Settings, Vault
+    with Vault.open(Settings(data_dir=tmp_path / "demo"), passphrase) as vault:
+        documents = vault.documents()
+        assert len(documents) == len(MANIFEST["documents"])
+        assert sum(d.status.value == "in_review" for d in documents) == 1  # one left for the review queue
+        ivy = vault.user("ivy")
+        released = [d for d in documents if d.status.value == "released"]
+        text = json.dumps([vault.view(d.id, ivy, actor="test").units for d in released], default=str)
+        for identity in MANIFEST["identities"]:
+            assert identity["name"] not in text and identity["pseudonym"] in text

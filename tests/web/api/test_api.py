@@ -1,0 +1,110 @@
+"""What API users rely on, over real HTTP: the fixed endpoints answer like the CLI, names stay
+hidden, bad input gets a clear 4xx and changes nothing, and the security headers are there."""
+
+from __future__ import annotations
+
+import io
+
+from tests.search.conftest import NAMES
+from web._upload import FORM_OVERHEAD
+
+
+def test_an_investigator_reads_and_finds_only_pseudonyms(world):
+    with world.client("investigator") as ivy:
+        view = ivy.get(f"/api/v1/documents/{world.documents['call1'].id}")
+        found = ivy.post("/api/v1/search", json={"q": '"noose tighten"', "case": world.case.name, "page": 1})
+    assert view.status_code == 200 and found.status_code == 200
+    assert view.json()["turns"][1]["speaker"] == "H"
+    assert found.json()["total"] == 1 and found.json()["hits"][0]["id"] == world.documents["call1"].id
+    for answer in (view.text, found.text):
+        assert not any(name.lower() in answer.lower() for name in NAMES)
+
+
+def test_a_real_name_query_by_an_investigator_finds_nothing(world):
+    with world.client("investigator") as ivy:
+        by_name = ivy.post("/api/v1/search", json={"q": "Quillon"}).json()
+        by_label = ivy.post("/api/v1/search", json={"q": "H"}).json()
+    assert by_name["total"] == 0 and by_label["total"] > 0
+
+
+def test_an_upload_enters_review_and_a_duplicate_is_a_conflict(world):
+    data = b"[00:00:01] QM: the lighthouse keeper called about Quillon.\n[00:00:05] H: Tell him nothing.\n"
+    with world.client("investigator") as ivy:
+        first = ivy.post("/api/v1/documents", files={"file": ("call.txt", io.BytesIO(data))}, data={"case": world.case.name})
+        again = ivy.post("/api/v1/documents", files={"file": ("other.txt", io.BytesIO(data))}, data={"case": world.case.name})
+        hidden = ivy.get(f"/api/v1/documents/{first.json()['id']}")
+    assert first.status_code == 201 and first.json()["status"] == "in_review" and first.json()["kind"] == "transcript"
+    assert again.status_code == 409 and again.json()["error"] == "DUPLICATE_DOCUMENT"
+    assert hidden.status_code == 404  # in review: not for investigators
+
+
+def test_an_upload_over_the_limit_is_cut_with_413_and_nothing_is_stored(world):
+    limit = world.vault.settings.limits.max_file_bytes
+    before = len(world.vault.documents())
+
+    def body():  # streamed without a length: the server must count as it reads
+        yield b'--xyz\r\nContent-Disposition: form-data; name="file"; filename="big.txt"\r\n\r\n'
+        chunk = b"a" * (1024 * 1024)
+        for _ in range((limit + FORM_OVERHEAD) // len(chunk) + 2):
+            yield chunk
+
+    with world.client("investigator") as ivy:
+        declared = ivy.post("/api/v1/documents", files={"file": ("big.txt", b"a" * (limit + FORM_OVERHEAD + 1))},
+                            data={"case": world.case.name})
+        streamed = ivy.post("/api/v1/documents", content=body(),
+                            headers={"Content-Type": "multipart/form-data; boundary=xyz"})
+    assert declared.status_code == 413 and declared.json()["error"] == "TOO_LARGE"
+    assert streamed.status_code == 413
+    assert len(world.vault.documents()) == before
+
+
+def test_bad_input_gets_a_clear_4xx(world):
+    with world.client("investigator") as ivy:
+        leading = ivy.post("/api/v1/search", json={"q": "*oose"})
+        no_body = ivy.post("/api/v1/search", content=b"not json", headers={"Content-Type": "application/json"})
+        no_file = ivy.post("/api/v1/documents", data={"case": world.case.name})
+        not_multipart = ivy.post("/api/v1/documents", json={"case": world.case.name})
+        bad_page = ivy.post("/api/v1/search", json={"q": "noose", "page": 1000})
+        broken = ivy.post("/api/v1/documents", content=b"aaaa", headers={"Content-Type": "multipart/form-data; boundary=x"})
+    assert leading.status_code == 400 and leading.json()["error"] == "QUERY_NOT_ALLOWED"
+    assert no_body.status_code == 422 and no_body.json()["error"] == "INVALID_INPUT"
+    assert no_file.status_code == 400 and "file" in no_file.json()["message"]
+    assert not_multipart.status_code == 400 and "multipart" in not_multipart.json()["message"]
+    assert bad_page.status_code == 400 and "page" in bad_page.json()["message"]
+    assert broken.status_code == 400 and "malformed" in broken.json()["message"]
+    for answer in (leading, no_body, no_file, not_multipart, bad_page, broken):
+        assert "Traceback" not in answer.text
+
+
+def test_a_revoked_access_key_is_refused_at_its_next_request(world):
+    with world.client("admin") as ada:
+        issued = ada.post("/api/v1/users/otto/access-keys", json={}).json()
+        keys = ada.get("/api/v1/users/otto/access-keys").json()
+        assert issued["access_key"].startswith("cvk_") and all("access_key" not in k for k in keys)
+        with world.client("anonymous") as anyone:
+            headers = {"Authorization": f"Bearer {issued['access_key']}"}
+            assert anyone.get("/api/v1/cases", headers=headers).status_code == 200
+            assert ada.delete(f"/api/v1/access-keys/{issued['id']}").status_code == 200
+            refused = anyone.get("/api/v1/cases", headers=headers)
+    assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_every_answer_carries_the_security_headers(world):
+    with world.client("investigator") as ivy:
+        answers = [ivy.get(f"/api/v1/documents/{world.documents['call1'].id}"), ivy.get("/api/v1/nothing-here"),
+                   ivy.get("/api/v1/health")]
+    for answer in answers:
+        assert answer.headers["cache-control"] == "no-store"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["x-frame-options"] == "DENY"
+        assert answer.headers["referrer-policy"] == "no-referrer"
+        assert "default-src 'none'" in answer.headers["content-security-policy"]
+    assert answers[1].status_code == 404 and answers[1].json()["error"] == "NOT_FOUND"
+
+
+def test_a_download_is_an_attachment_with_a_safe_name(world):
+    with world.client("reviewer") as rex:
+        answer = rex.get(f"/api/v1/documents/{world.documents['call1'].id}/original")
+    assert answer.status_code == 200 and answer.content.startswith(b"[00:00:04] QM:")
+    disposition = answer.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="call1.txt"') and "filename*=UTF-8''call1.txt" in disposition

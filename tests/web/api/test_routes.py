@@ -1,0 +1,124 @@
+"""Every API route against every persona, through real HTTP: one table, generated against the
+app's routes so that a new route without a row fails here.
+
+Statuses follow one rule: what a caller may not see is 404, exactly like what does not exist;
+what they may see but not change is 403; a missing, unknown, revoked or expired key is 401.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+ANONYMOUS = ("anonymous", "revoked", "expired")
+JUSTIFICATION = "needed to prepare the extradition hearing of 14 May"
+
+
+@dataclass
+class Row:
+    method: str
+    path: str  # with {placeholders} filled from the world
+    expect: dict[str, int]  # investigator, reviewer, admin, outsider; the others get `unauthenticated`
+    body: Callable[[object, str], dict[str, object]] | None = None  # (world, persona) -> request arguments
+    unauthenticated: int = 401
+    statuses: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.statuses = {p: self.unauthenticated for p in ANONYMOUS} | self.expect
+
+
+def _upload(world, persona):
+    return {"files": {"file": (f"{persona}.txt", io.BytesIO(f"[00:00:01] QM: a call for {persona}.\n".encode()))},
+            "data": {"case": world.case.name}}
+
+
+def _json(value):
+    return lambda world, persona: {"json": value(world, persona) if callable(value) else value}
+
+
+def _same(status: int) -> dict[str, int]:
+    return dict.fromkeys(("investigator", "reviewer", "admin", "outsider"), status)
+
+
+def _admin_only(status: int) -> dict[str, int]:
+    return _same(403) | {"admin": status}
+
+
+TABLE = [
+    Row("GET", "/api/v1/health", _same(200), unauthenticated=200),
+    Row("GET", "/api/v1/openapi.json", _same(200), unauthenticated=200),
+    Row("GET", "/api/v1/cases", _same(200)),
+    Row("POST", "/api/v1/cases", _admin_only(201), _json(lambda w, p: {"name": f"New case {p}"})),
+    Row("POST", "/api/v1/documents", {"investigator": 201, "reviewer": 201, "admin": 403, "outsider": 404}, _upload),
+    Row("GET", "/api/v1/documents/{call1}", {"investigator": 200, "reviewer": 200, "admin": 404, "outsider": 404}),
+    Row("GET", "/api/v1/documents/{call1}/original", {"investigator": 403, "reviewer": 200, "admin": 404, "outsider": 404}),
+    Row("POST", "/api/v1/search", {"investigator": 200, "reviewer": 200, "admin": 403, "outsider": 200}, _json({"q": "noose"})),
+    Row("GET", "/api/v1/review", _same(403) | {"reviewer": 200}),
+    Row("GET", "/api/v1/documents/{review}/review", {"investigator": 404, "reviewer": 200, "admin": 404, "outsider": 404}),
+    Row("POST", "/api/v1/documents/{review}/decisions", {"investigator": 404, "reviewer": 200, "admin": 404, "outsider": 404},
+        _json(lambda w, p: {"reject": [w.pending[0]]})),
+    Row("POST", "/api/v1/documents/{review}/release", {"investigator": 404, "reviewer": 403, "admin": 404, "outsider": 404}),
+    Row("GET", "/api/v1/cases/{case}/identities", {"investigator": 200, "reviewer": 200, "admin": 403, "outsider": 404}),
+    Row("POST", "/api/v1/cases/{case}/unmask-requests", {"investigator": 201, "reviewer": 403, "admin": 403, "outsider": 404},
+        _json({"identity": "H", "justification": JUSTIFICATION})),
+    Row("GET", "/api/v1/cases/{case}/unmask-requests", {"investigator": 200, "reviewer": 200, "admin": 403, "outsider": 404}),
+    Row("POST", "/api/v1/unmask-requests/{request}/decision", {"investigator": 403, "reviewer": 200, "admin": 404, "outsider": 404},
+        _json({"approve": False})),
+    Row("GET", "/api/v1/users", _admin_only(200)),
+    Row("POST", "/api/v1/users", _admin_only(201), _json(lambda w, p: {"name": f"new-{p}", "role": "investigator"})),
+    Row("GET", "/api/v1/users/ivy/access-keys", _admin_only(200)),
+    Row("POST", "/api/v1/users/otto/access-keys", _admin_only(201), _json({"expires_in_days": 30})),
+    Row("DELETE", "/api/v1/access-keys/{spare_key}", _admin_only(200)),
+    Row("GET", "/api/v1/keys", _admin_only(200)),
+    Row("GET", "/api/v1/audit", _admin_only(200)),
+    Row("GET", "/api/v1/audit/verify", _admin_only(200)),
+]
+
+
+def _all_routes(routes, prefix: str = ""):
+    for route in routes:
+        if hasattr(route, "original_router"):  # an included router (FastAPI keeps its routes inside)
+            yield from _all_routes(route.original_router.routes, route.original_router.prefix)
+        elif getattr(route, "path", "").startswith("/api/v1") or prefix:
+            path = route.path if route.path.startswith(prefix) else prefix + route.path
+            for method in route.methods or ():
+                if method != "HEAD":
+                    yield method, path
+
+
+def test_every_route_has_a_row(world):
+    app_routes = set(_all_routes(world.app.routes))
+    assert len(app_routes) > 20
+    rows = {(row.method, _template(row.path)) for row in TABLE}
+    assert app_routes == rows
+
+
+def _template(path: str) -> str:
+    return (path.replace("{call1}", "{document_id}").replace("{review}", "{document_id}")
+            .replace("{request}", "{request_id}").replace("{spare_key}", "{key_id}")
+            .replace("/users/ivy/", "/users/{name}/").replace("/users/otto/", "/users/{name}/"))
+
+
+def test_every_route_answers_every_persona_as_the_table_says(world):
+    world.pending = [str(r["id"]) for u in world.vault.masked(world.documents["review"].id).units
+                     for r in u.suggestions if r["state"] == "pending"]
+    request = world.vault.request_unmask(world.users["investigator"], world.case, "H", JUSTIFICATION, actor="tester")
+    spare, _ = world.vault.issue_access_key("otto", actor="tester")
+    values = {"call1": world.documents["call1"].id, "review": world.documents["review"].id, "case": world.case.name,
+              "request": request.id, "spare_key": spare.id}
+    wrong = []
+    for row in TABLE:
+        path = row.path.format(**values)
+        for persona in ("anonymous", "revoked", "expired", "outsider", "admin", "investigator", "reviewer"):
+            arguments = row.body(world, persona) if row.body else {}
+            with world.client(persona) as client:
+                answer = client.request(row.method, path, **arguments)
+            if answer.status_code != row.statuses[persona]:
+                wrong.append(f"{row.method} {row.path} as {persona}: {answer.status_code} "
+                             f"(expected {row.statuses[persona]}) {answer.text[:160]}")
+            if answer.status_code >= 400:
+                assert answer.headers["content-type"].startswith("application/json"), (row.path, persona)
+                assert set(answer.json()) == {"error", "message"}, (row.path, persona)
+    assert not wrong, "\n".join(wrong)

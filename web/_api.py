@@ -1,0 +1,366 @@
+"""The JSON API under /api/v1, for integrations and scripts.
+
+A caller is a user, authenticated by an access key (``Authorization: Bearer cvk_...``). Each route
+makes one visibility check for its resource, and what the caller may not see answers 404 exactly
+like what does not exist; what they may see but not change answers 403 with the policy's reason.
+The vault enforces the policy again beneath (reads, reveals, review, release, unmask), and
+audits. Errors become status codes in web/_errors.py only.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field
+
+from redaction import Permission, may_see_document, permits
+from vault import CaseInfo, Unauthenticated, UserInfo, Vault
+from vault.errors import DuplicateDocument, Forbidden, InvalidInput, NotFound
+from web import _json
+from web._upload import read_upload
+
+router = APIRouter(prefix="/api/v1")
+
+_NO_CASE = "no such case"
+_BEARER = "Bearer "
+
+
+def _services(request: Request) -> Any:
+    return request.app.state.services
+
+
+def _vault(request: Request) -> Vault:
+    return _services(request).vault
+
+
+def caller(request: Request) -> UserInfo:
+    """The user of the request's access key; 401 for a missing, unknown, revoked or expired key."""
+    header = request.headers.get("authorization", "")
+    if not header.startswith(_BEARER):
+        raise Unauthenticated("send an access key as 'Authorization: Bearer cvk_...'")
+    return _vault(request).authenticate(header[len(_BEARER):].strip())
+
+
+User = Annotated[UserInfo, Depends(caller)]
+
+
+def _actor(user: UserInfo) -> str:
+    return f"{user.name} (api)"
+
+
+def _require(user: UserInfo, permission: Permission, case_id: str | None = None) -> None:
+    decision = permits(user.actor, permission, case_id)
+    if not decision:
+        raise Forbidden(f"not allowed: {decision.reason}")  # type: ignore[union-attr]
+
+
+def _visible_case(vault: Vault, user: UserInfo, name_or_id: str) -> CaseInfo:
+    """The case, if the caller may know it exists (a member, or an admin); 404 otherwise."""
+    try:
+        case = vault.case(name_or_id)
+    except NotFound:
+        raise NotFound(_NO_CASE) from None
+    if user.role.value != "admin" and case.id not in user.cases:
+        raise NotFound(_NO_CASE)
+    return case
+
+
+def _visible_document(vault: Vault, user: UserInfo, document_id: str) -> Any:
+    try:
+        info = vault.document(document_id)
+    except NotFound:
+        raise NotFound("no such document") from None
+    if not may_see_document(user.actor, info.case_id, info.status.value):
+        raise NotFound("no such document")
+    return info
+
+
+# -- health and cases ---------------------------------------------------------------------------
+
+@router.get("/health")
+def health() -> dict[str, str]:
+    """Liveness: the vault is open."""
+    return {"status": "ok"}
+
+
+class CaseIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    archive_scope: bool = False
+
+
+def _case_json(case: CaseInfo) -> dict[str, object]:
+    return {"id": case.id, "name": case.name, "archive_scope": case.archive_scope, "documents": case.documents}
+
+
+@router.get("/cases")
+def list_cases(request: Request, user: User) -> list[dict[str, object]]:
+    """The cases the caller belongs to (every case for an admin)."""
+    cases = _vault(request).cases()
+    return [_case_json(c) for c in cases if user.role.value == "admin" or c.id in user.cases]
+
+
+@router.post("/cases", status_code=201)
+def create_case(request: Request, user: User, body: CaseIn) -> dict[str, object]:
+    _require(user, Permission.CASE_MANAGE)
+    return _case_json(_vault(request).create_case(body.name, actor=_actor(user), archive_scope=body.archive_scope))
+
+
+# -- documents ----------------------------------------------------------------------------------
+
+@router.post("/documents", status_code=201)
+async def upload_document(request: Request, user: User) -> dict[str, object]:
+    """Multipart fields ``file`` and ``case``; the document enters review. Answers like
+    ``casevault ingest --json``: ``{"id", "kind", "status"}``."""
+    vault = _vault(request)
+    upload = await read_upload(request, vault.settings.limits.max_file_bytes)
+    case_name = upload.fields.get("case")
+    if not case_name:
+        raise InvalidInput("say which case the document belongs to, in the field 'case'")
+    case = await run_in_threadpool(_visible_case, vault, user, case_name)
+    _require(user, Permission.DOCUMENT_UPLOAD, case.id)
+    try:
+        document = await run_in_threadpool(vault.ingest, upload.file, case=case, filename=upload.filename,
+                                           actor=_actor(user))
+    except DuplicateDocument:
+        raise DuplicateDocument("this file is already in the case", "") from None
+    return {"id": document.id, "kind": document.kind.value, "status": document.status.value}
+
+
+@router.get("/documents/{document_id}")
+def get_document(request: Request, user: User, document_id: str) -> dict[str, object]:
+    """The policy view: pseudonyms, or real names where the policy allows (audited)."""
+    return _json.view_json(_vault(request).view(document_id, user, actor=_actor(user)))
+
+
+def _attachment(filename: str) -> str:
+    """A Content-Disposition that no file name can break: an ASCII fallback and RFC 5987."""
+    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+    ascii_name = "".join(c if c.isalnum() or c in "._- " else "_" for c in ascii_name).strip(" .") or "document"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+@router.get("/documents/{document_id}/original")
+def download_original(request: Request, user: User, document_id: str) -> StreamingResponse:
+    """The original file as uploaded, for the case's reviewers (audited)."""
+    vault = _vault(request)
+    info = _visible_document(vault, user, document_id)
+    _require(user, Permission.DOCUMENT_DOWNLOAD_ORIGINAL, info.case_id)
+    reader = vault.open_original(document_id, actor=_actor(user))
+
+    def chunks() -> Any:
+        try:
+            while block := reader.read(64 * 1024):
+                yield block
+        finally:
+            reader.close()
+
+    return StreamingResponse(chunks(), media_type="application/octet-stream",
+                             headers={"Content-Disposition": _attachment(info.filename)})
+
+
+# -- search -------------------------------------------------------------------------------------
+
+class SearchIn(BaseModel):
+    q: str = Field(max_length=4096)
+    case: str | None = None
+    page: int = 1
+
+
+@router.post("/search")
+def search(request: Request, user: User, body: SearchIn) -> dict[str, object]:
+    """Search what the caller may see (POST, so queries stay out of access logs). Answers like
+    ``casevault search --json``."""
+    services = _services(request)
+    case = _visible_case(services.vault, user, body.case) if body.case else None
+    if case is not None:
+        _require(user, Permission.SEARCH, case.id)
+    elif user.role.value == "admin":  # no case of their own to search; a member of none gets an empty answer
+        raise Forbidden("not allowed: searching is for investigators and reviewers")
+    with services.search_lock:
+        results = services.search.search(user, body.q, actor=_actor(user), case=case, page=body.page)
+    return results.to_json()
+
+
+# -- review -------------------------------------------------------------------------------------
+
+class DecisionsIn(BaseModel):
+    accept: list[str] = Field(default_factory=list, max_length=1000)
+    reject: list[str] = Field(default_factory=list, max_length=1000)
+    identity: str | None = None  # the pseudonym the accepted suggestions are linked to
+
+
+@router.get("/review")
+def review_queue(request: Request, user: User) -> list[dict[str, object]]:
+    """Documents waiting for the caller's review."""
+    if user.role.value != "reviewer":
+        raise Forbidden("only reviewers have a review queue")
+    return _json.review_queue_json(_vault(request).in_review(user))
+
+
+@router.get("/documents/{document_id}/review")
+def review_document(request: Request, user: User, document_id: str) -> dict[str, object]:
+    return _json.review_json(_vault(request).review_view(document_id, user, actor=_actor(user)))
+
+
+@router.post("/documents/{document_id}/decisions")
+def decide(request: Request, user: User, document_id: str, body: DecisionsIn) -> dict[str, object]:
+    """Accept and reject suggestions; accepted ones may be linked to an identity's pseudonym."""
+    vault = _vault(request)
+    info = _visible_document(vault, user, document_id)
+    identity_id = vault.identity(vault.case(info.case_id), body.identity).id if body.identity else None
+    masked = None
+    if body.accept:
+        masked = vault.decide(document_id, user, body.accept, accept=True, identity_id=identity_id, actor=_actor(user))
+    if body.reject:
+        masked = vault.decide(document_id, user, body.reject, accept=False, actor=_actor(user))
+    if masked is None:
+        raise InvalidInput("list suggestion ids to accept or reject")
+    return {"id": document_id, "undecided": masked.undecided}
+
+
+@router.post("/documents/{document_id}/release")
+def release(request: Request, user: User, document_id: str) -> dict[str, object]:
+    """Release to the case's investigators: another reviewer than the uploader, nothing undecided."""
+    info = _vault(request).release(document_id, user, actor=_actor(user))
+    return {"id": info.id, "status": info.status.value}
+
+
+# -- identities and unmask requests ---------------------------------------------------------------
+
+class UnmaskIn(BaseModel):
+    identity: str = Field(min_length=1, max_length=200)  # the pseudonym
+    justification: str = Field(max_length=2000)
+
+
+class UnmaskDecisionIn(BaseModel):
+    approve: bool
+    hours: float = Field(default=24, gt=0, le=30 * 24)
+
+
+@router.get("/cases/{case}/identities")
+def identities(request: Request, user: User, case: str) -> list[dict[str, object]]:
+    """Pseudonyms and categories; real names and aliases only where the policy allows (audited)."""
+    vault = _vault(request)
+    case_info = _visible_case(vault, user, case)
+    _require(user, Permission.IDENTITY_READ, case_info.id)
+    return vault.identity_listing(case_info, user, actor=_actor(user))
+
+
+def _labels(vault: Vault, case: CaseInfo) -> dict[str, str]:
+    return {i.id: i.label for i in vault.identities(case)}
+
+
+@router.post("/cases/{case}/unmask-requests", status_code=201)
+def request_unmask(request: Request, user: User, case: str, body: UnmaskIn) -> dict[str, object]:
+    vault = _vault(request)
+    case_info = _visible_case(vault, user, case)
+    made = vault.request_unmask(user, case_info, body.identity, body.justification, actor=_actor(user))
+    return _json.unmask_json(made, _labels(vault, case_info))
+
+
+@router.get("/cases/{case}/unmask-requests")
+def unmask_requests(request: Request, user: User, case: str) -> list[dict[str, object]]:
+    """All requests of the case for its reviewers; one's own for an investigator."""
+    vault = _vault(request)
+    case_info = _visible_case(vault, user, case)
+    _require(user, Permission.IDENTITY_READ, case_info.id)
+    labels = _labels(vault, case_info)
+    return [_json.unmask_json(r, labels) for r in vault.unmask_requests(case_info, user)]
+
+
+@router.post("/unmask-requests/{request_id}/decision")
+def decide_unmask(request: Request, user: User, request_id: str, body: UnmaskDecisionIn) -> dict[str, object]:
+    """Another reviewer of the case approves (for ``hours``) or denies."""
+    vault = _vault(request)
+    decided = vault.decide_unmask(request_id, user, approve=body.approve, valid_for=timedelta(hours=body.hours),
+                                  actor=_actor(user))
+    return _json.unmask_json(decided, _labels(vault, vault.case(decided.case_id)))
+
+
+# -- users and access keys ------------------------------------------------------------------------
+
+class UserIn(BaseModel):
+    name: str = Field(min_length=1, max_length=63)
+    role: str
+    cases: list[str] = Field(default_factory=list, max_length=1000)
+
+
+class AccessKeyIn(BaseModel):
+    expires_in_days: float | None = Field(default=None, gt=0, le=3650)
+
+
+def _case_names(vault: Vault) -> dict[str, str]:
+    return {c.id: c.name for c in vault.cases()}
+
+
+@router.get("/users")
+def users(request: Request, user: User) -> list[dict[str, object]]:
+    _require(user, Permission.USER_MANAGE)
+    vault = _vault(request)
+    names = _case_names(vault)
+    return [_json.user_json(u, names) for u in vault.users()]
+
+
+@router.post("/users", status_code=201)
+def add_user(request: Request, user: User, body: UserIn) -> dict[str, object]:
+    """A new user with memberships; the answer holds their first access key, shown once."""
+    _require(user, Permission.USER_MANAGE)
+    vault = _vault(request)
+    added, key = vault.add_user(body.name, body.role, cases=tuple(body.cases), actor=_actor(user))
+    return _json.user_json(added, _case_names(vault)) | {"access_key": key}
+
+
+@router.get("/users/{name}/access-keys")
+def access_keys(request: Request, user: User, name: str) -> list[dict[str, object]]:
+    _require(user, Permission.ACCESS_KEY_MANAGE)
+    return [_json.access_key_json(k) for k in _vault(request).access_keys(name)]
+
+
+@router.post("/users/{name}/access-keys", status_code=201)
+def issue_access_key(request: Request, user: User, name: str, body: AccessKeyIn) -> dict[str, object]:
+    """A new access key for the user, shown once in this answer."""
+    _require(user, Permission.ACCESS_KEY_MANAGE)
+    expires = datetime.now(UTC) + timedelta(days=body.expires_in_days) if body.expires_in_days else None
+    info, key = _vault(request).issue_access_key(name, expires_at=expires, actor=_actor(user))
+    return _json.access_key_json(info) | {"access_key": key}
+
+
+@router.delete("/access-keys/{key_id}")
+def revoke_access_key(request: Request, user: User, key_id: str) -> dict[str, object]:
+    """Revoke a key at once; its next request is refused."""
+    _require(user, Permission.ACCESS_KEY_MANAGE)
+    return _json.access_key_json(_vault(request).revoke_access_key(key_id, actor=_actor(user)))
+
+
+# -- keys and audit -----------------------------------------------------------------------------
+
+@router.get("/keys")
+def key_status(request: Request, user: User) -> dict[str, object]:
+    """Key versions and what each protects; never key material."""
+    _require(user, Permission.KEY_STATUS)
+    return _json.key_status_json(_vault(request).key_status())
+
+
+@router.get("/audit")
+def audit_entries(request: Request, user: User, after: Annotated[int, Query(ge=0)] = 0,
+                  limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, object]]:
+    """Audit entries after position ``after`` (details decrypted for admins)."""
+    _require(user, Permission.AUDIT_READ)
+    return [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "target": e.target,
+             "details": e.details} for e in _vault(request).audit_entries(after=after, limit=limit)]
+
+
+@router.get("/audit/verify")
+def audit_verify(request: Request, user: User) -> JSONResponse:
+    """Walk the hash chain; 200 when intact, 409 naming the first broken position."""
+    _require(user, Permission.AUDIT_VERIFY)
+    report = _vault(request).verify_audit()
+    body = {"intact": report.intact, "entries": report.entries, "first_broken": report.first_broken,
+            "reason": report.reason}
+    return JSONResponse(body, status_code=200 if report.intact else 409)

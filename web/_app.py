@@ -1,0 +1,73 @@
+"""The web application: ``create_app(settings)`` over one open vault and its search indexes.
+
+The vault is unsealed when the app is created (a wrong passphrase fails there, before a socket
+is opened), the indexes are opened and reconciled, and every request works through them. Every
+answer carries the security headers; answers are never cached (they hold document text or say
+who may see what).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+
+from search import Search
+from vault import Settings, Vault
+from vault.errors import InvalidInput
+from web import _errors
+from web._api import router
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+class Services:
+    """What the routes work with: the vault, its search, and a lock that keeps one Whoosh
+    search at a time (a searcher's files are shared buffers with one read position)."""
+
+    def __init__(self, vault: Vault, search: Search) -> None:
+        self.vault = vault
+        self.search = search
+        self.search_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.search.close()
+        self.vault.close()
+
+
+def create_app(settings: Settings, *, vault: Vault | None = None) -> FastAPI:
+    """The app. Opens the vault with ``settings.passphrase`` unless an open ``vault`` is given."""
+    if vault is None:
+        if not settings.passphrase:
+            raise InvalidInput("set CASEVAULT_PASSPHRASE: the server unseals the vault when it starts")
+        vault = Vault.open(settings, settings.passphrase)
+    services = Services(vault, Search.open(vault))
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        services.close()
+
+    app = FastAPI(title="casevault", version="1", openapi_url="/api/v1/openapi.json", docs_url=None,
+                  redoc_url=None, swagger_ui_oauth2_redirect_url=None, lifespan=lifespan)
+    app.state.services = services
+    _errors.install(app)
+    app.include_router(router)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return app

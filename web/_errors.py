@@ -1,0 +1,105 @@
+"""Domain errors to HTTP: the one place where an error becomes a status code.
+
+Every answer to a failure is JSON ``{"error": CODE, "message": ...}`` with a message a person can
+act on. Nothing shows a stack trace, a file path or a name: the messages of domain errors never
+hold document text (vault/errors.py), and anything unexpected becomes a bare INTERNAL 500 that is
+logged by type only.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from keys import KeyringError
+from search.errors import IndexCorrupt, IndexLocked, QueryNotAllowed, SearchError, SearchTimeout
+from vault import Unauthenticated
+from vault.errors import (
+    AuditFailed,
+    Conflict,
+    DuplicateDocument,
+    Forbidden,
+    IngestError,
+    InvalidInput,
+    NotFound,
+    StorageFailed,
+    TooLarge,
+    UnsupportedType,
+    VaultError,
+)
+
+log = logging.getLogger(__name__)
+
+# first match wins: subclasses before their bases
+STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (Unauthenticated, 401),
+    (NotFound, 404),
+    (Forbidden, 403),
+    (DuplicateDocument, 409),
+    (Conflict, 409),
+    (TooLarge, 413),
+    (UnsupportedType, 415),
+    (IngestError, 422),
+    (InvalidInput, 400),
+    (QueryNotAllowed, 400),
+    (AuditFailed, 503),
+    (StorageFailed, 503),
+    (SearchTimeout, 503),
+    (IndexLocked, 503),
+    (IndexCorrupt, 503),
+)
+_HTTP_CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND",
+               405: "METHOD_NOT_ALLOWED", 413: "TOO_LARGE", 415: "UNSUPPORTED_TYPE"}
+
+
+def status_of(error: Exception) -> int:
+    for kind, status in STATUS:
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Bearer realm="casevault"'} if status == 401 else None
+    return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
+
+
+async def _domain(request: Request, error: Exception) -> JSONResponse:
+    status = status_of(error)
+    if status == 500:
+        return await _internal(request, error)
+    return error_response(status, getattr(error, "code", "ERROR"), str(error))
+
+
+async def _validation(request: Request, error: Exception) -> JSONResponse:
+    problems = []
+    for problem in getattr(error, "errors", list)()[:5]:
+        where = ".".join(str(p) for p in problem.get("loc", ()) if p not in ("body", "query", "path"))
+        problems.append(f"{where or 'the request'}: {problem.get('msg', 'invalid')}")
+    return error_response(422, "INVALID_INPUT", "; ".join(problems) or "the request is not valid")
+
+
+async def _http(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    code = _HTTP_CODES.get(error.status_code, "HTTP_ERROR")
+    message = {404: "no such resource", 405: "that method is not allowed here"}.get(error.status_code, str(error.detail))
+    return error_response(error.status_code, code, message)
+
+
+async def _internal(request: Request, error: Exception) -> JSONResponse:
+    log.error("internal error on %s %s: %s", request.method, request.url.path, type(error).__name__)
+    return error_response(500, "INTERNAL", "something went wrong on the server; nothing was changed by this "
+                                           "request if it failed before its answer; try again or tell an admin")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(VaultError, _domain)
+    app.add_exception_handler(SearchError, _domain)
+    app.add_exception_handler(KeyringError, _internal)
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(Exception, _internal)

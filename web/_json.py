@@ -1,0 +1,67 @@
+"""The JSON forms of answers, shared by the CLI's ``--json`` and the API: one shape for both."""
+
+from __future__ import annotations
+
+from vault import DocumentInfo, DocumentView, Identity, Kind, KeyStatus, UnmaskRequest
+from vault import AccessKeyInfo, ReviewView, UserInfo
+
+
+def _seconds(ms: int | None) -> float | None:
+    return None if ms is None else ms / 1000
+
+
+def view_json(view: DocumentView) -> dict[str, object]:
+    """The policy view of a document: pseudonyms, or real names where the policy allows."""
+    body: dict[str, object] = {
+        "id": view.id, "case": view.case_name, "kind": view.kind.value, "format": view.format.value,
+        "status": view.status.value, "title": view.title,
+        "text": "\n".join(f"{u.speaker}: {u.text}" if u.speaker else u.text for u in view.units)
+        if view.kind is Kind.TRANSCRIPT else "\f".join(u.text for u in view.units),
+    }
+    if view.kind is Kind.TRANSCRIPT:
+        body["turns"] = [{"speaker": u.speaker, "start": _seconds(u.start_ms), "end": _seconds(u.end_ms),
+                          "text": u.text} for u in view.units]
+    else:
+        body["pages"] = [{"number": u.position, "text": u.text} for u in view.units]
+    return body
+
+
+def review_queue_json(documents: list[DocumentInfo]) -> list[dict[str, object]]:
+    return [{"id": d.id, "case": d.case_name, "kind": d.kind.value, "undecided": d.pending_suggestions}
+            for d in documents]
+
+
+def review_json(view: ReviewView) -> dict[str, object]:
+    suggestions = [{"id": r["id"], "category": r["category"], "text": r["text"], "start": r["start"], "end": r["end"],
+                    "unit": r["unit"], "field": r["field"], "state": r["state"]} for r in view.suggestions]
+    return {"spans": view.spans, "suggestions": suggestions}
+
+
+def unmask_json(request: UnmaskRequest, labels: dict[str, str]) -> dict[str, object]:
+    return {"id": request.id, "identity": labels.get(request.identity_id, "?"), "state": request.state.value,
+            "justification": request.justification,
+            "expires_at": request.expires_at.isoformat() if request.expires_at else None}
+
+
+def key_status_json(status: KeyStatus) -> dict[str, object]:
+    masters = [{"version": v, "kdf": "argon2id", "memory_kib": k.memory_kib, "iterations": k.iterations,
+                "lanes": k.lanes, "created_at": at} for v, k, at in status.master_versions]
+    return {"master_key": masters, "system_keys": status.system_keys,
+            "case_keys_by_version": status.case_key_versions,
+            "documents_by_case_key_version": status.documents_by_case_key_version,
+            "blobs_by_key_version": status.blobs_by_key_version}
+
+
+def user_json(user: UserInfo, case_names: dict[str, str]) -> dict[str, object]:
+    return {"id": user.id, "name": user.name, "role": user.role.value, "active": user.active,
+            "cases": sorted(case_names.get(c, c) for c in user.cases)}
+
+
+def access_key_json(key: AccessKeyInfo) -> dict[str, object]:
+    return {"id": key.id, "prefix": key.prefix, "created_at": key.created_at.isoformat(),
+            "expires_at": key.expires_at.isoformat() if key.expires_at else None,
+            "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None}
+
+
+def identity_json(identity: Identity) -> dict[str, object]:
+    return {"pseudonym": identity.label, "category": identity.category.value}

@@ -1,0 +1,81 @@
+"""Uploads read from the request stream into memory, under a limit checked while they arrive.
+
+Starlette's form parser spools a large file to the system temporary directory, in clear: an
+uploaded court record would sit on disk unencrypted until the request ends, or forever after a
+crash. Here the multipart body is parsed as it streams (python-multipart), the file part stays in
+memory (the vault encrypts it as it is stored), and the stream is cut at the vault's size limit
+with a 413, before the rest is read. The client's file name is kept as metadata only; it is never
+used as a path.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import Field, File, FormParser, parse_options_header
+from starlette.requests import Request
+
+from vault.errors import InvalidInput, TooLarge
+
+FORM_OVERHEAD = 64 * 1024  # the other fields and the multipart framing
+MAX_FIELD_BYTES = 1024
+
+
+@dataclass
+class Upload:
+    fields: dict[str, str]
+    file: io.BytesIO
+    filename: str | None
+
+
+async def read_upload(request: Request, max_file_bytes: int) -> Upload:
+    """The fields and the one file of a multipart/form-data request; TooLarge past the limit."""
+    content_type, options = parse_options_header(request.headers.get("content-type", ""))
+    if content_type != b"multipart/form-data" or b"boundary" not in options:
+        raise InvalidInput("send the document as multipart/form-data with fields 'file' and 'case'")
+    limit = max_file_bytes + FORM_OVERHEAD
+    declared = request.headers.get("content-length")
+    too_large = TooLarge(f"the file is larger than the limit of {max_file_bytes // (1024 * 1024)} MiB")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_large
+    fields: dict[str, str] = {}
+    files: list[File] = []
+
+    def on_field(field: Field) -> None:
+        name = (field.field_name or b"").decode("utf-8", "replace")
+        value = field.value or b""
+        if len(value) > MAX_FIELD_BYTES:
+            raise InvalidInput(f"the field {name!r} is too long")
+        fields[name] = value.decode("utf-8", "replace")
+
+    def on_file(file: File) -> None:
+        files.append(file)
+
+    parser = FormParser("multipart/form-data", on_field, on_file, boundary=options[b"boundary"], config={
+        "MAX_MEMORY_FILE_SIZE": limit + 1,  # never flushed to disk: the stream is cut first
+        "MAX_BODY_SIZE": limit, "MAX_FIELDS": 16, "MAX_FIELD_SIZE": MAX_FIELD_BYTES,
+    })
+    received = 0
+    try:
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > limit:
+                raise too_large
+            parser.write(chunk)
+        parser.finalize()
+    except FormParserError:
+        raise InvalidInput("the multipart/form-data body is malformed; send fields 'file' and 'case'") from None
+    uploads = [f for f in files if f.field_name == b"file"]
+    if len(uploads) != 1:
+        raise InvalidInput("send exactly one file, in the field 'file'")
+    upload = uploads[0]
+    if not upload.in_memory:  # cannot happen with the limits above; refuse rather than read from disk
+        raise too_large
+    if upload.size > max_file_bytes:
+        raise too_large
+    body = upload.file_object
+    body.seek(0)
+    name = upload.file_name.decode("utf-8", "replace") if upload.file_name else None
+    return Upload(fields, body, name)
