@@ -309,18 +309,19 @@ class Search:
                       facets: dict[str, Counter[str]], display: Display, terms: set[str],
                       revealed: set[str]) -> list[_Found]:
         index = self._index(case_info.id, status)
-        searcher = index.searcher()
-        query = expand(query, searcher.reader(), terms)
-        collector = CountingCollector(limit, index.facet_columns)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise SearchTimeout()
+        collector = CountingCollector(limit, index.facet_columns)
+        # one searcher serves every thread: Whoosh reads the decrypted buffers by offset (BufferFile.get);
+        # a test holds answers from many threads equal to answers given one at a time
+        searcher = index.searcher()
         timed = TimeLimitCollector(collector, timelimit=remaining, use_alarm=False)
         try:
-            searcher.search_with_collector(query, timed)
+            searcher.search_with_collector(expand(query, searcher.reader(), terms), timed)
         except TimeLimit:
             raise SearchTimeout() from None
-        results = timed.results()
+        stored = [(hit.score or 0.0, hit.fields()) for hit in timed.results()]
         for name in ("kind", "year"):
             for key, count in collector.facets[name].items():
                 facets[name][str(key)] += count
@@ -328,12 +329,8 @@ class Search:
             if key:
                 facets["speaker"][render(str(key), display.shown)] += count
                 revealed.update(display.revealing[t] for t in TOKEN_PATTERN.findall(str(key)) if t in display.revealing)
-        out = []
-        for hit in results:
-            stored = hit.fields()
-            out.append(_Found(hit.score or 0.0, case_info, stored["document"], stored["version"],
-                              stored["position"], stored["kind"]))
-        return out
+        return [_Found(score, case_info, fields["document"], fields["version"], fields["position"], fields["kind"])
+                for score, fields in stored]
 
     def _masked_document(self, document_id: str, version: int) -> MaskedDocument | None:
         key = (document_id, version)

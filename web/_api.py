@@ -19,7 +19,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from redaction import Permission, may_see_document, permits
+from redaction import Permission, Role, may_see_document, permits
 from vault import CaseInfo, Unauthenticated, UserInfo, Vault
 from vault.errors import DuplicateDocument, Forbidden, InvalidInput, NotFound
 from web import _json
@@ -60,13 +60,18 @@ def _require(user: UserInfo, permission: Permission, case_id: str | None = None)
         raise Forbidden(f"not allowed: {decision.reason}")  # type: ignore[union-attr]
 
 
+def _knows_case(user: UserInfo, case_id: str) -> bool:
+    """Whether the caller may know the case exists: a member, or an admin (who manages cases)."""
+    return user.role is Role.ADMIN or case_id in user.cases
+
+
 def _visible_case(vault: Vault, user: UserInfo, name_or_id: str) -> CaseInfo:
-    """The case, if the caller may know it exists (a member, or an admin); 404 otherwise."""
+    """The case, if the caller may know it exists; 404 otherwise, as for a case that does not."""
     try:
         case = vault.case(name_or_id)
     except NotFound:
         raise NotFound(_NO_CASE) from None
-    if user.role.value != "admin" and case.id not in user.cases:
+    if not _knows_case(user, case.id):
         raise NotFound(_NO_CASE)
     return case
 
@@ -102,7 +107,7 @@ def _case_json(case: CaseInfo) -> dict[str, object]:
 def list_cases(request: Request, user: User) -> list[dict[str, object]]:
     """The cases the caller belongs to (every case for an admin)."""
     cases = _vault(request).cases()
-    return [_case_json(c) for c in cases if user.role.value == "admin" or c.id in user.cases]
+    return [_case_json(c) for c in cases if _knows_case(user, c.id)]
 
 
 @router.post("/cases", status_code=201)
@@ -180,11 +185,9 @@ def search(request: Request, user: User, body: SearchIn) -> dict[str, object]:
     case = _visible_case(services.vault, user, body.case) if body.case else None
     if case is not None:
         _require(user, Permission.SEARCH, case.id)
-    elif user.role.value == "admin":  # no case of their own to search; a member of none gets an empty answer
+    elif user.role is Role.ADMIN:  # no case of their own to search; a member of none gets an empty answer
         raise Forbidden("not allowed: searching is for investigators and reviewers")
-    with services.search_lock:
-        results = services.search.search(user, body.q, actor=_actor(user), case=case, page=body.page)
-    return results.to_json()
+    return services.search.search(user, body.q, actor=_actor(user), case=case, page=body.page).to_json()
 
 
 # -- review -------------------------------------------------------------------------------------
@@ -198,7 +201,7 @@ class DecisionsIn(BaseModel):
 @router.get("/review")
 def review_queue(request: Request, user: User) -> list[dict[str, object]]:
     """Documents waiting for the caller's review."""
-    if user.role.value != "reviewer":
+    if user.role is not Role.REVIEWER:
         raise Forbidden("only reviewers have a review queue")
     return _json.review_queue_json(_vault(request).in_review(user))
 

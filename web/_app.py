@@ -8,7 +8,6 @@ who may see what).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -32,13 +31,11 @@ SECURITY_HEADERS = {
 
 
 class Services:
-    """What the routes work with: the vault, its search, and a lock that keeps one Whoosh
-    search at a time (a searcher's files are shared buffers with one read position)."""
+    """What the routes work with: the vault and its search."""
 
     def __init__(self, vault: Vault, search: Search) -> None:
         self.vault = vault
         self.search = search
-        self.search_lock = threading.Lock()
 
     def close(self) -> None:
         self.search.close()

@@ -76,8 +76,9 @@ async def _domain(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _validation(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
     problems = []
-    for problem in getattr(error, "errors", list)()[:5]:
+    for problem in error.errors()[:5]:
         where = ".".join(str(p) for p in problem.get("loc", ()) if p not in ("body", "query", "path"))
         problems.append(f"{where or 'the request'}: {problem.get('msg', 'invalid')}")
     return error_response(422, "INVALID_INPUT", "; ".join(problems) or "the request is not valid")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from vault import DocumentInfo, DocumentView, Identity, Kind, KeyStatus, UnmaskRequest
-from vault import AccessKeyInfo, ReviewView, UserInfo
+from vault import AccessKeyInfo, DocumentInfo, DocumentView, Kind, KeyStatus, ReviewView, UnmaskRequest, UserInfo
 
 
 def _seconds(ms: int | None) -> float | None:
@@ -62,6 +61,3 @@ def access_key_json(key: AccessKeyInfo) -> dict[str, object]:
             "expires_at": key.expires_at.isoformat() if key.expires_at else None,
             "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None}
 
-
-def identity_json(identity: Identity) -> dict[str, object]:
-    return {"pseudonym": identity.label, "category": identity.category.value}

@@ -6,6 +6,7 @@ language's limits), 47-48 (reconciliation with the database).
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import random
 import statistics
@@ -337,3 +338,12 @@ def test_an_index_of_an_older_format_is_rebuilt_at_open(vault, search, people, c
     with Search.open(vault) as reopened:
         assert _answer(reopened, people["ivy"], "noose") == before
         assert all(path.exists() for path in marks)
+
+
+def test_searches_from_many_threads_answer_like_one_at_a_time(search, people):
+    queries = ["noose", '"red notice"', "speaker:H", "sister OR mother", "tigh*", "notise~1"]
+    expected = {q: _answer(search, people["rex"], q) for q in queries}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(lambda i: (queries[i % len(queries)], _answer(search, people["rex"], queries[i % len(queries)])),
+                                range(96)))
+    assert all(answer == expected[query] for query, answer in answers)
