@@ -8,6 +8,7 @@ who may see what).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -18,6 +19,8 @@ from vault import Settings, Vault
 from vault.errors import InvalidInput
 from web import _errors
 from web._api import router
+
+access_log = logging.getLogger("casevault.access")  # uvicorn's own access log is off: it logs paths
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
@@ -65,6 +68,7 @@ def create_app(settings: Settings, *, vault: Vault | None = None) -> FastAPI:
         response = await call_next(request)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        access_log.info("%s %s %d", request.method, _errors.route_of(request), response.status_code)
         return response
 
     return app

@@ -56,6 +56,13 @@ _HTTP_CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404
                405: "METHOD_NOT_ALLOWED", 413: "TOO_LARGE", 415: "UNSUPPORTED_TYPE"}
 
 
+def route_of(request: Request) -> str:
+    """The route template (``/api/v1/cases/{case}``), never the path: a path can hold a case name,
+    which is stored encrypted, and logs are not."""
+    route = request.scope.get("route")
+    return getattr(route, "path", "(no route)")
+
+
 def status_of(error: Exception) -> int:
     for kind, status in STATUS:
         if isinstance(error, kind):
@@ -92,7 +99,7 @@ async def _http(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _internal(request: Request, error: Exception) -> JSONResponse:
-    log.error("internal error on %s %s: %s", request.method, request.url.path, type(error).__name__)
+    log.error("internal error on %s %s: %s", request.method, route_of(request), type(error).__name__)
     return error_response(500, "INTERNAL", "something went wrong on the server; nothing was changed by this "
                                            "request if it failed before its answer; try again or tell an admin")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import getpass
 import json
+import logging
 import os
 import secrets
 import tempfile
@@ -469,7 +470,9 @@ def _serve(settings: Settings, vault: Vault, host: str, port: int) -> None:
 
     from web._app import create_app
 
-    uvicorn.run(create_app(settings, vault=vault), host=host, port=port, log_level="info")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # paths can hold case names (stored encrypted): the app logs route templates instead
+    uvicorn.run(create_app(settings, vault=vault), host=host, port=port, log_level="info", access_log=False)
 
 
 @main.command()

@@ -4,6 +4,7 @@ hidden, bad input gets a clear 4xx and changes nothing, and the security headers
 from __future__ import annotations
 
 import io
+import logging
 
 from tests.search.conftest import NAMES
 from web._upload import FORM_OVERHEAD
@@ -108,3 +109,14 @@ def test_a_download_is_an_attachment_with_a_safe_name(world):
     assert answer.status_code == 200 and answer.content.startswith(b"[00:00:04] QM:")
     disposition = answer.headers["content-disposition"]
     assert disposition.startswith('attachment; filename="call1.txt"') and "filename*=UTF-8''call1.txt" in disposition
+
+
+def test_the_access_log_names_routes_not_paths(world, caplog):
+    caplog.set_level(logging.INFO, logger="casevault.access")
+    with world.client("investigator") as ivy:
+        assert ivy.get(f"/api/v1/cases/{world.case.name}/identities").status_code == 200
+        assert ivy.get("/api/v1/cases/No such case/identities").status_code == 404
+    lines = [r.getMessage() for r in caplog.records if r.name == "casevault.access"]
+    assert "GET /api/v1/cases/{case}/identities 200" in lines
+    assert "GET /api/v1/cases/{case}/identities 404" in lines
+    assert not any(world.case.name in line or "No such case" in line for line in lines)
