@@ -13,7 +13,7 @@ Pure logic: it is handed keys and text and stores nothing; it imports no other p
 
 from redaction._detect import Candidate, Category, detect
 from redaction._fold import Folded, fold
-from redaction._mask import TOKEN_PATTERN, MaskedSpan, MaskedText, Redaction, mask, pseudonym_token, render
+from redaction._mask import TOKEN_PATTERN, MaskedSpan, MaskedText, Redaction, mask, pseudonym_token, render, render_marked
 from redaction._matcher import Alias, AliasMatcher, Mention, is_common_word
 from redaction._policy import (
     Actor,
@@ -69,5 +69,6 @@ __all__ = [
     "pseudonym_token",
     "redactions",
     "render",
+    "render_marked",
     "undecided",
 ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes, hmac
@@ -100,3 +100,23 @@ def render(masked_text: str, display: Mapping[str, str]) -> str:
     the real name only for those the reader may see. Tokens missing from it render as UNKNOWN.
     """
     return TOKEN_PATTERN.sub(lambda m: display.get(m.group(), UNKNOWN), masked_text)
+
+
+def render_marked(masked_text: str, display: Mapping[str, str],
+                  revealing: Container[str] = ()) -> tuple[str, tuple[tuple[int, int, bool], ...]]:
+    """``render``, with where each identity stands in the result: ``(start, end, real_name)``
+    per token, so a page can show pseudonyms as labels and real names as revealed."""
+    pieces: list[str] = []
+    marks: list[tuple[int, int, bool]] = []
+    length = position = 0
+    for match in TOKEN_PATTERN.finditer(masked_text):
+        before = masked_text[position:match.start()]
+        pieces.append(before)
+        length += len(before)
+        shown = display.get(match.group(), UNKNOWN)
+        pieces.append(shown)
+        marks.append((length, length + len(shown), match.group() in revealing))
+        length += len(shown)
+        position = match.end()
+    pieces.append(masked_text[position:])
+    return "".join(pieces), tuple(marks)

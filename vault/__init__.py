@@ -3,6 +3,7 @@
 Open one with ``Vault.initialize(settings, passphrase)`` or ``Vault.open(settings, passphrase)``.
 """
 
+from vault._accounts import SessionEnded, SignIn, SignInFailed, WebSession
 from vault._audit import AuditEntry, AuditReport
 from vault._ingest._limits import Limits
 from vault._ingest._model import Extracted, Format, Kind, Page, Turn
@@ -50,7 +51,10 @@ __all__ = [
     "Page",
     "ReviewView",
     "SearchableDocument",
+    "SessionEnded",
     "Settings",
+    "SignIn",
+    "SignInFailed",
     "Turn",
     "Unauthenticated",
     "UnmaskRequest",
@@ -58,5 +62,6 @@ __all__ = [
     "UserInfo",
     "AccessKeyInfo",
     "Vault",
+    "WebSession",
     "ViewUnit",
 ]

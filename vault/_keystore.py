@@ -2,7 +2,7 @@
 
     passphrase --Argon2id--> master key (sealed, table master_key)
         master key wraps the system keys (table system_key): case-name, content-digest,
-            audit-chain, audit-details
+            audit-chain, audit-details, credentials (TOTP secrets)
         master key wraps each case key (table case_key)
             case key wraps each document key (column document.key_ct)
 """
@@ -26,7 +26,7 @@ from keys import (
 from vault._models import CaseKeyVersion, MasterKeyVersion, ScopeKeyVersion, SystemKeyVersion
 from vault.errors import NotFound, NotInitialized
 
-SYSTEM_PURPOSES = ("case-name", "content-digest", "audit-chain", "audit-details")
+SYSTEM_PURPOSES = ("case-name", "content-digest", "audit-chain", "audit-details", "credentials")
 SCOPE_PURPOSES = ("reidentification", "pseudonym", "label")
 
 
@@ -79,6 +79,16 @@ class KeyStore:
             # the newest version of each purpose wins (older ones remain for decryption later)
             system[row.purpose] = unwrap_key(master, row.wrapped, _system_context(row.purpose), row.version)
         return cls(master, system)
+
+    def add_missing_system_keys(self, session: Session) -> None:
+        """Make the system keys of purposes added since the vault was initialized."""
+        for purpose in SYSTEM_PURPOSES:
+            if purpose not in self.system:
+                key = SecretKey.generate()
+                session.add(SystemKeyVersion(purpose=purpose, version=key.version,
+                                             master_version=self._master.primary.version,
+                                             wrapped=wrap_key(self._master, key, _system_context(purpose))))
+                self.system[purpose] = key
 
     def new_case_key(self, case_id: str) -> tuple[Keyring, CaseKeyVersion]:
         """A fresh case key and the row to store it in (added after the case row itself)."""

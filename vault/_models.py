@@ -197,6 +197,31 @@ class AccessKeyRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class CredentialRow(Base):
+    """How a user signs in to the web pages: an Argon2id password hash and, for a second factor,
+    a TOTP secret encrypted under the vault's credentials key, with the last time step accepted
+    (a code is good once)."""
+
+    __tablename__ = "user_credential"
+    user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    totp_secret_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebSessionRow(Base):
+    """A signed-in browser. Only the SHA-256 of the session token is kept; the CSRF token is a
+    second random value the pages carry in their forms."""
+
+    __tablename__ = "web_session"
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ScopeKeyVersion(Base):
     """A key of one purpose for one pseudonym scope (a case id, or "archive"), wrapped by the
     master key: "reidentification" encrypts real names and aliases (kept apart from the

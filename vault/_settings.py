@@ -47,6 +47,16 @@ def _legacy_encoding(value: str) -> str | None:
         ) from None
 
 
+def _flag(name: str):  # type: ignore[no-untyped-def]
+    def parse(value: str) -> bool:
+        if value.lower() in ("true", "1", "yes", "on"):
+            return True
+        if value.lower() in ("false", "0", "no", "off"):
+            return False
+        raise InvalidSetting(f"CASEVAULT_{name} is true or false, not {value!r}")
+    return parse
+
+
 def _passphrase(value: str) -> str:
     try:
         check_passphrase(value)
@@ -64,6 +74,10 @@ class Settings:
     passphrase: str | None = field(default=None, repr=False)
     legacy_encoding: str | None = "cp1252"
     limits: Limits = field(default_factory=Limits)
+    # the web pages: reviewers and admins give a TOTP code at sign-in; session cookies are
+    # __Host- and Secure. Only the demo, on plain-http loopback, turns these off.
+    second_factor: bool = True
+    secure_cookies: bool = True
 
     # name -> (attribute, parser); every CASEVAULT_ variable not listed here is refused.
     _ENV = {
@@ -71,6 +85,8 @@ class Settings:
         "DATABASE_URL": ("database_url", _database_url),
         "PASSPHRASE": ("passphrase", _passphrase),
         "LEGACY_ENCODING": ("legacy_encoding", _legacy_encoding),
+        "SECOND_FACTOR": ("second_factor", _flag("SECOND_FACTOR")),
+        "SECURE_COOKIES": ("secure_cookies", _flag("SECURE_COOKIES")),
     }
     _LIMITS_ENV = {
         "MAX_UPLOAD_MB": ("max_file_bytes", lambda n, v: _positive_int(n, v) * MiB),

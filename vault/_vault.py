@@ -44,6 +44,7 @@ from redaction import (
     pseudonym_token,
     redactions,
     render,
+    render_marked,
 )
 from vault._audit import AuditEntry, AuditLog, AuditReport
 from vault._blobs import BlobStore, PendingBlob
@@ -53,7 +54,7 @@ from vault._ingest._pipeline import Upload, extract
 from vault._ingest._sniff import sniff
 from vault._identities import ARCHIVE_SCOPE, Identity, IdentityMap, parse_category
 from vault._keystore import KeyStore, document_key_context
-from vault._masking import MaskedDocument, decisions_of, mask_document, suggestion_id
+from vault._masking import MaskedDocument, MaskedUnit, decisions_of, mask_document, suggestion_id
 from vault._models import (
     Base,
     BlobRow,
@@ -61,14 +62,17 @@ from vault._models import (
     DocumentRow,
     IndexOutboxRow,
     MasterKeyVersion,
+    MembershipRow,
     PseudonymScopeRow,
     SystemKeyVersion,
     UnmaskRequestRow,
     UserRow,
+    WebSessionRow,
     new_id,
     utcnow,
 )
 from vault import _unmask as unmask
+from vault import _accounts as accounts
 from vault import _users as users
 from vault._settings import Settings
 from vault._unmask import UnmaskRequest
@@ -137,6 +141,7 @@ class ViewUnit:
     speaker: str | None = None
     start_ms: int | None = None
     end_ms: int | None = None
+    marks: tuple[tuple[int, int, bool], ...] = ()  # where identities stand in ``text``: (start, end, real name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +204,7 @@ class ReviewView:
     status: DocumentStatus
     spans: list[dict[str, object]]
     suggestions: list[dict[str, object]]
+    units: tuple[tuple[int, str, str], ...] = ()  # (position, "speaker" or "text", the text in clear)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +253,12 @@ def _valid_id(value: str) -> bool:
         return str(uuid.UUID(value)) == value
     except ValueError:
         return False
+
+
+def _view_unit(unit: MaskedUnit, display: Display) -> ViewUnit:
+    text, marks = render_marked(unit.text, display.shown, display.revealing)
+    speaker = render(unit.speaker, display.shown) if unit.speaker else None
+    return ViewUnit(unit.position, text, speaker, unit.start_ms, unit.end_ms, marks)
 
 
 class Vault:
@@ -304,6 +316,9 @@ class Vault:
                 raise NotInitialized("this database has no vault yet; run `casevault init` first")
             with db.read() as session:
                 keys = KeyStore.unseal(session, passphrase)
+            Base.metadata.create_all(db.engine)  # tables added since the vault was made (no column changes)
+            with db.write() as session:
+                keys.add_missing_system_keys(session)
         except BaseException:
             db.dispose()
             raise
@@ -758,7 +773,8 @@ class Vault:
                 spans.append({"unit": position, "field": field_name, "start": m.start, "end": m.end,
                               "text": text[m.start:m.end], "identity": identity.label, "name": identity.name})
         suggestions = [dict(record, unit=u.position) for u in masked.units for record in u.suggestions]
-        return ReviewView(document_id, DocumentStatus(row.status), spans, suggestions)
+        units = tuple(sorted(((p, f, t) for p, f, t in fields if t), key=lambda u: (u[0], u[1] != "speaker")))
+        return ReviewView(document_id, DocumentStatus(row.status), spans, suggestions, units)
 
     def add_span(self, document_id: str, user: UserInfo, *, unit: int, start: int, end: int,
                  field_name: str = "text", category: str = "other", identity_id: str | None = None,
@@ -861,9 +877,7 @@ class Vault:
         revealed = display.revealed_in(masked.tokens | {t for t in display.revealing if t in masked_title})
         self.record(actor=actor, action="document.view", target=document_id,
                     details={"user": user.id, "revealed": revealed} if revealed else {"user": user.id})
-        units = tuple(
-            ViewUnit(u.position, render(u.text, display.shown), render(u.speaker, display.shown) if u.speaker else None,
-                     u.start_ms, u.end_ms) for u in masked.units)
+        units = tuple(_view_unit(u, display) for u in masked.units)
         return DocumentView(document_id, info.case_name, info.kind, info.format, DocumentStatus(status),
                             render(masked_title, display.shown), units, masked.undecided)
 
@@ -1073,6 +1087,125 @@ class Vault:
             return users.user_info(session, users.authenticate(session, access_key))
 
     # -- audit and keys ------------------------------------------------------------------------
+
+    # -- signing in to the web pages ------------------------------------------------------------
+
+    def _credentials_key(self) -> SecretKey:
+        return self._keys.system["credentials"]
+
+    def reset_sign_in(self, name: str, *, actor: str) -> tuple[str, str | None]:
+        """A new random password for user ``name`` and, for reviewers and admins, a new TOTP secret;
+        both returned once. Ends the user's sessions."""
+        password = accounts.new_password()
+        with self.db.write() as session:
+            user = users.find_user(session, name)
+            now = utcnow()
+            accounts.set_password(session, user, password, now)
+            secret = None
+            if user.role in accounts.SECOND_FACTOR_ROLES:
+                secret = accounts.new_totp_secret()
+                accounts.set_totp(session, user, secret, self._credentials_key(), now)
+            accounts.end_sessions_of(session, user.id)
+            self.audit.append(session, actor=actor, action="user.reset-sign-in", target=user.id,
+                              details={"second_factor": secret is not None})
+        return password, secret
+
+    def change_password(self, user: UserInfo, current: str, new: str, *, actor: str) -> None:
+        """The user's own password change: the current one first."""
+        accounts.check_password(new)
+        with self.db.write() as session:
+            row = session.get(UserRow, user.id)
+            verdict = accounts.verify(session, row.name, current, None, totp_required=False,
+                                      key=self._credentials_key(), now=utcnow()) if row else None
+            if verdict is None or verdict.reason in ("wrong password", "unknown user", "user disabled"):
+                raise accounts.SignInFailed("the current password is wrong")
+            accounts.set_password(session, row, new, utcnow())
+            self.audit.append(session, actor=actor, action="user.password", target=user.id)
+
+    def enrol_second_factor(self, user: UserInfo, secret: str, code: str, *, actor: str) -> None:
+        """Enrol a TOTP secret for the user themselves, once a code from it proves their
+        authenticator holds it. Nobody enrols a second factor for someone else."""
+        if accounts.totp_step(secret, code, utcnow()) is None:
+            raise InvalidInput("that code does not fit the secret; check the authenticator's clock and try again")
+        with self.db.write() as session:
+            row = session.get(UserRow, user.id)
+            if row is None:
+                raise NotFound("no such user")
+            accounts.set_totp(session, row, secret, self._credentials_key(), utcnow())
+            self.audit.append(session, actor=actor, action="user.second-factor", target=user.id)
+
+    def has_second_factor(self, user: UserInfo) -> bool:
+        with self.db.read() as session:
+            return accounts.has_totp(session, user.id)
+
+    def sign_in(self, name: str, password: str, code: str | None, *, totp_required: bool = True,
+                client: str = "web") -> accounts.SignIn:
+        """A new session for a good name, password and (where needed) TOTP code; SignInFailed
+        with one message otherwise. Every attempt is audited, with its reason when refused."""
+        now = utcnow()
+        with self.db.write() as session:
+            verdict = accounts.verify(session, name, password, code, totp_required=totp_required,
+                                      key=self._credentials_key(), now=now)
+            if verdict.reason is None and verdict.user is not None:
+                accounts.prune_sessions(session, now)
+                signed = accounts.open_session(session, verdict.user, now)
+                self.audit.append(session, actor=f"{name} ({client})", action="sign-in", target=verdict.user.id)
+                return signed
+        # refused: audited in its own transaction (the verify transaction changed nothing to keep)
+        self.record(actor=f"{name[:100]} ({client})", action="sign-in.refused",
+                    target=verdict.user.id if verdict.user is not None else None,
+                    details={"reason": verdict.reason})
+        if verdict.reason == "no second factor enrolled":
+            raise accounts.SignInFailed("your role needs a second factor and none is enrolled; "
+                                        "ask an admin to reset your sign-in")
+        raise accounts.SignInFailed("the user name, password or code is wrong")
+
+    def web_session(self, token: str) -> accounts.WebSession:
+        """The open session of a token, with its user as they are now; SessionEnded otherwise."""
+        now = utcnow()
+        with self.db.read() as session:
+            row, found = accounts.find_session(session, token, now)
+            fresh = now - row.seen_at < accounts.SEEN_EVERY
+        if not fresh:
+            with self.db.write() as session:
+                row = session.get(WebSessionRow, row.digest)
+                if row is not None:
+                    row.seen_at = now
+        return found
+
+    def sign_out(self, token: str, *, actor: str) -> None:
+        """End a session on the server: its token opens nothing afterwards."""
+        with self.db.write() as session:
+            user_id = accounts.end_session(session, token)
+            if user_id is not None:
+                self.audit.append(session, actor=actor, action="sign-out", target=user_id)
+
+    # -- memberships and accounts ----------------------------------------------------------------
+
+    def set_membership(self, name: str, case: CaseInfo, *, member: bool, actor: str) -> UserInfo:
+        """Add user ``name`` to ``case``, or remove them; takes effect on their next request."""
+        with self.db.write() as session:
+            user = users.find_user(session, name)
+            row = session.get(MembershipRow, (user.id, case.id))
+            if member and row is None:
+                session.add(MembershipRow(user_id=user.id, case_id=case.id))
+            elif not member and row is not None:
+                session.delete(row)
+            session.flush()
+            self.audit.append(session, actor=actor, action="membership.add" if member else "membership.remove",
+                              target=user.id, details={"case": case.id})
+            return users.user_info(session, user)
+
+    def set_active(self, name: str, *, active: bool, actor: str) -> UserInfo:
+        """Enable or disable a user; a disabled user's keys and sessions stop working at once."""
+        with self.db.write() as session:
+            user = users.find_user(session, name)
+            user.active = active
+            if not active:
+                accounts.end_sessions_of(session, user.id)
+            self.audit.append(session, actor=actor, action="user.enable" if active else "user.disable",
+                              target=user.id)
+            return users.user_info(session, user)
 
     def record(self, *, actor: str, action: str, target: str | None = None,
                details: dict[str, object] | None = None) -> int:

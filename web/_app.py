@@ -13,15 +13,19 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
 
 from search import Search
 from vault import Settings, Vault
 from vault.errors import InvalidInput
-from web import _errors
+from web import _errors, _pages, _sessions
 from web._api import router
 
 access_log = logging.getLogger("casevault.access")  # uvicorn's own access log is off: it logs paths
 
+# pages load their stylesheet and two scripts from /static, nothing else and nothing inline
+PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     "X-Content-Type-Options": "nosniff",
@@ -60,12 +64,19 @@ def create_app(settings: Settings, *, vault: Vault | None = None) -> FastAPI:
     app = FastAPI(title="casevault", version="1", openapi_url="/api/v1/openapi.json", docs_url=None,
                   redoc_url=None, swagger_ui_oauth2_redirect_url=None, lifespan=lifespan)
     app.state.services = services
+    app.state.settings = settings
+    app.state.cookies = _sessions.cookie_names(settings)
+    app.state.throttle = _sessions.Throttle()
     _errors.install(app)
     app.include_router(router)
+    app.include_router(_pages.router)
+    app.mount("/static", StaticFiles(directory=_pages.HERE / "static"), name="static")
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
+        if response.headers.get("content-type", "").startswith("text/html"):
+            response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         access_log.info("%s %s %d", request.method, _errors.route_of(request), response.status_code)

@@ -1,7 +1,8 @@
 """Domain errors to HTTP: the one place where an error becomes a status code.
 
-Every answer to a failure is JSON ``{"error": CODE, "message": ...}`` with a message a person can
-act on. Nothing shows a stack trace, a file path or a name: the messages of domain errors never
+Every answer to a failure of the API is JSON ``{"error": CODE, "message": ...}`` with a message a
+person can act on; a page answers with the same message on an error page (and a page that needs a
+session sends the browser to sign in). Nothing shows a stack trace, a file path or a name: the messages of domain errors never
 hold document text (vault/errors.py), and anything unexpected becomes a bare INTERNAL 500 that is
 logged by type only.
 """
@@ -12,12 +13,14 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from keys import KeyringError
 from search.errors import IndexCorrupt, IndexLocked, QueryNotAllowed, SearchError, SearchTimeout
-from vault import Unauthenticated
+from vault import SessionEnded, SignInFailed, Unauthenticated
+from web._pages import templates
+from web._sessions import TooManyAttempts
 from vault.errors import (
     AuditFailed,
     Conflict,
@@ -37,6 +40,9 @@ log = logging.getLogger(__name__)
 # first match wins: subclasses before their bases
 STATUS: tuple[tuple[type[Exception], int], ...] = (
     (Unauthenticated, 401),
+    (SessionEnded, 401),
+    (SignInFailed, 401),
+    (TooManyAttempts, 429),
     (NotFound, 404),
     (Forbidden, 403),
     (DuplicateDocument, 409),
@@ -54,6 +60,9 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
 )
 _HTTP_CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND",
                405: "METHOD_NOT_ALLOWED", 413: "TOO_LARGE", 415: "UNSUPPORTED_TYPE"}
+_TITLES = {400: "That did not work", 401: "Sign in", 403: "Not allowed", 404: "Not found", 405: "Not allowed",
+           409: "Conflict", 413: "Too large", 415: "Unsupported file", 422: "Cannot read that",
+           429: "Too many attempts", 500: "Something went wrong", 503: "Unavailable"}
 
 
 def route_of(request: Request) -> str:
@@ -75,32 +84,43 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
 
 
-async def _domain(request: Request, error: Exception) -> JSONResponse:
+def _answer(request: Request, status: int, code: str, message: str) -> Response:
+    """JSON for the API; for the pages, an error page, or the sign-in page when a session is needed."""
+    if request.url.path.startswith("/api/"):
+        return error_response(status, code, message)
+    if status == 401 and request.url.path != "/login":
+        return RedirectResponse("/login", status_code=303)
+    return templates.TemplateResponse(request, "error.html", {"user": None, "nav": [], "csrf": "", "message": message,
+                                                              "title": _TITLES.get(status, "Error")},
+                                      status_code=status)
+
+
+async def _domain(request: Request, error: Exception) -> Response:
     status = status_of(error)
     if status == 500:
         return await _internal(request, error)
-    return error_response(status, getattr(error, "code", "ERROR"), str(error))
+    return _answer(request, status, getattr(error, "code", "ERROR"), str(error))
 
 
-async def _validation(request: Request, error: Exception) -> JSONResponse:
+async def _validation(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
     problems = []
     for problem in error.errors()[:5]:
         where = ".".join(str(p) for p in problem.get("loc", ()) if p not in ("body", "query", "path"))
         problems.append(f"{where or 'the request'}: {problem.get('msg', 'invalid')}")
-    return error_response(422, "INVALID_INPUT", "; ".join(problems) or "the request is not valid")
+    return _answer(request, 422, "INVALID_INPUT", "; ".join(problems) or "the request is not valid")
 
 
-async def _http(request: Request, error: Exception) -> JSONResponse:
+async def _http(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     code = _HTTP_CODES.get(error.status_code, "HTTP_ERROR")
     message = {404: "no such resource", 405: "that method is not allowed here"}.get(error.status_code, str(error.detail))
-    return error_response(error.status_code, code, message)
+    return _answer(request, error.status_code, code, message)
 
 
-async def _internal(request: Request, error: Exception) -> JSONResponse:
+async def _internal(request: Request, error: Exception) -> Response:
     log.error("internal error on %s %s: %s", request.method, route_of(request), type(error).__name__)
-    return error_response(500, "INTERNAL", "something went wrong on the server; nothing was changed by this "
+    return _answer(request, 500, "INTERNAL", "something went wrong on the server; nothing was changed by this "
                                            "request if it failed before its answer; try again or tell an admin")
 
 

@@ -32,6 +32,12 @@ def database_url() -> None:
     return None  # SQLite
 
 
+@pytest.fixture
+def web_settings(settings):
+    """The settings the app is made with (the page tests serve plain http, so plain cookies)."""
+    return settings
+
+
 @dataclass
 class World:
     vault: object
@@ -41,6 +47,8 @@ class World:
     documents: dict[str, object]
     base: str
     app: object
+    passwords: dict[str, str] = field(default_factory=dict)  # persona -> password
+    totp: dict[str, str] = field(default_factory=dict)  # persona -> TOTP secret (reviewers, admins)
     pending: list[str] = field(default_factory=list)
 
     def client(self, persona: str) -> httpx.Client:
@@ -49,7 +57,7 @@ class World:
 
 
 @pytest.fixture
-def world(vault, case, settings) -> Iterator[World]:
+def world(vault, case, web_settings) -> Iterator[World]:
     other = vault.create_case("Another case", actor="tester")
     users, keys = {}, {}
     for persona, name, role, cases in (("investigator", "ivy", "investigator", (case.id,)),
@@ -58,6 +66,11 @@ def world(vault, case, settings) -> Iterator[World]:
                                        ("admin", "ada", "admin", ()),
                                        ("outsider", "otto", "investigator", (other.id,))):
         users[persona], keys[persona] = vault.add_user(name, role, cases=cases, actor="tester")
+    passwords, totp = {}, {}
+    for persona, user in users.items():
+        passwords[persona], secret = vault.reset_sign_in(user.name, actor="tester")
+        if secret is not None:
+            totp[persona] = secret
     revoked, keys["revoked"] = vault.issue_access_key("ivy", actor="tester")
     vault.revoke_access_key(revoked.id, actor="tester")
     expired, keys["expired"] = vault.issue_access_key("ivy", expires_at=datetime.now(UTC) + timedelta(hours=1),
@@ -74,7 +87,7 @@ def world(vault, case, settings) -> Iterator[World]:
     }
     for name in ("call1", "call2"):
         release(vault, documents[name].id, users["reviewer"], users["reviewer2"])
-    app = create_app(settings, vault=vault)
+    app = create_app(web_settings, vault=vault)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -85,7 +98,7 @@ def world(vault, case, settings) -> Iterator[World]:
         time.sleep(0.02)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield World(vault, case, keys, users, documents, f"http://127.0.0.1:{port}", app)
+        yield World(vault, case, keys, users, documents, f"http://127.0.0.1:{port}", app, passwords, totp)
     finally:
         server.should_exit = True
         thread.join(timeout=20)
