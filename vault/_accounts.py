@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -92,7 +93,14 @@ def new_password() -> str:
 
 
 def new_totp_secret() -> str:
-    return pyotp.random_base32()
+    return pyotp.random_base32()  # 32 base32 characters, 160 bits
+
+
+def check_totp_secret(secret: str) -> str:
+    secret = secret.strip().replace(" ", "").upper()
+    if not re.fullmatch(r"[A-Z2-7]{26,128}", secret):  # at least 128 bits, as RFC 4226 asks
+        raise InvalidInput("an authenticator secret is 26 or more base32 characters (A-Z, 2-7)")
+    return secret
 
 
 def _credential(session: Session, user_id: str) -> CredentialRow:

@@ -1093,16 +1093,17 @@ class Vault:
     def _credentials_key(self) -> SecretKey:
         return self._keys.system["credentials"]
 
-    def reset_sign_in(self, name: str, *, actor: str) -> tuple[str, str | None]:
-        """A new random password for user ``name`` and, for reviewers and admins, a new TOTP secret;
-        both returned once. Ends the user's sessions."""
+    def reset_sign_in(self, name: str, *, actor: str, second_factor: bool = True) -> tuple[str, str | None]:
+        """A new random password for user ``name`` and, for reviewers and admins, a new TOTP secret
+        (unless ``second_factor`` is off, as in the demo); both returned once. Ends the user's
+        sessions."""
         password = accounts.new_password()
         with self.db.write() as session:
             user = users.find_user(session, name)
             now = utcnow()
             accounts.set_password(session, user, password, now)
             secret = None
-            if user.role in accounts.SECOND_FACTOR_ROLES:
+            if second_factor and user.role in accounts.SECOND_FACTOR_ROLES:
                 secret = accounts.new_totp_secret()
                 accounts.set_totp(session, user, secret, self._credentials_key(), now)
             accounts.end_sessions_of(session, user.id)
@@ -1125,6 +1126,7 @@ class Vault:
     def enrol_second_factor(self, user: UserInfo, secret: str, code: str, *, actor: str) -> None:
         """Enrol a TOTP secret for the user themselves, once a code from it proves their
         authenticator holds it. Nobody enrols a second factor for someone else."""
+        secret = accounts.check_totp_secret(secret)
         if accounts.totp_step(secret, code, utcnow()) is None:
             raise InvalidInput("that code does not fit the secret; check the authenticator's clock and try again")
         with self.db.write() as session:

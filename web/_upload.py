@@ -21,6 +21,7 @@ from vault.errors import InvalidInput, TooLarge
 
 FORM_OVERHEAD = 64 * 1024  # the other fields and the multipart framing
 MAX_FIELD_BYTES = 1024
+MAX_HEADER_BYTES = 32 * 1024
 
 
 @dataclass
@@ -56,6 +57,7 @@ async def read_upload(request: Request, max_file_bytes: int) -> Upload:
     parser = FormParser("multipart/form-data", on_field, on_file, boundary=options[b"boundary"], config={
         "MAX_MEMORY_FILE_SIZE": limit + 1,  # never flushed to disk: the stream is cut first
         "MAX_BODY_SIZE": limit, "MAX_FIELDS": 16, "MAX_FIELD_SIZE": MAX_FIELD_BYTES,
+        "MAX_HEADER_SIZE": MAX_HEADER_BYTES,  # a file name of some thousand characters fits
     })
     received = 0
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
+import ipaddress
 import json
 import logging
 import os
@@ -399,15 +400,18 @@ def demo_corpus() -> Path:
 DEMO_USERS = (("ivy", "investigator"), ("rex", "reviewer"), ("rita", "reviewer"), ("ada", "admin"))
 
 
-def _demo_setup(vault: Vault) -> dict[str, str]:
+def _demo_setup(vault: Vault) -> dict[str, tuple[str, str]]:
     """The demo corpus in one case: its identities registered, every document but the last
-    reviewed by rex (suggestions accepted) and released by rita, one user per role. Returns the
-    access keys."""
+    reviewed by rex (suggestions accepted) and released by rita, one user per role. Returns each
+    user's password and access key."""
     case_info = vault.create_case(DEMO_CASE, actor=_actor())
     keys = {}
     people = {}
     for name, role in DEMO_USERS:
-        people[name], keys[name] = vault.add_user(name, role, cases=(case_info.name,), actor=_actor())
+        people[name], key = vault.add_user(name, role, cases=(case_info.name,) if role != "admin" else (),
+                                           actor=_actor())
+        password, _ = vault.reset_sign_in(name, actor=_actor(), second_factor=False)
+        keys[name] = (password, key)
     manifest = json.loads((demo_corpus().parent / "manifest.json").read_text())
     for entry in manifest["identities"]:
         vault.add_identity(case_info, name=entry["name"], aliases=entry["aliases"], label=entry["pseudonym"],
@@ -439,9 +443,11 @@ def demo(directory: Path | None, host: str, port: int, serve: bool) -> None:
     # The demo always runs on the embedded default (SQLite and files in --dir).
     environ = {k: v for k, v in os.environ.items() if k not in ("CASEVAULT_DATA", "CASEVAULT_DATABASE_URL")}
     directory = directory or Path(tempfile.mkdtemp(prefix="casevault-demo-"))
-    settings = dataclasses.replace(Settings.from_env(environ), data_dir=directory)
+    # the demo signs in without a second factor, and on plain-http loopback its cookies cannot be Secure
+    settings = dataclasses.replace(Settings.from_env(environ), data_dir=directory, second_factor=False,
+                                   secure_cookies=not _loopback(host))
     passphrase = settings.passphrase or f"demo-{secrets.token_urlsafe(12)}"
-    keys: dict[str, str] = {}
+    keys: dict[str, tuple[str, str]] = {}
     if (directory / "casevault.db").exists():
         if not settings.passphrase:
             _fail(f"a demo vault exists in {directory}; set CASEVAULT_PASSPHRASE to the passphrase printed "
@@ -453,20 +459,36 @@ def demo(directory: Path | None, host: str, port: int, serve: bool) -> None:
     click.echo(f"\ndemo vault in {directory}, case {DEMO_CASE!r}")
     if not settings.passphrase:
         click.echo(f"passphrase (shown once): {passphrase}")
+    if keys:
+        click.echo("users (passwords and access keys shown once; no second factor in the demo):")
     for (name, role) in DEMO_USERS:
         if name in keys:
-            click.echo(f"  {role:<13} {name:<5} access key (shown once): {keys[name]}")
+            password, key = keys[name]
+            click.echo(f"  {role:<13} {name:<5} password {password}  access key {key}")
     if not serve:
         vault.close()
         return
-    click.echo(f"serving on http://{host}:{port}/api/v1 (Ctrl-C stops); try:\n"
+    click.echo(f"open http://{host}:{port}/ and sign in as ivy (investigator), rex or rita (reviewers) or "
+               f"ada (admin)\nthe API is under http://{host}:{port}/api/v1 (Ctrl-C stops); try:\n"
                f"  curl -s -H 'Authorization: Bearer <ivy's key>' -H 'Content-Type: application/json' "
                f"-d '{{\"q\": \"extradition\"}}' http://{host}:{port}/api/v1/search")
     _serve(dataclasses.replace(settings, passphrase=passphrase), vault, host, port)
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def _serve(settings: Settings, vault: Vault, host: str, port: int) -> None:
     import uvicorn
+
+    if not settings.secure_cookies and not _loopback(host):
+        vault.close()
+        _fail("CASEVAULT_SECURE_COOKIES=false is only for plain http on a loopback address; serve "
+              "behind TLS with secure cookies, or bind --host 127.0.0.1")
 
     from web._app import create_app
 
@@ -505,10 +527,14 @@ def user_add(name: str, role: str, cases: tuple[str, ...], as_json: bool) -> Non
     """Add a user; prints their access key once (it is stored only as a digest)."""
     with _open_vault() as vault:
         info, key = vault.add_user(name, role, cases=cases, actor=_actor())
+        password, secret = vault.reset_sign_in(info.name, actor=_actor())
     if as_json:
-        _print_json({"name": info.name, "role": info.role.value, "access_key": key})
+        _print_json({"name": info.name, "role": info.role.value, "access_key": key, "password": password,
+                     "totp_secret": secret})
         return
-    click.echo(f"user {info.name} ({info.role.value}) added; access key, shown once:\n{key}")
+    click.echo(f"user {info.name} ({info.role.value}) added; shown once:\n  access key  {key}\n  password    {password}")
+    if secret:
+        click.echo(f"  authenticator secret (TOTP, for the web pages)  {secret}")
 
 
 @user.command("list")

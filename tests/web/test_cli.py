@@ -151,10 +151,11 @@ def test_audit_verify_names_the_broken_position(run, tmp_path, database_url):
 
 def test_user_add_prints_the_access_key_once(run):
     added = json.loads(run("user", "add", "ivy", "--role", "investigator", "--case", MANIFEST["case"], "--json").stdout)
-    assert set(added) == {"name", "role", "access_key"}
+    assert set(added) == {"name", "role", "access_key", "password", "totp_secret"}
+    assert len(added["password"]) >= 12 and added["totp_secret"] is None  # investigators: no second factor
     assert added["name"] == "ivy" and added["role"] == "investigator" and added["access_key"].startswith("cvk_")
     listed = run("user", "list", "--json").stdout
-    assert added["access_key"] not in listed and added["access_key"][4:] not in listed
+    assert added["access_key"] not in listed and added["access_key"][4:] not in listed and added["password"] not in listed
     assert json.loads(listed)[0]["name"] == "ivy"
     refused = run("user", "add", "ivy", "--role", "reviewer", check=False)
     assert refused.returncode == 1 and "exists already" in refused.stderr
@@ -297,8 +298,8 @@ def test_the_demo_sets_up_a_reviewed_corpus_and_a_user_per_role(tmp_path):
     result = subprocess.run([sys.executable, "-m", "web", "demo", "--dir", str(tmp_path / "demo"), "--no-serve"],
                             env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
     assert result.returncode == 0, result.stderr
-    keys = dict(re.findall(r"(investigator|reviewer|admin)\s+\w+\s+access key \(shown once\): (cvk_\S+)", result.stdout))
-    assert set(keys) == {"investigator", "reviewer", "admin"}
+    users = re.findall(r"(investigator|reviewer|admin)\s+(\w+)\s+password (\S+)\s+access key (cvk_\S+)", result.stdout)
+    assert {role for role, *_ in users} == {"investigator", "reviewer", "admin"} and len(users) == 4
     passphrase = re.search(r"passphrase \(shown once\): (\S+)", result.stdout).group(1)
     from vault import Settings, Vault
     with Vault.open(Settings(data_dir=tmp_path / "demo"), passphrase) as vault:
@@ -310,3 +311,5 @@ def test_the_demo_sets_up_a_reviewed_corpus_and_a_user_per_role(tmp_path):
         text = json.dumps([vault.view(d.id, ivy, actor="test").units for d in released], default=str)
         for identity in MANIFEST["identities"]:
             assert identity["name"] not in text and identity["pseudonym"] in text
+        for _role, name, password, _key in users:  # the printed passwords sign in, with no second factor
+            assert vault.sign_in(name, password, None, totp_required=False).session.user.name == name

@@ -12,6 +12,7 @@ import io
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -88,7 +89,15 @@ def world(vault, case, web_settings) -> Iterator[World]:
     for name in ("call1", "call2"):
         release(vault, documents[name].id, users["reviewer"], users["reviewer2"])
     app = create_app(web_settings, vault=vault)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    with serve(app) as base:
+        yield World(vault, case, keys, users, documents, base, app, passwords, totp)
+
+
+@contextmanager
+def serve(app, lifespan: str = "on") -> Iterator[str]:
+    """The app under uvicorn on a free loopback port, for the block; yields its base URL. With
+    ``lifespan="off"`` the app does not close its vault at the end (a second app on one vault)."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan=lifespan))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -98,7 +107,7 @@ def world(vault, case, web_settings) -> Iterator[World]:
         time.sleep(0.02)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield World(vault, case, keys, users, documents, f"http://127.0.0.1:{port}", app, passwords, totp)
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=20)

@@ -120,3 +120,17 @@ def test_the_access_log_names_routes_not_paths(world, caplog):
     assert "GET /api/v1/cases/{case}/identities 200" in lines
     assert "GET /api/v1/cases/{case}/identities 404" in lines
     assert not any(world.case.name in line or "No such case" in line for line in lines)
+
+
+def test_a_reviewer_cannot_release_what_they_uploaded_through_the_api(world):
+    data = b"[00:00:01] QM: the ferry leaves at nine.\n[00:00:04] H: I will not be on it.\n"
+    with world.client("reviewer") as rex, world.client("reviewer2") as rita:
+        uploaded = rex.post("/api/v1/documents", files={"file": ("ferry.txt", io.BytesIO(data))},
+                            data={"case": world.case.name}).json()["id"]
+        pending = [str(r["id"]) for u in world.vault.masked(uploaded).units for r in u.suggestions
+                   if r["state"] == "pending"]
+        if pending:
+            assert rex.post(f"/api/v1/documents/{uploaded}/decisions", json={"reject": pending}).status_code == 200
+        own = rex.post(f"/api/v1/documents/{uploaded}/release")
+        assert own.status_code == 403 and own.json()["error"] == "FORBIDDEN"
+        assert rita.post(f"/api/v1/documents/{uploaded}/release").status_code == 200

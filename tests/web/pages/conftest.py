@@ -12,7 +12,11 @@ import httpx
 import pyotp
 import pytest
 
-from tests.web.api.conftest import World, database_url, world  # noqa: F401  (the fixtures, shared)
+from tests.web.api import conftest as api
+from tests.web.api.conftest import World
+
+database_url = api.database_url  # the API's fixtures, shared: SQLite, and the world of personas
+world = api.world
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 SIGN_IN_TOKEN = re.compile(r'name="sign_in_token" value="([^"]+)"')

@@ -1,0 +1,151 @@
+"""Every page route against every persona, through real HTTP, signed in through the sign-in form:
+one table, checked against the app's routes so that a new page without a row fails here.
+
+A page that needs a session sends anyone without one (never signed in, or signed out: the
+session ended on the server) to the sign-in page (303). Signed in, what a person may not see is
+404 like what does not exist, and what they may see but not do is 403. Every POST carries the
+persona's CSRF token (the CSRF tests send none or a wrong one).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from tests.web.pages.conftest import CSRF, browser, sign_in
+
+SIGNED_IN = ("investigator", "reviewer", "admin", "outsider")
+JUSTIFICATION = "to prepare the extradition hearing of 14 May with counsel"
+
+
+@dataclass
+class Row:
+    method: str
+    path: str
+    expect: dict[str, int]
+    form: object = None  # (world, persona) -> dict of form fields (files under "files")
+    anonymous: int = 303  # without a session: to the sign-in page
+
+
+def _same(status: int) -> dict[str, int]:
+    return dict.fromkeys(SIGNED_IN, status)
+
+
+def _admin_only(status: int) -> dict[str, int]:
+    return _same(403) | {"admin": status}
+
+
+def _upload(world, persona):
+    return {"case": world.case.id, "files": {"file": (f"{persona}.txt", io.BytesIO(
+        f"[00:00:01] QM: a page upload by {persona}.\n".encode()))}}
+
+
+TABLE = [
+    Row("GET", "/login", _same(200), anonymous=200),
+    Row("POST", "/login", _same(403), lambda w, p: {"name": "ivy", "password": "x" * 12}, anonymous=403),
+    Row("POST", "/logout", _same(303)),
+    Row("GET", "/", _same(303)),
+    Row("GET", "/search", _same(200) | {"admin": 403}),
+    Row("POST", "/search", _same(200) | {"admin": 403}, lambda w, p: {"q": "noose"}),
+    Row("GET", "/documents/{call1}", {"investigator": 200, "reviewer": 200, "admin": 404, "outsider": 404}),
+    Row("POST", "/documents/{call1}/unmask", {"investigator": 303, "reviewer": 403, "admin": 404, "outsider": 404},
+        lambda w, p: {"identity": "H", "justification": JUSTIFICATION}),
+    Row("GET", "/upload", _same(200) | {"admin": 403}),
+    Row("POST", "/upload", {"investigator": 303, "reviewer": 303, "admin": 403, "outsider": 404}, _upload),
+    Row("GET", "/uploaded/{call1}", _same(200)),
+    Row("GET", "/review", _same(403) | {"reviewer": 200}),
+    Row("GET", "/review/{review}", {"investigator": 404, "reviewer": 200, "admin": 404, "outsider": 404}),
+    Row("POST", "/review/{review}/decisions", _same(403) | {"reviewer": 303},
+        lambda w, p: {f"s:{w.pending[0]}": "reject"}),
+    Row("POST", "/review/{review}/spans", _same(403) | {"reviewer": 303},
+        lambda w, p: {"unit": "1", "field": "text", "start": "0", "end": "5", "category": "other"}),
+    Row("POST", "/review/{review}/release", _same(403)),  # rex uploaded it: another reviewer releases
+    Row("GET", "/cases/{case_id}/identities", {"investigator": 200, "reviewer": 200, "admin": 403, "outsider": 404}),
+    Row("GET", "/unmask", _same(200) | {"admin": 403}),
+    Row("POST", "/unmask/{request}/decision", {"investigator": 403, "reviewer": 303, "admin": 404, "outsider": 404},
+        lambda w, p: {"approve": "0"}),
+    Row("GET", "/account", _same(200)),
+    Row("POST", "/account/password", _same(400), lambda w, p: {"current": "x", "new": "a" * 12, "repeat": "b" * 12}),
+    Row("GET", "/users/ivy/second-factor", _same(403) | {"investigator": 200}),
+    Row("POST", "/users/ivy/second-factor", _same(403) | {"investigator": 400},
+        lambda w, p: {"secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "code": "000000"}),
+    Row("GET", "/admin/users", _admin_only(200)),
+    Row("POST", "/admin/users", _admin_only(201), lambda w, p: {"name": f"page-{p}", "role": "investigator"}),
+    Row("GET", "/admin/users/ivy", _admin_only(200)),
+    Row("POST", "/admin/users/rita/memberships", _admin_only(303), lambda w, p: {"case": w.case.id, "member": "0"}),
+    Row("POST", "/admin/users/rita/active", _admin_only(303), lambda w, p: {"active": "1"}),
+    Row("POST", "/admin/users/rita/reset-sign-in", _admin_only(200)),
+    Row("POST", "/admin/users/rita/access-keys", _admin_only(201), lambda w, p: {"days": "30"}),
+    Row("POST", "/admin/access-keys/{spare_key}/revoke", _admin_only(303), lambda w, p: {"user": "rita"}),
+    Row("GET", "/admin/keys", _admin_only(200)),
+    Row("GET", "/admin/audit", _admin_only(200)),
+    Row("POST", "/admin/audit/verify", _admin_only(200)),
+]
+
+_PLACEHOLDERS = {"{call1}": "{document_id}", "{review}": "{document_id}", "{request}": "{request_id}",
+                 "{spare_key}": "{key_id}", "/users/ivy/": "/users/{name}/", "/users/rita/": "/users/{name}/"}
+
+
+def _template(path: str) -> str:
+    for value, placeholder in _PLACEHOLDERS.items():
+        path = path.replace(value, placeholder)
+    return path.replace("/users/ivy", "/users/{name}")
+
+
+def page_routes(routes):
+    for route in routes:
+        if hasattr(route, "original_router"):  # an included router (FastAPI keeps its routes inside)
+            yield from page_routes(route.original_router.routes)
+            continue
+        path = getattr(route, "path", "")
+        if path.startswith(("/api/", "/static")) or not getattr(route, "methods", None):
+            continue
+        for method in route.methods:
+            if method != "HEAD":
+                yield method, path
+
+
+def test_every_page_route_has_a_row(world):
+    routes = set(page_routes(world.app.routes))
+    assert len(routes) > 25
+    assert routes == {(row.method, _template(row.path)) for row in TABLE}
+
+
+def test_every_page_answers_every_persona_as_the_table_says(world):
+    world.pending = [str(r["id"]) for u in world.vault.masked(world.documents["review"].id).units
+                     for r in u.suggestions if r["state"] == "pending"]
+    request = world.vault.request_unmask(world.users["investigator"], world.case, "H", JUSTIFICATION, actor="tester")
+    spare, _ = world.vault.issue_access_key("rita", actor="tester")
+    values = {"call1": world.documents["call1"].id, "review": world.documents["review"].id, "case_id": world.case.id,
+              "request": request.id, "spare_key": spare.id}
+    clients = {p: sign_in(world, p) for p in SIGNED_IN}
+    signed_out = sign_in(world, "investigator", browser(world))
+    token = CSRF.search(signed_out.get("/account").text).group(1)
+    ended = signed_out.cookies["casevault"]
+    assert signed_out.post("/logout", data={"csrf": token}).status_code == 303
+    signed_out.cookies.set("casevault", ended)  # the browser keeps the cookie; the server ended the session
+    clients["anonymous"], clients["signed out"] = browser(world), signed_out
+    tokens = {p: CSRF.search(clients[p].get("/account").text).group(1) for p in SIGNED_IN}
+    wrong = []
+    for row in TABLE:
+        path = row.path.format(**values)
+        for persona in ("anonymous", "signed out", "outsider", "admin", "investigator", "reviewer"):
+            client = clients[persona]
+            expected = row.expect.get(persona, row.anonymous)
+            kwargs = {}
+            if row.method == "POST":
+                form = dict(row.form(world, persona)) if row.form else {}
+                files = form.pop("files", None)
+                form["csrf"] = tokens.get(persona, "no-session")
+                kwargs = {"data": form, "files": files} if files else {"data": form}
+            if path == "/logout" and persona in SIGNED_IN:
+                continue  # signing out is tested below; here it would end the persona's session
+            answer = client.request(row.method, path, **kwargs)
+            if answer.status_code != expected:
+                wrong.append(f"{row.method} {row.path} as {persona}: {answer.status_code} (expected {expected})")
+            elif expected == 303 and persona in ("anonymous", "signed out"):
+                if answer.headers["location"] != "/login":
+                    wrong.append(f"{row.method} {row.path} as {persona}: to {answer.headers['location']}")
+            if answer.status_code >= 400:
+                assert "Traceback" not in answer.text and "File \"" not in answer.text, (row.path, persona)
+    assert not wrong, "\n".join(wrong)

@@ -1,0 +1,237 @@
+"""The web layer's security through real HTTP (SECURITY-TESTS 10-20, 28, 29): sessions, CSRF,
+sign-in throttling and second factors, revocation mid-session, what error pages and logs hold."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+
+import httpx
+import pyotp
+
+from tests.web.api.conftest import serve
+from tests.web.pages.conftest import SIGN_IN_TOKEN, browser, code_for, csrf_of, sign_in
+from web import create_app
+from web._sessions import Throttle
+
+REAL_NAMES = ("Hadrien", "Quillon", "Quentin", "Malaure")
+JUSTIFICATION = "to prepare the extradition hearing of 14 May with counsel"
+
+
+def _sign_in_form(client: httpx.Client, name: str, password: str, code: str | None = None) -> httpx.Response:
+    token = SIGN_IN_TOKEN.search(client.get("/login").text).group(1)
+    return client.post("/login", data={"sign_in_token": token, "name": name, "password": password,
+                                       **({"code": code} if code else {})})
+
+
+# -- sessions (18) ---------------------------------------------------------------------------------
+
+def test_session_cookies_are_host_prefixed_secure_httponly_and_strict(world, settings):
+    app = create_app(dataclasses.replace(settings, secure_cookies=True), vault=world.vault)
+    with serve(app, lifespan="off") as base, httpx.Client(base_url=base) as client:
+        page = client.get("/login")
+        sign_in_cookie = page.headers["set-cookie"]
+        token = SIGN_IN_TOKEN.search(page.text).group(1)
+        answer = client.post("/login", headers={"cookie": f"__Host-casevault-signin={token}"},
+                             data={"sign_in_token": token, "name": "ivy", "password": world.passwords["investigator"]})
+    assert answer.status_code == 303
+    session_cookie = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("__Host-casevault="))
+    for cookie in (sign_in_cookie, session_cookie):
+        attributes = {a.strip().split("=")[0].lower() for a in cookie.split(";")[1:]}
+        assert {"secure", "httponly", "path", "samesite"} <= attributes, cookie
+        assert "domain" not in attributes and "samesite=strict" in cookie.lower() and "path=/" in cookie.lower()
+    assert len(session_cookie.split(";")[0].split("=", 1)[1]) >= 43  # 256 random bits
+
+
+def test_signing_in_makes_a_new_session_and_ends_the_one_the_browser_had(world):
+    client = sign_in(world, "investigator")
+    first = client.cookies["casevault"]
+    sign_in(world, "investigator", client)
+    second = client.cookies["casevault"]
+    assert second != first
+    with browser(world) as stale:
+        stale.cookies.set("casevault", first)
+        assert stale.get("/search").headers["location"] == "/login"
+
+
+def test_signing_out_ends_the_session_on_the_server(world):
+    client = sign_in(world, "investigator")
+    token = client.cookies["casevault"]
+    assert client.post("/logout", data={"csrf": csrf_of(client)}).status_code == 303
+    with browser(world) as replay:
+        replay.cookies.set("casevault", token)
+        answer = replay.get(f"/documents/{world.documents['call1'].id}")
+        assert answer.status_code == 303 and answer.headers["location"] == "/login"
+    entries = world.vault.audit_entries(after=0, limit=1000)
+    assert any(e.action == "sign-out" and e.target == world.users["investigator"].id for e in entries)
+
+
+# -- CSRF (16) -------------------------------------------------------------------------------------
+
+def test_state_changes_without_the_token_or_from_another_site_are_refused(world):
+    ivy, rex = sign_in(world, "investigator"), sign_in(world, "reviewer")
+    request = world.vault.request_unmask(world.users["investigator"], world.case, "H", JUSTIFICATION, actor="tester")
+    token = csrf_of(rex)
+    decision = f"/unmask/{request.id}/decision"
+    attempts = {
+        "no token": ({"approve": "1"}, {}),
+        "wrong token": ({"approve": "1", "csrf": "x" * 43}, {}),
+        "another user's token": ({"approve": "1", "csrf": csrf_of(ivy)}, {}),
+        "cross-site": ({"approve": "1", "csrf": token}, {"sec-fetch-site": "cross-site"}),
+        "same-site, other origin": ({"approve": "1", "csrf": token}, {"sec-fetch-site": "same-site"}),
+        "foreign origin": ({"approve": "1", "csrf": token}, {"origin": "https://evil.example"}),
+    }
+    for what, (form, headers) in attempts.items():
+        answer = rex.post(decision, data=form, headers=headers)
+        assert answer.status_code == 403, what
+        assert "refused" in answer.text or "expired" in answer.text, what
+    assert world.vault.unmask_requests(world.case)[0].state.value == "pending"
+    for path in ("/logout", "/admin/audit/verify", f"/documents/{world.documents['call1'].id}/unmask"):
+        assert ivy.post(path, data={"csrf": token, "identity": "H", "justification": JUSTIFICATION},
+                        headers={"sec-fetch-site": "cross-site"}).status_code == 403, path
+    assert ivy.get("/search").status_code == 200  # the refused sign-out did not sign out
+    assert rex.post(decision, data={"approve": "1", "csrf": token}, headers={"sec-fetch-site": "same-origin",
+                                                                             "origin": world.base}).status_code == 303
+
+
+def test_the_sign_in_form_needs_its_own_cookie(world):
+    with httpx.Client(base_url=world.base) as client:
+        token = SIGN_IN_TOKEN.search(client.get("/login").text).group(1)
+        client.cookies.clear()
+        answer = client.post("/login", data={"sign_in_token": token, "name": "ivy",
+                                             "password": world.passwords["investigator"]})
+    assert answer.status_code == 403 and "casevault" not in answer.cookies
+
+
+# -- throttling and second factors (19, 17) ----------------------------------------------------------
+
+def test_failed_sign_ins_past_100_an_hour_are_429_and_the_lock_lifts(world):
+    client = browser(world)
+    for _ in range(100):
+        assert _sign_in_form(client, "ivy", "not the password").status_code == 401
+    refused = _sign_in_form(client, "ivy", world.passwords["investigator"])
+    assert refused.status_code == 429 and "try again in" in refused.text
+    assert "casevault" not in client.cookies
+    world.app.state.throttle = Throttle(limit=3, window=0.5)  # an hour, shortened
+    for _ in range(3):
+        _sign_in_form(client, "ivy", "not the password")
+    assert _sign_in_form(client, "ivy", world.passwords["investigator"]).status_code == 429
+    import time
+    time.sleep(0.6)
+    assert _sign_in_form(client, "ivy", world.passwords["investigator"]).status_code == 303  # no lockout
+
+
+def test_a_reviewer_needs_a_code_and_a_code_is_good_once(world):
+    client = browser(world)
+    password, secret = world.passwords["reviewer"], world.totp["reviewer"]
+    assert _sign_in_form(client, "rex", password).status_code == 401
+    assert _sign_in_form(client, "rex", password, "123456").status_code in (401,)
+    code = code_for(secret)
+    assert _sign_in_form(client, "rex", password, code).status_code == 303
+    again = browser(world)
+    replayed = _sign_in_form(again, "rex", password, code)
+    assert replayed.status_code == 401 and "casevault" not in again.cookies
+    reasons = [e.details.get("reason") for e in world.vault.audit_entries(after=0, limit=1000)
+               if e.action == "sign-in.refused" and e.target == world.users["reviewer"].id]
+    assert reasons[-1] == "code used before" and "wrong code" in reasons
+
+
+def test_nobody_enrols_a_second_factor_for_someone_else(world):
+    ada = sign_in(world, "admin")
+    secret = pyotp.random_base32()
+    answer = ada.post("/users/rex/second-factor", data={"csrf": csrf_of(ada), "secret": secret,
+                                                        "code": pyotp.TOTP(secret).now()})
+    assert answer.status_code == 403
+    assert ada.get("/users/rex/second-factor").status_code == 403
+    ivy = sign_in(world, "investigator")
+    answer = ivy.post("/users/ivy/second-factor", data={"csrf": csrf_of(ivy), "secret": secret,
+                                                        "code": pyotp.TOTP(secret).now()})
+    assert answer.status_code == 303
+    assert world.vault.has_second_factor(world.users["investigator"])
+    assert not any(e.action == "user.second-factor" and e.target == world.users["reviewer"].id
+                   for e in world.vault.audit_entries(after=0, limit=1000))
+
+
+# -- revocation mid-session (15) ---------------------------------------------------------------------
+
+def test_a_membership_removed_or_a_user_disabled_takes_effect_at_the_next_request(world):
+    ivy = sign_in(world, "investigator")
+    document = f"/documents/{world.documents['call1'].id}"
+    assert ivy.get(document).status_code == 200
+    world.vault.set_membership("ivy", world.case, member=False, actor="tester")
+    assert ivy.get(document).status_code == 404
+    world.vault.set_membership("ivy", world.case, member=True, actor="tester")
+    assert ivy.get(document).status_code == 200
+    world.vault.set_active("ivy", active=False, actor="tester")
+    assert ivy.get(document).headers["location"] == "/login"
+    assert _sign_in_form(browser(world), "ivy", world.passwords["investigator"]).status_code == 401
+
+
+# -- what pages hold (10, 13, 14, 29) and what logs hold (28) ----------------------------------------
+
+def test_what_an_investigator_may_not_see_answers_like_what_does_not_exist(world):
+    otto = sign_in(world, "outsider")
+    token = csrf_of(otto)
+    hidden = otto.get(f"/documents/{world.documents['call1'].id}")
+    missing = otto.get("/documents/00000000-0000-4000-8000-000000000000")
+    assert hidden.status_code == missing.status_code == 404 and hidden.text == missing.text
+    existing = otto.post(f"/documents/{world.documents['call1'].id}/unmask",
+                         data={"csrf": token, "identity": "H", "justification": JUSTIFICATION})
+    unknown = otto.post(f"/documents/{world.documents['call1'].id}/unmask",
+                        data={"csrf": token, "identity": "Caller 99", "justification": JUSTIFICATION})
+    assert existing.status_code == unknown.status_code == 404 and existing.text == unknown.text
+
+
+def test_an_investigators_pages_hold_no_real_name_and_are_never_cached(world):
+    ivy = sign_in(world, "investigator")
+    token = csrf_of(ivy)
+    pages = [ivy.get(f"/documents/{world.documents['call1'].id}"), ivy.get(f"/cases/{world.case.id}/identities"),
+             ivy.post("/search", data={"csrf": token, "q": "noose"}), ivy.get("/unmask")]
+    for page in pages:
+        assert page.status_code == 200
+        assert page.headers["cache-control"] == "no-store"
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        assert "'unsafe-inline'" not in page.headers["content-security-policy"]
+        for name in REAL_NAMES:
+            assert name not in page.text, f"{name} leaked into {page.request.url.path}"
+    assert "<script>" not in "".join(p.text for p in pages)  # no inline script, only /static files
+    by_name = ivy.post("/search", data={"csrf": token, "q": "Quillon"})
+    by_word = ivy.post("/search", data={"csrf": token, "q": "Vormund"})
+    assert by_name.status_code == by_word.status_code == 200
+    assert re.sub("Quillon|Vormund", "", by_name.text) == re.sub("Quillon|Vormund", "", by_word.text)
+
+
+def test_a_revealed_name_is_shown_only_with_no_store(world):
+    request = world.vault.request_unmask(world.users["investigator"], world.case, "H", JUSTIFICATION, actor="tester")
+    world.vault.decide_unmask(request.id, world.users["reviewer"], approve=True, actor="tester")
+    ivy = sign_in(world, "investigator")
+    page = ivy.get(f"/documents/{world.documents['call1'].id}")
+    assert "Hadrien Quillon" in page.text and 'class="revealed"' in page.text
+    assert page.headers["cache-control"] == "no-store"
+
+
+def test_logs_hold_no_query_and_no_name(world, caplog):
+    ivy = sign_in(world, "investigator")
+    token = csrf_of(ivy)
+    with caplog.at_level(logging.DEBUG):
+        ivy.post("/search", data={"csrf": token, "q": "Quillon noose"})
+        ivy.get(f"/cases/{world.case.id}/identities")
+        ivy.post("/search", data={"csrf": token, "q": "((((("})
+    logged = "\n".join(r.getMessage() for r in caplog.records  # the server's, not the test client's
+                       if not r.name.startswith(("httpx", "httpcore")))
+    assert "POST /search 200" in logged
+    for secret in ("Quillon", "noose", "(((((", world.case.name, world.case.id):
+        assert secret not in logged
+
+
+def test_error_pages_show_a_message_never_a_trace(world):
+    ivy = sign_in(world, "investigator")
+    token = csrf_of(ivy)
+    for answer in (ivy.post("/search", data={"csrf": token, "q": "*abc"}),
+                   ivy.post("/search", data={"csrf": token, "q": "noose", "page": "x"}),
+                   ivy.get("/review"), ivy.get("/nowhere")):
+        assert 400 <= answer.status_code < 500
+        assert answer.headers["content-type"].startswith("text/html")
+        assert 'class="error"' in answer.text
+        assert "Traceback" not in answer.text and ".py" not in answer.text
