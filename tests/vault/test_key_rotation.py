@@ -189,3 +189,21 @@ def test_rotating_a_case_that_is_gone_changes_nothing(vault, case):
         vault.rotate_keys(actor="tester", case=ghost)
     assert _case_key_versions(vault, case.id) == [1]
     assert not [e for e in vault.audit_entries(limit=500) if e.action == "keys.rotate"]
+
+
+def test_rotation_during_concurrent_uploads_leaves_every_document_readable(vault, case):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def upload(i: int):
+        return ingest_bytes(vault, case, f"[00:00:01] H: call number {i}.\n".encode(), f"call{i}.txt")
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        futures = [pool.submit(upload, i) for i in range(20)]
+        vault.rotate_keys(actor="tester")
+        documents = [f.result() for f in futures]
+
+    versions = {_document_key_version(vault, d.id) for d in documents}
+    assert versions <= {1, 2}
+    for i, document in enumerate(documents):
+        assert f"call number {i}." in vault.content(document.id, actor="tester").text
+    assert _document_key_version(vault, ingest_bytes(vault, case, CALL).id) == 2
