@@ -82,11 +82,6 @@ class KeyStore:
             system[row.purpose] = unwrap_key(master, row.wrapped, _system_context(row.purpose), row.version)
         return cls(master, system)
 
-    @property
-    def master_version(self) -> int:
-        """The master key version that wraps new keys."""
-        return self._master.primary.version
-
     def new_case_key(self, case_id: str) -> tuple[Keyring, CaseKeyVersion]:
         """A fresh case key and the row to store it in (added after the case row itself)."""
         key = SecretKey.generate(version=1)
@@ -172,6 +167,11 @@ class KeyStore:
         self._cases.clear()
         self._scopes.clear()
         self.system.clear()
+
+    @property
+    def master_version(self) -> int:
+        """The master key version that wraps new keys."""
+        return self._master.primary.version
 
     @staticmethod
     def master_versions(session: Session) -> list[tuple[int, KdfParams, str]]:
