@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -98,15 +100,54 @@ class KeyStore:
         self._cases[case_id] = Keyring([key])
         return self._cases[case_id], row
 
-    def case_keyring(self, session: Session, case_id: str) -> Keyring:
-        if case_id not in self._cases:
-            rows = session.scalars(select(CaseKeyVersion).where(CaseKeyVersion.case_id == case_id)).all()
-            if not rows:
+    def case_keyring(self, session: Session, case_id: str, *, needs: int | None = None) -> Keyring:
+        """The case's keyring, cached. ``needs`` is the version a ciphertext names: a cached
+        keyring without it is read again, since another process may have rotated the key since."""
+        cached = self._cases.get(case_id)
+        if cached is not None and (needs is None or needs in cached.versions):
+            return cached
+        rows = session.scalars(select(CaseKeyVersion).where(CaseKeyVersion.case_id == case_id)).all()
+        if not rows:
+            raise NotFound("no such case")
+        keyring = Keyring([unwrap_key(self._master, r.wrapped, _case_context(case_id), r.version) for r in rows])
+        self._cases[case_id] = keyring
+        return keyring
+
+    def newest_case_keyring(self, session: Session, case_id: str) -> Keyring:
+        """The case's keyring with its newest stored version as the primary, for encrypting: a
+        cached keyring may predate a rotation made by another process."""
+        newest = session.scalar(select(func.max(CaseKeyVersion.version)).where(CaseKeyVersion.case_id == case_id))
+        if newest is None:
+            raise NotFound("no such case")
+        return self.case_keyring(session, case_id, needs=newest)
+
+    def rotate_case_keys(self, session: Session, case_ids: list[str] | None = None) -> dict[str, int]:
+        """Add a new version of the key of each case (of every case when ``case_ids`` is None),
+        wrapped by the newest master key; returns the new version of each case. The older
+        versions stay, so what they protect still decrypts.
+
+        The cache learns the new versions only through ``forget_cases`` after the commit: a key
+        cached before its row is committed could encrypt data that nobody can read back."""
+        query = select(CaseKeyVersion.case_id, func.max(CaseKeyVersion.version)).group_by(CaseKeyVersion.case_id)
+        if case_ids is not None:
+            query = query.where(CaseKeyVersion.case_id.in_(case_ids))
+        newest: dict[str, int] = dict(session.execute(query).all())  # type: ignore[arg-type]
+        rotated: dict[str, int] = {}
+        for case_id in sorted(newest) if case_ids is None else case_ids:
+            if case_id not in newest:
                 raise NotFound("no such case")
-            self._cases[case_id] = Keyring([
-                unwrap_key(self._master, r.wrapped, _case_context(case_id), r.version) for r in rows
-            ])
-        return self._cases[case_id]
+            key = SecretKey.generate(version=newest[case_id] + 1)
+            session.add(CaseKeyVersion(case_id=case_id, version=key.version,
+                                       master_version=self._master.primary.version,
+                                       wrapped=wrap_key(self._master, key, _case_context(case_id))))
+            rotated[case_id] = key.version
+        session.flush()
+        return rotated
+
+    def forget_cases(self, case_ids: Iterable[str]) -> None:
+        """Drop cached case keyrings; the next use reads the stored versions again."""
+        for case_id in case_ids:
+            self._cases.pop(case_id, None)
 
     def new_scope_keys(self, session: Session, scope: str) -> None:
         """Make the keys of a new pseudonym scope (done once, when its case is created)."""
@@ -136,6 +177,11 @@ class KeyStore:
         self._cases.clear()
         self._scopes.clear()
         self.system.clear()
+
+    @property
+    def master_version(self) -> int:
+        """The master key version that wraps new keys."""
+        return self._master.primary.version
 
     @staticmethod
     def master_versions(session: Session) -> list[tuple[int, KdfParams, str]]:

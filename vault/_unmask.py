@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from keys import Context, Keyring
+from keys import Context, Keyring, token_version
 from redaction import UnmaskGrant
 from vault._models import UnmaskRequestRow, new_id, utcnow
 from vault.errors import Conflict, InvalidInput, NotFound
@@ -112,6 +112,17 @@ def read(row: UnmaskRequestRow, keyring: Keyring) -> UnmaskRequest:
     return UnmaskRequest(row.id, row.case_id, row.identity_id, row.requested_by,
                          keyring.decrypt(row.justification_ct, _context(row.id, row.case_id)).decode(),
                          UnmaskState(row.state), row.decided_by, row.expires_at, row.created_at)
+
+
+def rewrap(session: Session, keyring: Keyring, case_id: str) -> int:
+    """Encrypt each justification of the case held under an older case key version again under
+    the newest; returns how many moved."""
+    moved = 0
+    for row in session.scalars(select(UnmaskRequestRow).where(UnmaskRequestRow.case_id == case_id)):
+        if token_version(row.justification_ct) != keyring.primary.version:
+            row.justification_ct = keyring.rotate(row.justification_ct, _context(row.id, case_id))
+            moved += 1
+    return moved
 
 
 def grants(session: Session, user_id: str, case_id: str) -> list[UnmaskGrant]:

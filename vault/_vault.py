@@ -24,9 +24,11 @@ from keys import (
     IntegrityFailed,
     KdfParams,
     KeyedDigest,
+    Keyring,
     SecretKey,
     StreamEncryptor,
     keyed_digest,
+    token_version,
     unwrap_key,
     wrap_key,
 )
@@ -371,7 +373,7 @@ class Vault:
         return CaseInfo(case_id, name, row.created_at, archive_scope=archive_scope)
 
     def _case_info(self, session: Session, row: CaseRow, documents: int = 0) -> CaseInfo:
-        keyring = self._keys.case_keyring(session, row.id)
+        keyring = self._case_keyring(session, row.id, row.name_ct)
         name = keyring.decrypt(row.name_ct, Context("case-name", case_id=row.id)).decode()
         return CaseInfo(row.id, name, row.created_at, documents, archive_scope=row.scope == ARCHIVE_SCOPE)
 
@@ -431,7 +433,7 @@ class Vault:
             raw_name = (filename or "").encode("utf-8", "surrogateescape")
             title = extracted.title or (os.path.basename(raw_name.decode("utf-8", "replace")) or "untitled")
             with self.db.write() as session:
-                keyring = self._keys.case_keyring(session, case.id)
+                keyring = self._keys.newest_case_keyring(session, case.id)
                 row = DocumentRow(
                     id=document_id, case_id=case.id, kind=extracted.kind.value, format=extracted.format.value,
                     status=DocumentStatus.IN_REVIEW.value, content_digest=digest, size_bytes=upload.size,
@@ -518,8 +520,12 @@ class Vault:
             raise NotFound("no such document")
         return row
 
+    def _case_keyring(self, session: Session, case_id: str, token: bytes) -> Keyring:
+        """The case's keyring, able to decrypt ``token`` if any stored version can."""
+        return self._keys.case_keyring(session, case_id, needs=token_version(token))
+
     def _document_key(self, session: Session, row: DocumentRow) -> SecretKey:
-        keyring = self._keys.case_keyring(session, row.case_id)
+        keyring = self._case_keyring(session, row.case_id, row.key_ct)
         return unwrap_key(keyring, row.key_ct, document_key_context(row.case_id, row.id), 1)
 
     def _document_info(self, session: Session, row: DocumentRow, case_names: dict[str, str]) -> DocumentInfo:
@@ -918,7 +924,7 @@ class Vault:
             wrapped = session.scalar(select(CaseRow.index_key_ct).where(CaseRow.id == case_id))
             if wrapped is None:
                 raise NotFound("no such case")
-            return unwrap_key(self._keys.case_keyring(session, case_id), wrapped, _index_key_context(case_id), 1)
+            return unwrap_key(self._case_keyring(session, case_id, wrapped), wrapped, _index_key_context(case_id), 1)
 
     def index_changes(self, after: int, limit: int = 500) -> list[IndexChange]:
         """Outbox rows after id ``after``, oldest first."""
@@ -992,7 +998,7 @@ class Vault:
             raise Forbidden(f"cannot request an unmask: {decision.reason}")
         identity = self.identity(case, identity_label)
         with self.db.write() as session:
-            keyring = self._keys.case_keyring(session, case.id)
+            keyring = self._keys.newest_case_keyring(session, case.id)
             row = unmask.create(session, keyring, case_id=case.id, identity_id=identity.id, user_id=user.id,
                                 justification=justification)
             self.audit.append(session, actor=actor, action="unmask.request", target=row.id,
@@ -1002,13 +1008,13 @@ class Vault:
     def unmask_requests(self, case: CaseInfo, user: UserInfo | None = None) -> list[UnmaskRequest]:
         """The requests of a case: all of them for its reviewers (or the operator), one's own otherwise."""
         with self.db.read() as session:
-            keyring = self._keys.case_keyring(session, case.id)
             query = select(UnmaskRequestRow).where(UnmaskRequestRow.case_id == case.id).order_by(UnmaskRequestRow.created_at)
             if user is not None and not permits(user.actor, Permission.UNMASK_DECIDE, case.id):
                 if not permits(user.actor, Permission.UNMASK_REQUEST, case.id):
                     raise NotFound("no such case; `casevault case list` shows the cases")
                 query = query.where(UnmaskRequestRow.requested_by == user.id)
-            return [unmask.read(row, keyring) for row in session.scalars(query)]
+            return [unmask.read(row, self._case_keyring(session, case.id, row.justification_ct))
+                    for row in session.scalars(query)]
 
     def decide_unmask(self, request_id: str, user: UserInfo, *, approve: bool, valid_for: timedelta = timedelta(hours=24),
                       actor: str, now: datetime | None = None) -> UnmaskRequest:
@@ -1025,7 +1031,7 @@ class Vault:
             self.audit.append(session, actor=actor, action="unmask.approve" if approve else "unmask.deny",
                               target=request_id, details={"user": user.id, "hours": valid_for.total_seconds() / 3600})
             session.refresh(row)
-            return unmask.read(row, self._keys.case_keyring(session, row.case_id))
+            return unmask.read(row, self._case_keyring(session, row.case_id, row.justification_ct))
 
     def revoke_unmask(self, request_id: str, user: UserInfo, *, actor: str) -> None:
         """A reviewer of the case ends a grant before it expires."""
@@ -1225,6 +1231,56 @@ class Vault:
     def audit_entries(self, *, after: int = 0, limit: int = 100) -> list[AuditEntry]:
         with self.db.read() as session:
             return self.audit.entries(session, after=after, limit=limit)
+
+    def rotate_keys(self, *, actor: str, case: CaseInfo | None = None) -> KeyStatus:
+        """Make a new version of every case key (or of ``case``'s), wrapped by the newest master
+        key. New documents and justifications are encrypted under it from then on, in this
+        process and in every other one sharing the database; what the older versions protect
+        still decrypts, and nothing is re-read or re-encrypted (``rewrap`` moves the wrapped
+        keys over later). Audited with the new versions, in the same transaction."""
+        try:
+            with self.db.write() as session:
+                rotated = self._keys.rotate_case_keys(session, None if case is None else [case.id])
+                self.audit.append(session, actor=actor, action="keys.rotate", target=case.id if case else None,
+                                  details={"scope": "case" if case else "all", "case_keys": rotated,
+                                           "master_version": self._keys.master_version})
+        except IntegrityError:  # another rotation took the same version numbers first
+            raise Conflict("the keys were being rotated by someone else at the same time; "
+                           "`casevault keys status` shows the versions now") from None
+        self._keys.forget_cases(rotated)
+        return self.key_status()
+
+    def rewrap(self, *, actor: str, case: CaseInfo | None = None) -> KeyStatus:
+        """Move everything a case key protects to its newest version: each document key, the
+        search index key, the case name and the unmask justifications are decrypted and
+        encrypted again in memory, one case per transaction. No blob is read: the document keys
+        themselves do not change. Afterwards no ciphertext names an older case key version."""
+        with self.db.read() as session:
+            case_ids = [case.id] if case else list(session.scalars(select(CaseRow.id).order_by(CaseRow.created_at)))
+        for case_id in case_ids:
+            with self.db.write() as session:
+                keyring = self._keys.newest_case_keyring(session, case_id)
+                newest = keyring.primary.version
+                documents = 0
+                for row in session.scalars(select(DocumentRow).where(DocumentRow.case_id == case_id,
+                                                                     DocumentRow.case_key_version != newest)):
+                    context = document_key_context(case_id, row.id)
+                    row.key_ct = wrap_key(keyring, unwrap_key(keyring, row.key_ct, context, 1), context)
+                    row.case_key_version = newest
+                    documents += 1
+                case_row = session.get(CaseRow, case_id)
+                assert case_row is not None
+                if token_version(case_row.name_ct) != newest:
+                    case_row.name_ct = keyring.rotate(case_row.name_ct, Context("case-name", case_id=case_id))
+                if token_version(case_row.index_key_ct) != newest:
+                    index_key = unwrap_key(keyring, case_row.index_key_ct, _index_key_context(case_id), 1)
+                    case_row.index_key_ct = wrap_key(keyring, index_key, _index_key_context(case_id))
+                justifications = unmask.rewrap(session, keyring, case_id)
+                session.flush()
+                self.audit.append(session, actor=actor, action="keys.rewrap", target=case_id,
+                                  details={"case_key_version": newest, "documents": documents,
+                                           "justifications": justifications})
+        return self.key_status()
 
     def key_status(self) -> KeyStatus:
         with self.db.read() as session:

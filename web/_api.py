@@ -350,6 +350,20 @@ def key_status(request: Request, user: User) -> dict[str, object]:
     return _json.key_status_json(_vault(request).key_status())
 
 
+class RotateIn(BaseModel):
+    case: str | None = None  # one case (name or id); every case when omitted
+
+
+@router.post("/keys/rotate")
+def rotate_keys(request: Request, user: User, body: RotateIn | None = None) -> dict[str, object]:
+    """A new version of every case key (or of one case's); answers the key status. Documents
+    under older versions still read; new ones use the new version (audited)."""
+    _require(user, Permission.KEY_ROTATE)
+    vault = _vault(request)
+    case = _visible_case(vault, user, body.case) if body and body.case else None
+    return _json.key_status_json(vault.rotate_keys(actor=_actor(user), case=case))
+
+
 @router.get("/audit")
 def audit_entries(request: Request, user: User, after: Annotated[int, Query(ge=0)] = 0,
                   limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, object]]:

@@ -27,7 +27,7 @@ import click
 
 from keys import KeyringError, check_passphrase
 from search import Search, SearchError
-from vault import DocumentInfo, Extracted, Kind, Settings, Vault
+from vault import DocumentInfo, Extracted, KeyStatus, Kind, Settings, Vault
 from web._json import key_status_json, review_json, review_queue_json, unmask_json, view_json
 from vault.errors import DuplicateDocument, VaultError
 
@@ -346,7 +346,7 @@ def _progress(label: str) -> Iterator[Callable[[int], None]]:
 
 @main.group()
 def keys() -> None:
-    """Key status (rotation arrives with the admin tools)."""
+    """Key status, rotation and rewrap."""
 
 
 @keys.command("status")
@@ -356,6 +356,10 @@ def keys_status(as_json: bool) -> None:
     """Show key versions and what they protect. Never shows key material."""
     with _open_vault() as vault:
         status = vault.key_status()
+    _echo_key_status(status, as_json)
+
+
+def _echo_key_status(status: KeyStatus, as_json: bool) -> None:
     body = key_status_json(status)
     if as_json:
         _print_json(body)
@@ -369,6 +373,28 @@ def keys_status(as_json: bool) -> None:
         docs = status.documents_by_case_key_version.get(version, 0)
         click.echo(f"case keys v{version}: {count} cases, {docs} documents")
     click.echo(f"blobs: {sum(status.blobs_by_key_version.values())} encrypted files")
+
+
+@keys.command("rotate")
+@click.option("--case", "case_name", help="Only this case's key (every case key by default).")
+@click.option("--json", "as_json", is_flag=True, help="Print the key status as JSON.")
+@_guard
+def keys_rotate(case_name: str | None, as_json: bool) -> None:
+    """Make a new version of every case key; new documents use it, older ones still read."""
+    with _open_vault() as vault:
+        status = vault.rotate_keys(actor=_actor(), case=vault.case(case_name) if case_name else None)
+    _echo_key_status(status, as_json)
+
+
+@keys.command("rewrap")
+@click.option("--case", "case_name", help="Only this case (every case by default).")
+@click.option("--json", "as_json", is_flag=True, help="Print the key status as JSON.")
+@_guard
+def keys_rewrap(case_name: str | None, as_json: bool) -> None:
+    """Wrap every document key again under its case's newest key version (no file is re-read)."""
+    with _open_vault() as vault:
+        status = vault.rewrap(actor=_actor(), case=vault.case(case_name) if case_name else None)
+    _echo_key_status(status, as_json)
 
 
 @main.group()

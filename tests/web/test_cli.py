@@ -131,6 +131,22 @@ def test_keys_status_shows_versions_not_material(run):
     assert status["master_key"][0]["memory_kib"] == 65536
 
 
+def test_keys_rotate_then_rewrap_moves_documents_to_the_new_case_key(run):
+    first = _ingest_demo(run)
+    status = json.loads(run("keys", "rotate", "--case", MANIFEST["case"], "--json").stdout)
+    assert status["case_keys_by_version"] == {"1": 1, "2": 1}
+    assert status["documents_by_case_key_version"] == {"1": len(first)}
+    text = run("keys", "rotate").stdout  # every case: the demo case goes to version 3
+    assert "case keys v3: 1 cases" in text
+    assert not re.search(r"[0-9a-f]{32}|[A-Za-z0-9+/]{40}", text), text
+    rewrapped = json.loads(run("keys", "rewrap", "--json").stdout)
+    assert rewrapped["documents_by_case_key_version"] == {"3": len(first)}
+    shown = json.loads(run("show", str(first[0]["id"]), "--json").stdout)
+    assert shown["case"] == MANIFEST["case"] and shown["text"]
+    missing = run("keys", "rotate", "--case", "No such case", check=False)
+    assert missing.returncode == 1 and "no such case" in missing.stderr
+
+
 def test_audit_verify_names_the_broken_position(run, tmp_path, database_url):
     _ingest_demo(run)
     assert "audit log intact" in run("audit", "verify").stdout

@@ -134,3 +134,35 @@ def test_a_reviewer_cannot_release_what_they_uploaded_through_the_api(world):
         own = rex.post(f"/api/v1/documents/{uploaded}/release")
         assert own.status_code == 403 and own.json()["error"] == "FORBIDDEN"
         assert rita.post(f"/api/v1/documents/{uploaded}/release").status_code == 200
+
+
+def test_an_admin_rotates_the_case_keys_and_every_document_still_reads(world):
+    with world.client("admin") as ada:
+        rotated = ada.post("/api/v1/keys/rotate", json={"case": world.case.name})
+        everything = ada.post("/api/v1/keys/rotate")
+        unknown = ada.post("/api/v1/keys/rotate", json={"case": "No such case"})
+        status = ada.get("/api/v1/keys").json()
+    assert rotated.status_code == 200 and rotated.json()["case_keys_by_version"] == {"1": 2, "2": 1}
+    assert everything.status_code == 200 and status == everything.json()
+    assert status["case_keys_by_version"] == {"1": 2, "2": 2, "3": 1}
+    assert unknown.status_code == 404
+    data = b"[00:00:01] QM: the ferry leaves at dawn.\n[00:00:04] H: I will be on it.\n"
+    with world.client("investigator") as ivy:
+        old = ivy.get(f"/api/v1/documents/{world.documents['call1'].id}")
+        added = ivy.post("/api/v1/documents", files={"file": ("ferry.txt", io.BytesIO(data))},
+                         data={"case": world.case.name})
+    assert old.status_code == 200 and old.json()["turns"]
+    assert added.status_code == 201
+    assert world.vault.key_status().documents_by_case_key_version[3] == 1
+    rotations = [e for e in world.vault.audit_entries(limit=500) if e.action == "keys.rotate"]
+    assert [e.actor for e in rotations] == ["ada (api)", "ada (api)"]
+
+
+def test_only_an_admin_may_rotate(world):
+    for persona in ("investigator", "reviewer", "outsider"):
+        with world.client(persona) as client:
+            answer = client.post("/api/v1/keys/rotate", json={"case": world.case.name})
+        assert answer.status_code == 403 and answer.json()["error"] == "FORBIDDEN", persona
+    with world.client("anonymous") as client:
+        assert client.post("/api/v1/keys/rotate").status_code == 401
+    assert world.vault.key_status().case_key_versions == {1: 2}

@@ -72,6 +72,7 @@ TABLE = [
     Row("POST", "/api/v1/users/otto/access-keys", _admin_only(201), _json({"expires_in_days": 30})),
     Row("DELETE", "/api/v1/access-keys/{spare_key}", _admin_only(200)),
     Row("GET", "/api/v1/keys", _admin_only(200)),
+    Row("POST", "/api/v1/keys/rotate", _admin_only(200)),
     Row("GET", "/api/v1/audit", _admin_only(200)),
     Row("GET", "/api/v1/audit/verify", _admin_only(200)),
 ]
