@@ -48,6 +48,11 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+class WriteSession(Session):
+    """The session of a write transaction (``Database.write``). Its own class so that listeners
+    (the policy epoch, ``vault._policy``) watch writes and never reads."""
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
@@ -78,7 +83,7 @@ class Database:
         """A transaction that commits when the block ends and rolls back on any error."""
         with self.engine.connect() as connection:
             connection.execution_options(**{_WRITE: True})
-            with Session(bind=connection, expire_on_commit=False) as session, session.begin():
+            with WriteSession(bind=connection, expire_on_commit=False) as session, session.begin():
                 yield session
 
     def dispose(self) -> None:
