@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -85,6 +85,14 @@ class Database:
             connection.execution_options(**{_WRITE: True})
             with WriteSession(bind=connection, expire_on_commit=False) as session, session.begin():
                 yield session
+
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """Like ``write``, without an ORM session: for a few prepared Core statements."""
+        with self.engine.connect() as connection:
+            connection.execution_options(**{_WRITE: True})
+            with connection.begin():
+                yield connection
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1142,8 +1142,8 @@ class Vault:
                details: dict[str, object] | None = None) -> int:
         """Write one audit entry in its own transaction; AuditFailed if it cannot be written."""
         try:
-            with self.db.write() as session:
-                return self.audit.append(session, actor=actor, action=action, target=target, details=details)
+            with self.db.write_connection() as connection:  # the entry alone: no ORM session needed
+                return self.audit.append(connection, actor=actor, action=action, target=target, details=details)
         except SQLAlchemyError:
             raise AuditFailed("the audit log could not be written, so the action was not carried out") from None
 
