@@ -107,30 +107,40 @@ def _segment_id(reader: object) -> str:
 
 
 class CountingCollector(TopCollector):
-    """The best ``limit`` matches by score, and the count and facet counts of every match.
+    """The best ``limit`` matches by score, and the facet counts of every match.
 
-    Two passes per segment: the ids of every match (``all_ids``, block by block, nothing
-    scored) give the counts, then Whoosh's scored walk with block-quality skipping finds the
-    best ``limit`` (the same ones a full walk finds: a skipped block holds no score above the
-    current ``limit``-th). Whoosh's own facets (``groupedby``) open every facet column of every
-    segment again for each query and turn each match into a key through three calls per facet;
-    here the columns of a segment are read once (``CaseIndex.facet_columns``, segments never
-    change) and counted per segment in bulk.
+    Whoosh's own facets (``groupedby``) open every facet column of every segment again for
+    each query and turn each match into a key through three calls per facet; here the columns
+    of a segment are read once (``CaseIndex.facet_columns``, segments never change) and a match
+    costs one list append, counted per segment in bulk. Block-quality skipping is off: the
+    counts need every match, not only those that could make the page.
     """
 
     def __init__(self, limit: int, columns: Callable[[SegmentReader], FacetColumns]) -> None:
-        super().__init__(limit=limit, usequality=True)
+        super().__init__(limit=limit, usequality=False)
         self._columns = columns
         self.facets: dict[str, Counter[object]] = {name: Counter() for name in FACETS}
-        self.matched = 0
+        self._segment: FacetColumns = {}
+        self._matched: list[int] = []
 
     def set_subsearcher(self, subsearcher, offset):  # type: ignore[no-untyped-def]
+        self._count()
         super().set_subsearcher(subsearcher, offset)
-        matched = list(self.q.matcher(subsearcher, self.context).all_ids())
-        if matched:
-            self.matched += len(matched)
-            for name, values in self._columns(subsearcher.reader()).items():
-                self.facets[name].update(map(values.__getitem__, matched))
+        self._segment = self._columns(subsearcher.reader())
+
+    def collect(self, sub_docnum):  # type: ignore[no-untyped-def]
+        self._matched.append(sub_docnum)
+        return super().collect(sub_docnum)
+
+    def finish(self):  # type: ignore[no-untyped-def]
+        self._count()
+        super().finish()
+
+    def _count(self) -> None:
+        if self._matched:
+            for name, values in self._segment.items():
+                self.facets[name].update(map(values.__getitem__, self._matched))
+            self._matched = []
 
 
 class CaseIndex:
