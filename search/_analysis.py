@@ -149,6 +149,27 @@ def terms(text: str) -> list[str]:
     return found
 
 
+def term_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, term) of each term of ``text``, in order: what ``word_analyzer`` gives with
+    ``chars=True``, from the cached per-word path (a word with CJK letters, cut into bigrams,
+    goes through the analyzer itself). For snippets: a hit's text is scanned once per answer."""
+    out: list[tuple[int, int, str]] = []
+    for match in _WORD.finditer(text):
+        raw = match.group()
+        if _IS_CJK.search(raw):
+            offset = match.start()
+            out += [(offset + t.startchar, offset + t.endchar, t.text)
+                    for t in _span_analyzer()(raw, chars=True, mode="query")]
+        else:
+            out += [(match.start(), match.end(), term) for term in _token_terms(raw)]
+    return out
+
+
+@functools.cache
+def _span_analyzer() -> Analyzer:
+    return word_analyzer()
+
+
 def pairs(text: str) -> list[str]:
     """Each two neighbouring terms of ``text`` as one ``first|second`` term."""
     found = terms(text)

@@ -26,8 +26,8 @@ from pathlib import Path
 
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 
-from redaction import TOKEN_PATTERN, render
-from search._analysis import word_analyzer
+from redaction import TOKEN_PATTERN, AliasMatcher, render
+from search._analysis import term_spans
 from search._index import CaseIndex, CountingCollector, units_of
 from search._query import check_text, expand, parse, vocabulary_matcher
 from search._storage import DEFAULT_CACHE_BYTES
@@ -46,6 +46,7 @@ SNIPPETS_PER_HIT = 2
 REBUILD_BATCH = 1000  # documents per commit while rebuilding
 REBUILD_PROCS = 2  # processes that index a rebuild (the machine has two cores)
 PARALLEL_ABOVE_UNITS = 1000
+VOCABULARIES_KEPT = 256  # query vocabulary matchers kept (one per case and kind of viewer, mostly)
 _STATUS_DIR = {DocumentStatus.RELEASED: "released", DocumentStatus.IN_REVIEW: "review"}
 
 
@@ -113,7 +114,9 @@ class Search:
         self._masked: OrderedDict[tuple[str, int], tuple[MaskedDocument, int]] = OrderedDict()
         self._masked_chars = 0
         self._masked_lock = threading.Lock()
-        self._highlighter = word_analyzer()
+        # query vocabularies (labels, and the names a user may type) -> their matcher
+        self._vocabularies: OrderedDict[tuple[tuple[str, str], ...], AliasMatcher | None] = OrderedDict()
+        self._vocabularies_lock = threading.Lock()
 
     @classmethod
     def open(cls, vault: Vault, root: Path | None = None, *, progress: Callable[[int], None] | None = None,
@@ -132,6 +135,8 @@ class Search:
             self._indexes.clear()
             self._masked.clear()
             self._masked_chars = 0
+            with self._vocabularies_lock:
+                self._vocabularies.clear()
 
     def __enter__(self) -> Search:
         return self
@@ -179,11 +184,13 @@ class Search:
         self._marks.pop(case_id, None)
         shutil.rmtree(self._case_dir(case_id), ignore_errors=True)
 
-    def sync(self, progress: Callable[[int], None] | None = None) -> int:
+    def sync(self, progress: Callable[[int], None] | None = None, *, high: int | None = None) -> int:
         """Bring every index up to the outbox; returns the number of documents (re)indexed.
-        Cheap when nothing changed: one query for the newest outbox id."""
+        Cheap when nothing changed: one query for the newest outbox id (none when the caller
+        read it already: ``high``)."""
         with self._sync_lock:
-            high = self.vault.latest_index_change()
+            if high is None:
+                high = self.vault.latest_index_change()
             done = 0
             if not self._reconciled:  # at open: every case, including those with no change pending
                 for case_info in self.vault.cases():
@@ -260,19 +267,21 @@ class Search:
         if not 1 <= page <= MAX_PAGE:
             raise InvalidInput(f"page is a number from 1 to {MAX_PAGE}")
         check_text(text)  # a query that breaks a rule is refused before any other work
-        targets = self.vault.visible_cases(user)
+        # one read: has the policy (grants, identities, cases) or the outbox moved since?
+        epoch, high = self.vault.heads()
+        targets = self.vault.visible_cases(user, epoch=epoch)
         if case is not None:
             targets = [(c, s) for c, s in targets if c.id == case.id]
             if not targets:
                 raise NotFound("no such case; `casevault case list` shows the cases")
-        displays = {c.id: self.vault.display(c.id, user) for c, _ in targets}
+        displays = {c.id: self.vault.display(c.id, user, epoch=epoch) for c, _ in targets}
         # parse for every case before searching any: a bad query fails the same way for everyone
-        parsed = {c.id: parse(text, vocabulary_matcher(displays[c.id].vocabulary)) for c, _ in targets}
+        parsed = {c.id: parse(text, self._vocabulary(displays[c.id].vocabulary)) for c, _ in targets}
         if not targets:  # nothing visible: answer without touching an index
             parse(text)  # but refuse a bad query the same way as for anyone else
             self._audit(user, text, actor, [], 0, [])
             return SearchResults(0, page, ())
-        self.sync()
+        self.sync(high=high)
         deadline = time.monotonic() + self.time_limit
         found: list[_Found] = []
         facets: dict[str, Counter[str]] = {"kind": Counter(), "year": Counter(), "speaker": Counter()}
@@ -304,6 +313,20 @@ class Search:
         self._audit(user, text, actor, [c.id for c, _ in targets], total, sorted(revealed))
         rendered = {name: dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))) for name, counts in facets.items()}
         return SearchResults(max(total, 0), page, tuple(hits), rendered)
+
+    def _vocabulary(self, vocabulary: tuple[tuple[str, str], ...]) -> AliasMatcher | None:
+        """The matcher of a query vocabulary, built once per distinct vocabulary (it changes
+        only with the identities or the grants behind it)."""
+        with self._vocabularies_lock:
+            if vocabulary in self._vocabularies:
+                self._vocabularies.move_to_end(vocabulary)
+                return self._vocabularies[vocabulary]
+        matcher = vocabulary_matcher(vocabulary)
+        with self._vocabularies_lock:
+            self._vocabularies[vocabulary] = matcher
+            while len(self._vocabularies) > VOCABULARIES_KEPT:
+                self._vocabularies.popitem(last=False)
+        return matcher
 
     def _search_index(self, case_info: CaseInfo, status: DocumentStatus, query, limit: int, deadline: float,
                       facets: dict[str, Counter[str]], display: Display, terms: set[str],
@@ -366,8 +389,7 @@ class Search:
 
     def _snippets(self, text: str, terms: set[str], display: Display) -> tuple[Snippet, ...]:
         """Up to two windows of the masked text around matched words, rendered for the user."""
-        matches = [(t.startchar, t.endchar) for t in self._highlighter(text, chars=True, mode="query")
-                   if t.text in terms]
+        matches = [(start, end) for start, end, term in term_spans(text) if term in terms]
         if not matches:
             matches = [(0, 0)]
         windows: list[tuple[int, int]] = []

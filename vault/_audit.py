@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,12 @@ from vault.errors import AuditFailed
 
 GENESIS = bytes(32)
 _HEAD_ID = 1
+
+_HEAD = AuditHead.__table__
+_ADVANCE_HEAD = (update(_HEAD).where(_HEAD.c.id == _HEAD_ID).values(seq=_HEAD.c.seq + 1)
+                 .returning(_HEAD.c.seq, _HEAD.c.mac))
+_INSERT_ENTRY = insert(AuditEntryRow.__table__)
+_SET_HEAD_MAC = update(_HEAD).where(_HEAD.c.id == _HEAD_ID).values(mac=bindparam("new_mac"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,27 +69,27 @@ class AuditLog:
     def create(session: Session) -> None:
         session.add(AuditHead(id=_HEAD_ID, seq=0, mac=GENESIS))
 
-    def append(self, session: Session, *, actor: str, action: str, target: str | None = None,
+    def append(self, session: Session | Connection, *, actor: str, action: str, target: str | None = None,
                details: dict[str, object] | None = None) -> int:
         """Add an entry inside the caller's transaction; it commits (or not) with the action.
 
         The head row is updated first, which takes the row lock (PostgreSQL) or the write lock
-        (SQLite), so concurrent appends line up instead of forking the chain.
+        (SQLite), so concurrent appends line up instead of forking the chain. Three statements,
+        prepared once and run through Core on the transaction's connection (no ORM flush).
         """
+        connection = session.connection() if isinstance(session, Session) else session
         try:
-            seq, prev = session.execute(
-                update(AuditHead).where(AuditHead.id == _HEAD_ID)
-                .values(seq=AuditHead.seq + 1).returning(AuditHead.seq, AuditHead.mac)
-            ).one()
+            seq, prev = connection.execute(_ADVANCE_HEAD).one()
             row = AuditEntryRow(seq=seq, at=utcnow(), actor=actor, action=action, target=target,
                                 prev_mac=prev, entry_mac=b"")
             if details is not None:
                 row.details_ct = self._details_key.encrypt(
                     json.dumps(details, sort_keys=True).encode(), Context("audit-details", version=seq))
             row.entry_mac = _mac(self._chain_key, prev, row)
-            session.add(row)
-            session.execute(update(AuditHead).where(AuditHead.id == _HEAD_ID).values(mac=row.entry_mac))
-            session.flush()
+            connection.execute(_INSERT_ENTRY, {
+                "seq": seq, "at": row.at, "actor": actor, "action": action, "target": target,
+                "details_ct": row.details_ct, "prev_mac": prev, "entry_mac": row.entry_mac})
+            connection.execute(_SET_HEAD_MAC, {"new_mac": row.entry_mac})
         except SQLAlchemyError:
             raise AuditFailed("the audit log could not be written, so the action was not carried out") from None
         return seq

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -48,6 +48,11 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+class WriteSession(Session):
+    """The session of a write transaction (``Database.write``). Its own class so that listeners
+    (the policy epoch, ``vault._policy``) watch writes and never reads."""
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
@@ -78,8 +83,16 @@ class Database:
         """A transaction that commits when the block ends and rolls back on any error."""
         with self.engine.connect() as connection:
             connection.execution_options(**{_WRITE: True})
-            with Session(bind=connection, expire_on_commit=False) as session, session.begin():
+            with WriteSession(bind=connection, expire_on_commit=False) as session, session.begin():
                 yield session
+
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """Like ``write``, without an ORM session: for a few prepared Core statements."""
+        with self.engine.connect() as connection:
+            connection.execution_options(**{_WRITE: True})
+            with connection.begin():
+                yield connection
 
     def dispose(self) -> None:
         self.engine.dispose()

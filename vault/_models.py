@@ -287,3 +287,15 @@ class IndexOutboxRow(Base):
     # masked by hand since): its old segments must be rewritten, not only marked deleted
     purge: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PolicyEpochRow(Base):
+    """A single row: a counter that moves, in the same transaction, with every write to what the
+    policy reads (cases, users, memberships, identities, pseudonym scopes and their keys, unmask
+    requests). A process may keep what it decrypted for the policy (case names, identities, who
+    sees which real name) while the counter stands still; one cheap read per request tells it
+    when another process has changed any of it. See ``vault._policy``."""
+
+    __tablename__ = "policy_epoch"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)

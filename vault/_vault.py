@@ -73,6 +73,7 @@ from vault._models import (
     new_id,
     utcnow,
 )
+from vault import _policy as policy
 from vault import _unmask as unmask
 from vault import _accounts as accounts
 from vault import _users as users
@@ -273,6 +274,8 @@ class Vault:
         self.blobs = BlobStore(settings.blob_dir)
         self.audit = AuditLog(keys.system["audit-chain"], keys.system["audit-details"])
         self.identity_map = IdentityMap(keys)
+        # what the policy view decrypted, kept while the policy epoch stands still (vault._policy)
+        self._policy_cache = policy.EpochCache()
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -294,6 +297,7 @@ class Vault:
             with db.write() as session:
                 keys = KeyStore.initialize(session, passphrase, kdf)
                 AuditLog.create(session)
+                policy.create(session)
                 session.flush()
                 vault = cls(settings, db, keys)
                 vault.identity_map.create_scope(session, ARCHIVE_SCOPE)
@@ -321,6 +325,7 @@ class Vault:
             Base.metadata.create_all(db.engine)  # tables added since the vault was made (no column changes)
             with db.write() as session:
                 keys.add_missing_system_keys(session)
+            policy.ensure(db)  # a vault made before the policy epoch existed
         except BaseException:
             db.dispose()
             raise
@@ -331,6 +336,7 @@ class Vault:
         return vault
 
     def close(self) -> None:
+        self._policy_cache.clear()
         self.identity_map.forget()
         self._keys.forget()
         self.db.dispose()
@@ -887,26 +893,56 @@ class Vault:
         return DocumentView(document_id, info.case_name, info.kind, info.format, DocumentStatus(status),
                             render(masked_title, display.shown), units, masked.undecided)
 
-    def display(self, case_id: str, user: UserInfo, now: datetime | None = None) -> Display:
-        """How ``user`` sees the identity tokens of a case's masked text, per the policy."""
+    def display(self, case_id: str, user: UserInfo, now: datetime | None = None, *,
+                epoch: int | None = None) -> Display:
+        """How ``user`` sees the identity tokens of a case's masked text, per the policy.
+
+        Kept per (case, user as the policy sees them: id, role, memberships, active) for the
+        policy epoch ``epoch`` (read here if not given), and only for the time it holds: from
+        the moment it was worked out until the first unmask grant it relies on expires. A grant
+        approved or revoked, an identity added or changed, moves the epoch."""
         now = now or utcnow()
+        if epoch is None:
+            epoch = self.policy_epoch()
+        actor = user.actor
+        key = ("display", case_id, actor)
+        cached = self._policy_cache.get(epoch, key)
+        if cached is not None:
+            display, since, until = cached  # type: ignore[misc]
+            if since <= now < until:
+                return display
+        identities = self._identity_tokens(case_id, epoch)
         with self.db.read() as session:
             grants = unmask.grants(session, user.id, case_id)
-            token_key = self.identity_map.token_key(session, case_id)
-            identities = self.identity_map.identities(session, case_id)
         shown: dict[str, str] = {}
         revealing: dict[str, str] = {}
         vocabulary: list[tuple[str, str]] = []
-        for identity in identities:
-            token = pseudonym_token(token_key, identity.id)
+        for identity, token in identities:
             vocabulary.append((identity.label, token))
-            if may_see_real_name(user.actor, case_id, identity.id, grants, now):
+            if may_see_real_name(actor, case_id, identity.id, grants, now):
                 shown[token] = identity.name
                 revealing[token] = identity.id
                 vocabulary.extend((alias, token) for alias in identity.aliases)
             else:
                 shown[token] = identity.label
-        return Display(shown, revealing, tuple(vocabulary))
+        display = Display(shown, revealing, tuple(vocabulary))
+        # the answer holds until the first grant in force now expires (a revocation moves the epoch)
+        until = min((g.expires_at for g in grants if g.in_force(now)), default=datetime.max.replace(tzinfo=now.tzinfo))
+        self._policy_cache.put(epoch, key, (display, now, until))
+        return display
+
+    def _identity_tokens(self, case_id: str, epoch: int) -> tuple[tuple[Identity, str], ...]:
+        """The identities of a case's scope, decrypted, each with its token; kept per epoch."""
+        key = ("identities", case_id)
+        cached = self._policy_cache.get(epoch, key)
+        if cached is not None:
+            return cached  # type: ignore[return-value]
+        with self.db.read() as session:
+            token_key = self.identity_map.token_key(session, case_id)
+            identities = self.identity_map.identities(session, case_id)
+        found = tuple((identity, pseudonym_token(token_key, identity.id)) for identity in identities)
+        self._policy_cache.put(epoch, key, found)
+        return found
 
     def _masked_title(self, case_id: str, title: str, token_key: bytes) -> str:
         """The title masked like text: titles and file names can hold names too."""
@@ -979,11 +1015,39 @@ class Vault:
                 .where(DocumentRow.id.in_(ids)))
             return {i: (c, DocumentStatus(st), v) for i, c, st, v in rows}
 
-    def visible_cases(self, user: UserInfo) -> list[tuple[CaseInfo, frozenset[DocumentStatus]]]:
-        """The cases ``user`` may search, each with the document statuses they may see there."""
+    def heads(self) -> tuple[int, int]:
+        """(policy epoch, highest outbox id), read in one statement: what a search needs to know
+        whether anything it keeps (decrypted policy state, index contents) has moved."""
+        with self.db.read() as session:
+            epoch, latest = session.execute(
+                select(policy.epoch_query(), select(func.max(IndexOutboxRow.id)).scalar_subquery())).one()
+        return int(epoch or 0), int(latest or 0)
+
+    def policy_epoch(self) -> int:
+        with self.db.read() as session:
+            return int(session.scalar(select(policy.epoch_query())) or 0)
+
+    def _case_list(self, epoch: int) -> tuple[CaseInfo, ...]:
+        """Every case with its decrypted name (no document counts), kept per policy epoch."""
+        cached = self._policy_cache.get(epoch, "cases")
+        if cached is not None:
+            return cached  # type: ignore[return-value]
+        with self.db.read() as session:
+            rows = session.scalars(select(CaseRow).order_by(CaseRow.created_at)).all()
+            found = tuple(sorted((self._case_info(session, r) for r in rows), key=lambda c: c.name.casefold()))
+        self._policy_cache.put(epoch, "cases", found)
+        return found
+
+    def visible_cases(self, user: UserInfo, *, epoch: int | None = None) -> list[tuple[CaseInfo, frozenset[DocumentStatus]]]:
+        """The cases ``user`` may search, each with the document statuses they may see there.
+        Their ``documents`` are not counted (0). ``epoch``: the policy epoch the caller read at
+        the start of its request (read here if not given)."""
+        if epoch is None:
+            epoch = self.policy_epoch()
+        actor = user.actor
         out = []
-        for case_info in self.cases():
-            statuses = frozenset(s for s in DocumentStatus if may_see_document(user.actor, case_info.id, s.value))
+        for case_info in self._case_list(epoch):
+            statuses = frozenset(s for s in DocumentStatus if may_see_document(actor, case_info.id, s.value))
             if statuses:
                 out.append((case_info, statuses))
         return out
@@ -1219,8 +1283,8 @@ class Vault:
                details: dict[str, object] | None = None) -> int:
         """Write one audit entry in its own transaction; AuditFailed if it cannot be written."""
         try:
-            with self.db.write() as session:
-                return self.audit.append(session, actor=actor, action=action, target=target, details=details)
+            with self.db.write_connection() as connection:  # the entry alone: no ORM session needed
+                return self.audit.append(connection, actor=actor, action=action, target=target, details=details)
         except SQLAlchemyError:
             raise AuditFailed("the audit log could not be written, so the action was not carried out") from None
 

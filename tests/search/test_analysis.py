@@ -13,7 +13,7 @@ import random
 
 import pytest
 
-from search._analysis import pair_analyzer, pairs, terms, word_analyzer
+from search._analysis import pair_analyzer, pairs, term_spans, terms, word_analyzer
 
 PIECES = ("a", "é", "É", "İ", "ı", "ß", "ﬁ", "œ", "中", "文", "字", "日本語", "한국어", "x", "Z", "7", "_", "-",
           "'", "’", " ", " ", "  ", "the", "les", "running", "sisters", "Gérard", "noose", "tightened")
@@ -35,6 +35,7 @@ def test_the_fast_terms_equal_the_analyzer_chain(seed):
         text = _random_text(rng)
         assert terms(text) == [t.text for t in words(text)], text
         assert pairs(text) == [t.text for t in word_pairs(text)], text
+        assert term_spans(text) == [(t.startchar, t.endchar, t.text) for t in words(text, chars=True, mode="query")], text
 
 
 def test_what_the_terms_are():
