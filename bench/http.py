@@ -1,7 +1,7 @@
 """HTTP: the search endpoint over loopback, with concurrent clients, while an ingest runs.
 
     python3 bench/http.py [--clients 8] [--seconds 20] [--documents 300] [--turns-per-doc 20]
-                          [--seed 7] [--no-release] [--dir DIR] [--postgres URL]
+                          [--seed 7] [--no-release] [--no-ingest] [--dir DIR] [--postgres URL]
 
 Setup (not timed as load): a fresh vault (SQLite, or ``--postgres`` on an empty database) with one
 case, the identity "Hadrien Quillon" (alias "Quillon", pseudonym "H") registered before anything
@@ -24,7 +24,7 @@ to at most 100 terms), field filter (``speaker:QM w``, ``speaker:H w``, ``kind:t
 At the same time one ingest client uploads further transcripts of the same generator one by one
 over ``POST /api/v1/documents`` as rex, and (unless ``--no-release``) rita reads each one's review,
 rejects its pending suggestions and releases it, so the index changes under the searchers (each
-search first brings the index up to the outbox).
+search first brings the index up to the outbox). ``--no-ingest`` runs the searches alone.
 
 Measured, client side: latency is wall time from before ``post`` to the parsed JSON answer;
 requests/s is completed searches over the measured window; p50/p95/p99 over successful searches,
@@ -337,10 +337,13 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-release", action="store_true",
                         help="the ingest client only uploads (the released index does not change)")
+    parser.add_argument("--no-ingest", action="store_true",
+                        help="no ingest client: the searches alone, a baseline for the figures with one")
     parser.add_argument("--dir", type=Path, default=None, help="work directory (kept); default a temporary one")
     parser.add_argument("--postgres", default=None, metavar="URL", help="database URL of an empty database "
                         "(default SQLite in the work directory)")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # figures and progress lines in order when piped
 
     rng = random.Random(args.seed)
     started = time.perf_counter()
@@ -420,10 +423,12 @@ def load(args: argparse.Namespace, base: str, keys: dict[str, str], pid: int, up
     threads = [threading.Thread(target=search_client, name=f"search-{i}",
                                 args=(base, keys["ivy"], plan, i * len(plan) // args.clients, stop, tally))
                for i in range(args.clients)]
-    threads.append(threading.Thread(target=ingest_client, name="ingest",
-                                    args=(base, keys, uploads, not args.no_release, stop, ingest)))
+    if not args.no_ingest:
+        threads.append(threading.Thread(target=ingest_client, name="ingest",
+                                        args=(base, keys, uploads, not args.no_release, stop, ingest)))
     cpu_server, cpu_self = proc_cpu_seconds(pid), self_cpu_seconds()
-    note(f"  load: {args.clients} search clients and 1 ingest client for {args.seconds:.0f} s")
+    ingesting = "no ingest client" if args.no_ingest else "1 ingest client"
+    note(f"  load: {args.clients} search clients and {ingesting} for {args.seconds:.0f} s")
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -445,7 +450,7 @@ def load(args: argparse.Namespace, base: str, keys: dict[str, str], pid: int, up
     errors = sum(tally.errors.values())
     ingest_errors = sum(ingest.errors.values())
     print()
-    print(f"load: {args.clients} search clients (keep-alive, one thread each) + 1 ingest client, "
+    print(f"load: {args.clients} search clients (keep-alive, one thread each), {ingesting}, "
           f"{window:.1f} s window (+{drained:.1f} s draining in-flight requests)")
     print(f"  searches completed   {completed}")
     print(f"  requests/s           {completed / window:.1f}")
