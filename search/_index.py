@@ -29,7 +29,7 @@ from vault import SearchableDocument
 
 MARK_FILE = "outbox.mark"
 FORMAT_FILE = "format.mark"
-INDEX_FORMAT = 2  # raise when the schema or the analysis changes: older indexes are rebuilt
+INDEX_FORMAT = 3  # raise when the schema, the analysis or the encoding changes: older indexes are rebuilt
 WRITE_LOCK_SECONDS = 30.0
 MERGE_ABOVE_SEGMENTS = 8
 
@@ -42,13 +42,19 @@ class _InliningPostingsWriter(W3PostingsWriter):
     """Whoosh's postings writer, with its inlining of short posting lists working: W3's own calls
     ``terminfo.set_inline``, a method that does not exist (``set_inlined`` does), so its
     ``inlinelimit`` only works at 1, which inlines nothing. Every rare term, and most word pairs
-    are rare, then cost a pickled, compressed block of its own."""
+    are rare, then cost a pickled, compressed block of its own.
+
+    A field without posting values (``Existence``: document, kind, date, year, speaker_facet)
+    adds no value to ``_values``; inlined as it is, Whoosh's ``ListMatcher.value()`` reads the
+    empty list back as ``""`` (a str), and a merge (``add_reader``: a purge's rewrite, or
+    MERGE_SMALL) then fails in ``PostingPool.add`` (``assert isinstance(vbytes, bytes)``). So an
+    empty ``b""`` is inlined per posting instead, as Whoosh's own blocks give (None, not a str)."""
 
     def finish_postings(self):  # type: ignore[no-untyped-def]
         terminfo = self._terminfo
         if not self.written() and len(self) < self._inlinelimit:
             terminfo.add_block(self)
-            terminfo.set_inlined(self._ids, self._weights, self._values)
+            terminfo.set_inlined(self._ids, self._weights, self._values or (b"",) * len(self._ids))
             self._terminfo = None
             return terminfo
         return super().finish_postings()
@@ -203,10 +209,13 @@ class CaseIndex:
                 writer.delete_by_term("document", document_id)
             for row in add:
                 writer.add_document(**row)
+            writer.commit(mergetype=_rewrite_segments_with_deletions if purge else _merge_when_many)
         except BaseException:
-            writer.cancel()
+            # a failed commit too: the writer holds the write lock (and its temporary files)
+            # until it is cancelled, and an exception kept alive keeps the writer alive
+            if not writer.is_closed:
+                writer.cancel()
             raise
-        writer.commit(mergetype=_rewrite_segments_with_deletions if purge else _merge_when_many)
 
     def mark(self) -> int:
         """The last outbox id applied to this index (0 if none)."""

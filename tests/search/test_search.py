@@ -347,3 +347,41 @@ def test_searches_from_many_threads_answer_like_one_at_a_time(search, people):
         answers = list(pool.map(lambda i: (queries[i % len(queries)], _answer(search, people["rex"], queries[i % len(queries)])),
                                 range(96)))
     assert all(answer == expected[query] for query, answer in answers)
+
+
+def test_a_decision_rewrites_a_segment_shared_with_other_documents(vault, search, people, case):
+    """A purge copies the live units of a segment into a new one. Whoosh read the short posting
+    lists kept in the term entry of value-less fields (document, kind, date, ...) back with a str
+    value, and its posting pool refused them (AssertionError): every search then failed with 500."""
+    first = ingest_bytes(vault, case, "[00:00:01] QM: Odile Verlaine keeps the harbour keys.\n".encode(), "a.txt")
+    ingest_bytes(vault, case, "[00:00:01] QM: the harbour master called twice.\n".encode(), "b.txt")
+    search.sync()  # one commit: both documents in one segment of the review index
+    pending = [r["id"] for u in vault.masked(first.id).units for r in u.suggestions if r["state"] == "pending"]
+    assert pending
+    vault.decide(first.id, people["rex"], pending, accept=False, actor="tester")  # re-masked: a purge
+    search.sync()
+    assert _answer(search, people["rex"], "harbour")["total"] == 2
+    assert _answer(search, people["rex"], "master")["total"] == 1
+
+
+def test_a_failed_index_commit_releases_the_write_lock(vault, search, people, case, monkeypatch):
+    """A commit that raises cancels its writer. Before, the writer kept the index's write lock for
+    as long as the exception lived (an error handler or log holds it; its frames hold the writer):
+    the next write waited WRITE_LOCK_SECONDS holding the sync lock, and every search behind it."""
+    from search import _index
+
+    def broken(_writer, _segments):
+        raise RuntimeError("merge failed")
+
+    index = search._index(case.id, DocumentStatus.IN_REVIEW)
+    merge = _index._merge_when_many
+    monkeypatch.setattr(_index, "WRITE_LOCK_SECONDS", 0.5)
+    monkeypatch.setattr(_index, "_merge_when_many", broken)
+    try:
+        index.replace([], [], purge=False)
+    except RuntimeError as error:
+        failed = error  # kept alive, with its traceback
+    monkeypatch.setattr(_index, "_merge_when_many", merge)
+    index.replace([], [], purge=False)  # IndexLocked if the failed writer still held the lock
+    assert failed.__traceback__ is not None
+    assert _answer(search, people["rex"], "knows")["total"] == 1
