@@ -574,7 +574,16 @@ async def admin_revoke_key(request: Request, session: SignedIn, key_id: str) -> 
 @router.get("/admin/keys")
 def admin_keys(request: Request, session: SignedIn) -> HTMLResponse:
     _admin(session, Permission.KEY_STATUS)
-    return render(request, "admin_keys.html", session, key_status=_vault(request).key_status())
+    return render(request, "admin_keys.html", session, key_status=_vault(request).key_status(), rotated=False)
+
+
+@router.post("/admin/keys/rotate")
+async def admin_rotate_keys(request: Request, session: SignedIn) -> HTMLResponse:
+    """A new version of every case key; what older versions protect still decrypts."""
+    await _form(request, session)
+    admin = _admin(session, Permission.KEY_ROTATE)
+    status = await run_in_threadpool(_vault(request).rotate_keys, actor=_actor(admin))
+    return render(request, "admin_keys.html", session, key_status=status, rotated=True)
 
 
 @router.get("/admin/audit")

@@ -184,7 +184,10 @@ def test_an_admin_issues_and_revokes_an_access_key(world, open_page):
         shot(page, "13-access-key-revoked")
         assert api.get("/api/v1/cases").status_code == 401
     page.goto("/admin/keys")
-    shot(page, "14-encryption-keys")
+    page.click("text=Rotate the case keys")
+    expect(page.locator(".notice")).to_contain_text("new version")
+    shot(page, "14-encryption-keys-rotated")
+    assert 2 in world.vault.key_status().case_key_versions
     page.goto("/admin/audit")
     page.click("text=Verify the chain")
     expect(page.locator("p.notice")).to_contain_text("Intact")

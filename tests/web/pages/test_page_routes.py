@@ -78,6 +78,7 @@ TABLE = [
     Row("POST", "/admin/users/rita/access-keys", _admin_only(201), lambda w, p: {"days": "30"}),
     Row("POST", "/admin/access-keys/{spare_key}/revoke", _admin_only(303), lambda w, p: {"user": "rita"}),
     Row("GET", "/admin/keys", _admin_only(200)),
+    Row("POST", "/admin/keys/rotate", _admin_only(200)),
     Row("GET", "/admin/audit", _admin_only(200)),
     Row("POST", "/admin/audit/verify", _admin_only(200)),
 ]
