@@ -319,6 +319,24 @@ def add_user(request: Request, user: User, body: UserIn) -> dict[str, object]:
     return _json.user_json(added, _case_names(vault)) | {"access_key": key}
 
 
+@router.put("/users/{name}/cases/{case}")
+def add_membership(request: Request, user: User, name: str, case: str) -> dict[str, object]:
+    """Make user ``name`` a member of ``case``; takes effect at their next request."""
+    _require(user, Permission.USER_MANAGE)
+    vault = _vault(request)
+    changed = vault.set_membership(name, _visible_case(vault, user, case), member=True, actor=_actor(user))
+    return _json.user_json(changed, _case_names(vault))
+
+
+@router.delete("/users/{name}/cases/{case}")
+def remove_membership(request: Request, user: User, name: str, case: str) -> dict[str, object]:
+    """Take user ``name`` out of ``case``; their next request no longer sees it."""
+    _require(user, Permission.USER_MANAGE)
+    vault = _vault(request)
+    changed = vault.set_membership(name, _visible_case(vault, user, case), member=False, actor=_actor(user))
+    return _json.user_json(changed, _case_names(vault))
+
+
 @router.get("/users/{name}/access-keys")
 def access_keys(request: Request, user: User, name: str) -> list[dict[str, object]]:
     _require(user, Permission.ACCESS_KEY_MANAGE)

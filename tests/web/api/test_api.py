@@ -166,3 +166,17 @@ def test_only_an_admin_may_rotate(world):
     with world.client("anonymous") as client:
         assert client.post("/api/v1/keys/rotate").status_code == 401
     assert world.vault.key_status().case_key_versions == {1: 2}
+
+
+def test_a_membership_removed_through_the_api_hides_the_case_at_the_next_request(world):
+    document = f"/api/v1/documents/{world.documents['call1'].id}"
+    with world.client("admin") as ada, world.client("investigator") as ivy:
+        assert ivy.get(document).status_code == 200
+        removed = ada.delete(f"/api/v1/users/ivy/cases/{world.case.name}")
+        assert removed.status_code == 200 and removed.json()["cases"] == []
+        assert ivy.get(document).status_code == 404
+        assert ivy.get("/api/v1/cases").json() == []
+        added = ada.put(f"/api/v1/users/ivy/cases/{world.case.name}")
+        assert added.status_code == 200 and added.json()["cases"] == [world.case.name]
+        assert ivy.get(document).status_code == 200
+        assert ada.put("/api/v1/users/nobody/cases/" + world.case.name).status_code == 404

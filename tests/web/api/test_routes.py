@@ -68,6 +68,8 @@ TABLE = [
         _json({"approve": False})),
     Row("GET", "/api/v1/users", _admin_only(200)),
     Row("POST", "/api/v1/users", _admin_only(201), _json(lambda w, p: {"name": f"new-{p}", "role": "investigator"})),
+    Row("PUT", "/api/v1/users/otto/cases/{case}", _admin_only(200)),
+    Row("DELETE", "/api/v1/users/otto/cases/{case}", _admin_only(200)),
     Row("GET", "/api/v1/users/ivy/access-keys", _admin_only(200)),
     Row("POST", "/api/v1/users/otto/access-keys", _admin_only(201), _json({"expires_in_days": 30})),
     Row("DELETE", "/api/v1/access-keys/{spare_key}", _admin_only(200)),
@@ -99,7 +101,8 @@ def test_every_route_has_a_row(world):
 def _template(path: str) -> str:
     return (path.replace("{call1}", "{document_id}").replace("{review}", "{document_id}")
             .replace("{request}", "{request_id}").replace("{spare_key}", "{key_id}")
-            .replace("/users/ivy/", "/users/{name}/").replace("/users/otto/", "/users/{name}/"))
+            .replace("/users/ivy/", "/users/{name}/").replace("/users/otto/", "/users/{name}/")
+            .replace("/cases/{case}", "/cases/{case}"))
 
 
 def test_every_route_answers_every_persona_as_the_table_says(world):
