@@ -38,6 +38,8 @@ import tracemalloc
 import unicodedata
 from pathlib import Path
 
+# bench/ holds http.py: keep this folder off sys.path, or it would hide the standard library's http
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from redaction import Alias, AliasMatcher, Mention  # noqa: E402

@@ -57,6 +57,8 @@ import tempfile
 import time
 from pathlib import Path
 
+# bench/ holds http.py: keep this folder off sys.path, or it would hide the standard library's http
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from whoosh import index as whoosh_index  # noqa: E402
