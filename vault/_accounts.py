@@ -137,6 +137,20 @@ def totp_step(secret: str, code: str, now: datetime) -> int | None:
     return None
 
 
+def _password_ok(row: CredentialRow | None, password: str) -> bool:
+    """Whether ``password`` is the one stored; as slow for a user without one as for any other."""
+    stored = row.password_hash if row is not None and row.password_hash else _dummy_hash()
+    try:
+        return (len(password) <= MAX_PASSWORD and _hasher.verify(stored, password)
+                and row is not None and bool(row.password_hash))
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_matches(session: Session, user: UserRow, password: str) -> bool:
+    return _password_ok(session.get(CredentialRow, user.id), password)
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """What checking a sign-in found: the user, or why not (for the audit log, never the page)."""
@@ -150,12 +164,7 @@ def verify(session: Session, name: str, password: str, code: str | None, *, totp
     """Check a sign-in. Advances the TOTP step on success; the caller commits either way."""
     user = session.scalar(select(UserRow).where(UserRow.name == name))
     row = session.get(CredentialRow, user.id) if user is not None else None
-    stored = row.password_hash if row is not None and row.password_hash else _dummy_hash()
-    try:
-        password_ok = len(password) <= MAX_PASSWORD and _hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        password_ok = False
-    if user is None or row is None or not row.password_hash or not password_ok:
+    if user is None or row is None or not _password_ok(row, password):
         return Verdict(user, "wrong password" if user is not None else "unknown user")
     if not user.active:
         return Verdict(user, "user disabled")

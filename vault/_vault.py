@@ -1186,9 +1186,7 @@ class Vault:
         accounts.check_password(new)
         with self.db.write() as session:
             row = session.get(UserRow, user.id)
-            verdict = accounts.verify(session, row.name, current, None, totp_required=False,
-                                      key=self._credentials_key(), now=utcnow()) if row else None
-            if verdict is None or verdict.reason in ("wrong password", "unknown user", "user disabled"):
+            if row is None or not accounts.password_matches(session, row, current):
                 raise accounts.SignInFailed("the current password is wrong")
             accounts.set_password(session, row, new, utcnow())
             self.audit.append(session, actor=actor, action="user.password", target=user.id)
@@ -1224,9 +1222,12 @@ class Vault:
                 self.audit.append(session, actor=f"{name} ({client})", action="sign-in", target=verdict.user.id)
                 return signed
         # refused: audited in its own transaction (the verify transaction changed nothing to keep)
-        self.record(actor=f"{name[:100]} ({client})", action="sign-in.refused",
-                    target=verdict.user.id if verdict.user is not None else None,
-                    details={"reason": verdict.reason})
+        # what was typed as a name may be anything (a password typed in the wrong field): it goes
+        # only into the encrypted details, and the clear actor names a user only if one exists
+        known = verdict.user is not None
+        self.record(actor=f"{verdict.user.name if known else 'unknown user'} ({client})",  # type: ignore[union-attr]
+                    action="sign-in.refused", target=verdict.user.id if known else None,  # type: ignore[union-attr]
+                    details={"reason": verdict.reason} | ({} if known else {"name": name[:100]}))
         if verdict.reason == "no second factor enrolled":
             raise accounts.SignInFailed("your role needs a second factor and none is enrolled; "
                                         "ask an admin to reset your sign-in")

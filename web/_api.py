@@ -76,7 +76,8 @@ def _visible_case(vault: Vault, user: UserInfo, name_or_id: str) -> CaseInfo:
     return case
 
 
-def _visible_document(vault: Vault, user: UserInfo, document_id: str) -> Any:
+def visible_document(vault: Vault, user: UserInfo, document_id: str) -> Any:
+    """The document, if the caller may see it; 404 otherwise, as for one that does not exist."""
     try:
         info = vault.document(document_id)
     except NotFound:
@@ -154,7 +155,7 @@ def _attachment(filename: str) -> str:
 def download_original(request: Request, user: User, document_id: str) -> StreamingResponse:
     """The original file as uploaded, for the case's reviewers (audited)."""
     vault = _vault(request)
-    info = _visible_document(vault, user, document_id)
+    info = visible_document(vault, user, document_id)
     _require(user, Permission.DOCUMENT_DOWNLOAD_ORIGINAL, info.case_id)
     reader = vault.open_original(document_id, actor=_actor(user))
 
@@ -215,7 +216,7 @@ def review_document(request: Request, user: User, document_id: str) -> dict[str,
 def decide(request: Request, user: User, document_id: str, body: DecisionsIn) -> dict[str, object]:
     """Accept and reject suggestions; accepted ones may be linked to an identity's pseudonym."""
     vault = _vault(request)
-    info = _visible_document(vault, user, document_id)
+    info = visible_document(vault, user, document_id)
     identity_id = vault.identity(vault.case(info.case_id), body.identity).id if body.identity else None
     masked = None
     if body.accept:

@@ -84,11 +84,11 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
 
 
-def _answer(request: Request, status: int, code: str, message: str) -> Response:
+def _answer(request: Request, status: int, code: str, message: str, *, needs_session: bool = False) -> Response:
     """JSON for the API; for the pages, an error page, or the sign-in page when a session is needed."""
     if request.url.path.startswith("/api/"):
         return error_response(status, code, message)
-    if status == 401 and request.url.path != "/login":
+    if needs_session:
         return RedirectResponse("/login", status_code=303)
     return templates.TemplateResponse(request, "error.html", {"user": None, "nav": [], "csrf": "", "message": message,
                                                               "title": _TITLES.get(status, "Error")},
@@ -99,7 +99,8 @@ async def _domain(request: Request, error: Exception) -> Response:
     status = status_of(error)
     if status == 500:
         return await _internal(request, error)
-    return _answer(request, status, getattr(error, "code", "ERROR"), str(error))
+    return _answer(request, status, getattr(error, "code", "ERROR"), str(error),
+                   needs_session=isinstance(error, SessionEnded))
 
 
 async def _validation(request: Request, error: Exception) -> Response:

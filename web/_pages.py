@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import jinja2
 import pyotp
@@ -22,11 +22,13 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
 
-from redaction import Permission, Role, may_see_document, permits
+from redaction import Permission, Role, permits
 from vault import CaseInfo, Kind, SignInFailed, UserInfo, Vault, WebSession
 from vault.errors import DuplicateDocument, Forbidden, InvalidInput, NotFound
 from web import _sessions
+from web._api import visible_document
 from web._sessions import SignedIn
 from web._upload import read_upload
 
@@ -84,22 +86,11 @@ def render(request: Request, template: str, session: WebSession | None, status: 
                                                           "nav": nav, **context}, status_code=status)
 
 
-async def _form(request: Request, session: WebSession) -> dict[str, str]:
-    """The posted form, after the CSRF check."""
-    form = await request.form(max_fields=MAX_FORM_FIELDS, max_files=0)
-    values = {k: v for k, v in form.multi_items() if isinstance(v, str)}
-    _sessions.check_csrf(request, session, values.get("csrf"))
-    return values
-
-
-async def _form_lists(request: Request, session: WebSession) -> tuple[dict[str, str], dict[str, list[str]]]:
+async def _form(request: Request, session: WebSession) -> FormData:
+    """The posted form (text fields only: files are refused), after the CSRF check."""
     form = await request.form(max_fields=MAX_FORM_FIELDS, max_files=0)
     _sessions.check_csrf(request, session, str(form.get("csrf") or ""))
-    lists: dict[str, list[str]] = {}
-    for key, value in form.multi_items():
-        if isinstance(value, str):
-            lists.setdefault(key, []).append(value)
-    return {k: v[-1] for k, v in lists.items()}, lists
+    return form
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -212,7 +203,7 @@ def search_form(request: Request, session: SignedIn) -> HTMLResponse:
 @router.post("/search")
 async def search(request: Request, session: SignedIn) -> HTMLResponse:
     """Queries are posted, so they sit in no URL, history or access log."""
-    values = await _form(request, session)
+    values = {k: str(v) for k, v in (await _form(request, session)).items()}
     facet = values.get("facet")
     if facet:  # a facet link narrows the query
         values["q"] = f"{values.get('q', '')} {facet}".strip()
@@ -240,20 +231,10 @@ async def request_unmask(request: Request, session: SignedIn, document_id: str) 
     values = await _form(request, session)
     vault = _vault(request)
     user = session.user
-    info = vault.document(document_id) if _sees(vault, user, document_id) else None
-    if info is None:
-        raise NotFound("no such document")
+    info = visible_document(vault, user, document_id)
     vault.request_unmask(user, vault.case(info.case_id), values.get("identity", ""), values.get("justification", ""),
                          actor=_actor(user))
     return _see_other(f"/documents/{document_id}?" + urlencode({"notice": "requested"}))
-
-
-def _sees(vault: Vault, user: UserInfo, document_id: str) -> bool:
-    try:
-        info = vault.document(document_id)
-    except NotFound:
-        return False
-    return bool(may_see_document(user.actor, info.case_id, info.status.value))
 
 
 # -- upload -------------------------------------------------------------------------------------
@@ -347,7 +328,7 @@ def _review_segments(text: str, spans: list[tuple[int, int, str]]) -> list[tuple
 
 @router.post("/review/{document_id}/decisions")
 async def review_decide(request: Request, session: SignedIn, document_id: str) -> RedirectResponse:
-    values, lists = await _form_lists(request, session)
+    values = await _form(request, session)
     user = _reviewer(session)
     vault = _vault(request)
     accept = [k.removeprefix("s:") for k, v in values.items() if k.startswith("s:") and v == "accept"]
@@ -498,11 +479,11 @@ def admin_users(request: Request, session: SignedIn) -> HTMLResponse:
 
 @router.post("/admin/users")
 async def admin_add_user(request: Request, session: SignedIn) -> HTMLResponse:
-    values, lists = await _form_lists(request, session)
+    values = await _form(request, session)
     admin = _admin(session, Permission.USER_MANAGE)
     vault = _vault(request)
     added, key = vault.add_user(values.get("name", "").strip(), values.get("role", ""),
-                                cases=tuple(lists.get("cases", [])), actor=_actor(admin))
+                                cases=tuple(map(str, values.getlist("cases"))), actor=_actor(admin))
     password, secret = await run_in_threadpool(vault.reset_sign_in, added.name, actor=_actor(admin))
     return render(request, "admin_secrets.html", session, subject=added.name, access_key=key, password=password,
                   secret=secret, status=201)
@@ -556,9 +537,9 @@ async def admin_issue_key(request: Request, session: SignedIn, name: str) -> HTM
         expires = datetime.now(UTC) + timedelta(days=float(days)) if days else None
     except ValueError:
         raise InvalidInput("give the days as a number, or leave it empty for a key that does not expire") from None
-    info, key = _vault(request).issue_access_key(name, expires_at=expires, actor=_actor(admin))
+    _, key = _vault(request).issue_access_key(name, expires_at=expires, actor=_actor(admin))
     return render(request, "admin_secrets.html", session, subject=name, access_key=key, password=None, secret=None,
-                  key_info=info, status=201)
+                  status=201)
 
 
 @router.post("/admin/access-keys/{key_id}/revoke")
@@ -568,7 +549,7 @@ async def admin_revoke_key(request: Request, session: SignedIn, key_id: str) -> 
     vault = _vault(request)
     vault.revoke_access_key(key_id, actor=_actor(admin))
     owner = values.get("user", "")
-    return _see_other(f"/admin/users/{owner}?notice=revoked" if owner else "/admin/users")
+    return _see_other(f"/admin/users/{quote(owner, safe='')}?notice=revoked" if owner else "/admin/users")
 
 
 @router.get("/admin/keys")

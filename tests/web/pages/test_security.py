@@ -6,9 +6,11 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import time
 
 import httpx
 import pyotp
+import sqlalchemy as sa
 
 from tests.web.api.conftest import serve
 from tests.web.pages.conftest import SIGN_IN_TOKEN, browser, code_for, csrf_of, sign_in
@@ -117,9 +119,19 @@ def test_failed_sign_ins_past_100_an_hour_are_429_and_the_lock_lifts(world):
     for _ in range(3):
         _sign_in_form(client, "ivy", "not the password")
     assert _sign_in_form(client, "ivy", world.passwords["investigator"]).status_code == 429
-    import time
     time.sleep(0.6)
     assert _sign_in_form(client, "ivy", world.passwords["investigator"]).status_code == 303  # no lockout
+
+
+def test_a_refused_sign_in_keeps_what_was_typed_out_of_the_clear_audit_columns(world):
+    typed = "Hadrien Quillon hunter2"  # a password, or a protected name, typed in the name field
+    assert _sign_in_form(browser(world), typed, "not the password").status_code == 401
+    refused = [e for e in world.vault.audit_entries(after=0, limit=1000) if e.action == "sign-in.refused"][-1]
+    assert refused.actor == "unknown user (web)" and refused.target is None
+    assert refused.details == {"reason": "unknown user", "name": typed.lower()}  # encrypted at rest
+    with world.vault.db.read() as session:
+        rows = session.execute(sa.text("SELECT actor, action, coalesce(target, '') FROM audit_log")).all()
+    assert not any("quillon" in " ".join(row).lower() for row in rows)
 
 
 def test_a_reviewer_needs_a_code_and_a_code_is_good_once(world):
@@ -235,3 +247,16 @@ def test_error_pages_show_a_message_never_a_trace(world):
         assert answer.headers["content-type"].startswith("text/html")
         assert 'class="error"' in answer.text
         assert "Traceback" not in answer.text and ".py" not in answer.text
+
+
+def test_a_password_changes_only_with_the_current_one(world):
+    rex = sign_in(world, "reviewer")  # a second factor is enrolled: the current password alone decides here
+    token = csrf_of(rex)
+    wrong = rex.post("/account/password", data={"csrf": token, "current": "not the password",
+                                                "new": "a new long password", "repeat": "a new long password"})
+    assert wrong.status_code == 401 and "current password is wrong" in wrong.text
+    changed = rex.post("/account/password", data={"csrf": token, "current": world.passwords["reviewer"],
+                                                  "new": "a new long password", "repeat": "a new long password"})
+    assert changed.status_code == 303
+    assert _sign_in_form(browser(world), "rex", world.passwords["reviewer"], code_for(world.totp["reviewer"])).status_code == 401
+    assert _sign_in_form(browser(world), "rex", "a new long password", code_for(world.totp["reviewer"])).status_code == 303
