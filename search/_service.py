@@ -214,6 +214,25 @@ class Search:
                 start = changes[-1].id
             return done
 
+    def _catch_up(self, case_ids: list[str], high: int) -> None:
+        """Before a search: bring its cases' indexes up to outbox id ``high``, without queueing
+        behind another thread's write. When the write lock is free the search applies what is
+        pending itself. When another thread holds it (an upload's answer waits on its own
+        indexing, see web), the search does not wait for additions: it answers from the last
+        commit, as if it had come a moment earlier. It waits only when a pending change could
+        leave terms in the index that are gone from the documents (a re-masking's purge), or
+        when a case has no open index yet: those are never served stale."""
+        marks = [self._marks.get(case_id, -1) for case_id in case_ids]
+        if min(marks, default=high) >= high:
+            return
+        if self._sync_lock.acquire(blocking=False):
+            try:
+                self.sync(high=high)
+            finally:
+                self._sync_lock.release()
+        elif min(marks) < 0 or self.vault.purge_pending(case_ids, min(marks)):
+            self.sync(high=high)
+
     def _reconcile(self, case_id: str, progress: Callable[[int], None] | None) -> int:
         """Open a case's indexes, rebuilding them if never built or unreadable; returns the
         number of documents rebuilt."""
@@ -281,7 +300,7 @@ class Search:
             parse(text)  # but refuse a bad query the same way as for anyone else
             self._audit(user, text, actor, [], 0, [])
             return SearchResults(0, page, ())
-        self.sync(high=high)
+        self._catch_up([c.id for c, _ in targets], high)
         deadline = time.monotonic() + self.time_limit
         found: list[_Found] = []
         facets: dict[str, Counter[str]] = {"kind": Counter(), "year": Counter(), "speaker": Counter()}

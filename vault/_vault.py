@@ -970,6 +970,14 @@ class Vault:
                                    .where(IndexOutboxRow.id > after).order_by(IndexOutboxRow.id).limit(limit))
             return [IndexChange(*row) for row in rows]
 
+    def purge_pending(self, case_ids: list[str], after: int) -> bool:
+        """Whether an outbox row after id ``after`` for one of ``case_ids`` rewrites a document's
+        terms away (a re-masking): an index behind such a row may still hold the old terms."""
+        with self.db.read() as session:
+            return session.scalar(select(IndexOutboxRow.id).where(
+                IndexOutboxRow.id > after, IndexOutboxRow.purge.is_(True),
+                IndexOutboxRow.case_id.in_(case_ids)).limit(1)) is not None
+
     def latest_index_change(self) -> int:
         """The highest outbox id (0 when there is none)."""
         with self.db.read() as session:

@@ -14,13 +14,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi.concurrency import run_in_threadpool
 
-from search import Search
+from search import Search, SearchError
 from vault import Settings, Vault
 from vault.errors import InvalidInput
 from web import _errors, _pages, _sessions
 from web._api import router
 
+log = logging.getLogger(__name__)
 access_log = logging.getLogger("casevault.access")  # uvicorn's own access log is off: it logs paths
 
 # pages load their stylesheet and two scripts from /static, nothing else and nothing inline
@@ -35,6 +37,21 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+
+
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+SEARCHES = frozenset({"/search", "/api/v1/search"})  # a search catches up itself, see Search.search
+
+
+def _follow(search: Search) -> None:
+    """Index what a write changed before its answer leaves, so the writer pays for indexing
+    and whoever searches after the answer finds it; a search running meanwhile answers from
+    the last commit rather than waiting (see ``Search._catch_up``). One query when nothing
+    changed. The write itself is done: if the indexes cannot follow now, the next search does."""
+    try:
+        search.sync()
+    except SearchError as error:
+        log.warning("search indexes could not follow a write yet (%s); the next search will", error)
 
 
 class Services:
@@ -75,6 +92,8 @@ def create_app(settings: Settings, *, vault: Vault | None = None) -> FastAPI:
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
+        if request.method in WRITES and request.url.path not in SEARCHES:
+            await run_in_threadpool(_follow, services.search)
         if response.headers.get("content-type", "").startswith("text/html"):
             response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
         for name, value in SECURITY_HEADERS.items():

@@ -385,3 +385,51 @@ def test_a_failed_index_commit_releases_the_write_lock(vault, search, people, ca
     index.replace([], [], purge=False)  # IndexLocked if the failed writer still held the lock
     assert failed.__traceback__ is not None
     assert _answer(search, people["rex"], "knows")["total"] == 1
+
+
+class _Writing:
+    """Another thread holding the indexes' write lock, as an upload's indexing does."""
+
+    def __init__(self, search) -> None:
+        import threading
+        self._held, self._done = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._hold, args=(search,))
+
+    def _hold(self, search) -> None:
+        with search._sync_lock:
+            self._held.set()
+            self._done.wait(30)
+
+    def __enter__(self):
+        self._thread.start()
+        assert self._held.wait(5)
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._done.set()
+        self._thread.join(5)
+
+
+def test_a_search_answers_from_the_last_commit_while_another_thread_indexes_additions(vault, search, people, case):
+    """An addition pending behind another thread's write does not hold a search up: it answers
+    as if it had come a moment earlier, and the next search once the write is done finds it."""
+    late = ingest_bytes(vault, case, "[00:00:01] QM: the harbour master called.\n".encode(), "late.txt")
+    with _Writing(search), concurrent.futures.ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(_answer, search, people["rex"], "harbour")
+        assert answer.result(timeout=10)["total"] == 0  # answered while the lock was held
+    assert _answer(search, people["rex"], "harbour")["hits"][0]["id"] == late.id
+
+
+def test_a_search_waits_for_a_pending_purge_and_never_counts_its_old_terms(vault, search, people, case):
+    """A re-masking pending behind another thread's write could leave a now-masked word in the
+    index: the search waits for it rather than count it."""
+    document = ingest_bytes(vault, case, "[00:00:01] QM: Odile Verlaine keeps the keys.\n".encode(), "late.txt")
+    release(vault, document.id, people["rex"], people["rita"])
+    assert _answer(search, people["ivy"], "verlaine")["total"] == 1  # unregistered: an ordinary word
+    vault.add_identity(case, name="Odile Verlaine", label="Relative 1", actor="tester")  # re-masks: a purge
+    with _Writing(search) as writing, concurrent.futures.ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(_answer, search, people["ivy"], "verlaine")
+        with pytest.raises(concurrent.futures.TimeoutError):
+            answer.result(timeout=1)  # waiting for the lock, not answering from before the purge
+        writing.__exit__()
+        assert answer.result(timeout=30)["total"] == 0

@@ -180,3 +180,18 @@ def test_a_membership_removed_through_the_api_hides_the_case_at_the_next_request
         assert added.status_code == 200 and added.json()["cases"] == [world.case.name]
         assert ivy.get(document).status_code == 200
         assert ada.put("/api/v1/users/nobody/cases/" + world.case.name).status_code == 404
+
+
+def test_a_write_is_indexed_before_its_answer_leaves(world):
+    """The writer pays for indexing: when an upload or a release answers, the indexes already hold
+    it, so a search after the answer neither misses it nor has to index it first."""
+    search = world.app.state.services.search
+    data = b"[00:00:01] QM: the lighthouse keeper called twice.\n"
+    with world.client("investigator") as ivy:
+        uploaded = ivy.post("/api/v1/documents", files={"file": ("keeper.txt", io.BytesIO(data))},
+                            data={"case": world.case.name})
+    assert uploaded.status_code == 201
+    assert search._marks[world.case.id] == world.vault.latest_index_change()  # before any search
+    with world.client("reviewer") as rex:
+        found = rex.post("/api/v1/search", json={"q": "lighthouse"}).json()
+    assert [hit["id"] for hit in found["hits"]] == [uploaded.json()["id"]]
