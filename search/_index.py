@@ -23,6 +23,7 @@ from whoosh.writing import MERGE_SMALL, SegmentWriter
 
 from keys import SecretKey
 from search._analysis import case_schema
+from search._bulk import SegmentLengths
 from search._storage import EncryptedStorage
 from search.errors import IndexCorrupt, IndexLocked
 from vault import SearchableDocument
@@ -136,7 +137,12 @@ class CountingCollector(TopCollector):
 
     def collect(self, sub_docnum):  # type: ignore[no-untyped-def]
         self._matched.append(sub_docnum)
-        return super().collect(sub_docnum)
+        key = super().collect(sub_docnum)
+        # TopCollector raises ``minscore`` once its heap is full, and ``matches()`` then replaces
+        # the matcher with one that drops what cannot beat it (``replace(minscore)`` prunes
+        # whole posting lists): the walk stops counting those. Every match must be counted.
+        self.minscore = 0
+        return key
 
     def finish(self):  # type: ignore[no-untyped-def]
         self._count()
@@ -164,6 +170,7 @@ class CaseIndex:
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()
         self._facet_columns: dict[str, FacetColumns] = {}  # by segment id
+        self._lengths: dict[str, SegmentLengths] = {}  # by segment id
 
     def searcher(self) -> Searcher:
         """The long-lived searcher, refreshed if a commit (of any process) came since."""
@@ -181,6 +188,8 @@ class CaseIndex:
                 live = {_segment_id(reader) for reader, _ in self._searcher.reader().leaf_readers()}
                 for segment_id in set(self._facet_columns) - live:  # merged away
                     del self._facet_columns[segment_id]
+                for segment_id in set(self._lengths) - live:
+                    del self._lengths[segment_id]
             return self._searcher
 
     def facet_columns(self, reader: SegmentReader) -> FacetColumns:
@@ -194,6 +203,14 @@ class CaseIndex:
             columns = {name: list(reader.column_reader(column)) for name, column in FACETS.items()}
             self._facet_columns[segment_id] = columns
         return columns
+
+    def segment_lengths(self, reader: SegmentReader) -> SegmentLengths:
+        """The field lengths of one segment's units, for scoring in bulk (read once per field)."""
+        segment_id = _segment_id(reader)
+        lengths = self._lengths.get(segment_id)
+        if lengths is None:
+            lengths = self._lengths.setdefault(segment_id, SegmentLengths(reader))
+        return lengths
 
     def replace(self, remove: Iterable[str], add: Iterable[dict[str, object]], *, purge: bool,
                 procs: int = 1) -> None:

@@ -28,7 +28,8 @@ from whoosh.collectors import TimeLimit, TimeLimitCollector
 
 from redaction import TOKEN_PATTERN, AliasMatcher, render
 from search._analysis import term_spans
-from search._index import CaseIndex, CountingCollector, units_of
+from search import _bulk
+from search._index import FACETS, CaseIndex, CountingCollector, units_of
 from search._query import check_text, expand, parse, vocabulary_matcher
 from search._storage import DEFAULT_CACHE_BYTES
 from search.errors import IndexCorrupt, SearchTimeout
@@ -105,6 +106,7 @@ class Search:
         self.vault = vault
         self.root = root
         self.time_limit = time_limit
+        self.bulk = True  # answer from whole posting lists where the query allows (search._bulk)
         self._cache_bytes = cache_bytes
         self._indexes: dict[tuple[str, DocumentStatus], CaseIndex] = {}
         self._marks: dict[str, int] = {}
@@ -354,20 +356,31 @@ class Search:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise SearchTimeout()
-        collector = CountingCollector(limit, index.facet_columns)
         # one searcher serves every thread: Whoosh reads the decrypted buffers by offset (BufferFile.get);
         # a test holds answers from many threads equal to answers given one at a time
         searcher = index.searcher()
-        timed = TimeLimitCollector(collector, timelimit=remaining, use_alarm=False)
-        try:
-            searcher.search_with_collector(expand(query, searcher.reader(), terms), timed)
-        except TimeLimit:
-            raise SearchTimeout() from None
-        stored = [(hit.score or 0.0, hit.fields()) for hit in timed.results()]
+        expanded = expand(query, searcher.reader(), terms)
+        counts: dict[str, Counter[object]]
+        if self.bulk and _bulk.supported(expanded):
+            matched = _bulk.run(expanded, searcher, limit, index.segment_lengths, index.facet_columns, deadline)
+            counts = {name: Counter() for name in FACETS}
+            for reader, docnums in matched.segments:
+                for name, values in index.facet_columns(reader).items():
+                    counts[name].update(map(values.__getitem__, docnums))
+            stored = [(score, searcher.stored_fields(docnum)) for score, docnum in matched.top]
+        else:  # the matcher walk, for what the bulk path does not answer (date ranges)
+            collector = CountingCollector(limit, index.facet_columns)
+            timed = TimeLimitCollector(collector, timelimit=remaining, use_alarm=False)
+            try:
+                searcher.search_with_collector(expanded, timed)
+            except TimeLimit:
+                raise SearchTimeout() from None
+            stored = [(hit.score or 0.0, hit.fields()) for hit in timed.results()]
+            counts = collector.facets
         for name in ("kind", "year"):
-            for key, count in collector.facets[name].items():
+            for key, count in counts[name].items():
                 facets[name][str(key)] += count
-        for key, count in collector.facets["speaker"].items():
+        for key, count in counts["speaker"].items():
             if key:
                 facets["speaker"][render(str(key), display.shown)] += count
                 revealed.update(display.revealing[t] for t in TOKEN_PATTERN.findall(str(key)) if t in display.revealing)

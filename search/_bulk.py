@@ -1,0 +1,245 @@
+"""Answering a query from whole posting lists, without Whoosh's matcher walk.
+
+A search needs every match (the total and the facets count all of them) and the best few by
+score. Whoosh finds them by walking a tree of matchers one document at a time, several Python
+calls per match and per scorer; at 100,000 turns a common word costs tens of milliseconds that
+way. Here each term's posting list is read block by block into a {docnum: score} map (the
+BM25F formula applied to a whole list at once), and the query's AND / OR / NOT become dict and
+set operations, which run in C. The answer is the same: the same documents, the same BM25F
+scores (up to the order of a float sum), ties broken by lower docnum as Whoosh's TopCollector
+breaks them. A test holds the two equal over random queries.
+
+Only the shapes the query language produces after ``expand`` are answered here: terms, And
+(with Not children), Or, AndNot, AndMaybe. Anything else raises ``Unsupported`` before any
+work, and the caller walks the matchers as before.
+
+The posting blocks are read through Whoosh's own W3 leaf matcher (its block reading is not a
+public method; Whoosh is pinned at 2.7.5 and a test compares this module with Whoosh's own
+answers, so a change there fails loudly instead of answering differently).
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from itertools import accumulate, repeat
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from whoosh import query as q
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching import ListMatcher
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.reading import SegmentReader, TermNotFound
+from whoosh.scoring import BM25FScorer, WeightScorer
+from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length
+
+from search.errors import SearchTimeout
+
+Scores = dict[int, float]  # docnum within a segment -> score
+COLUMN_FILTERS = {"kind": "kind"}  # query field -> the facet column holding its one value per unit
+_LENGTHS = [byte_to_length(b) for b in range(256)]
+
+
+class Unsupported(Exception):
+    """A query (or a part of one) this module does not answer; the matcher walk does."""
+
+
+def supported(node: q.Query) -> bool:
+    """Whether ``node`` is made only of what this module answers (checked before any work)."""
+    if isinstance(node, q.Term) or node is q.NullQuery:
+        return True
+    if isinstance(node, q.And):
+        positive = [c for c in node.subqueries if not isinstance(c, q.Not)]
+        return bool(positive) and all(supported(c.query if isinstance(c, q.Not) else c) for c in node.subqueries)
+    if isinstance(node, q.Or):
+        return not node.minmatch and not node.scale and all(
+            supported(c) and not isinstance(c, q.Not) for c in node.subqueries)
+    if isinstance(node, (q.AndNot, q.AndMaybe)):
+        return supported(node.a) and supported(node.b) and not isinstance(node.a, q.Not)
+    return False
+
+
+class SegmentLengths:
+    """The field lengths of every document of one segment, read once per field (a segment never
+    changes), as BM25F needs them."""
+
+    def __init__(self, reader: SegmentReader) -> None:
+        self._reader = reader
+        self._fields: dict[str, list[int]] = {}
+
+    def of(self, fieldname: str) -> list[int]:
+        lengths = self._fields.get(fieldname)
+        if lengths is None:
+            reader = self._reader
+            count = reader.doc_count_all()
+            column = _length_column(reader, fieldname)
+            if column is not None:
+                lengths = [_LENGTHS[b] or 1 for b in column]
+            else:
+                lengths = [reader.doc_field_length(d, fieldname, 1) or 1 for d in range(count)]
+            self._fields[fieldname] = lengths
+        return lengths
+
+
+def _length_column(reader: SegmentReader, fieldname: str) -> list[int] | None:
+    """The raw length bytes of a field, or None where Whoosh keeps them some other way."""
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+    perdoc = getattr(reader, "_perdoc", None)
+    cached = getattr(perdoc, "_cached_reader", None)
+    if cached is None:
+        return None
+    column = cached(_lenfield(fieldname), LENGTHS_COLUMN)
+    return None if column is None else list(column)
+
+
+@dataclass
+class _Segment:
+    searcher: Searcher  # the segment's sub-searcher (its parent gives the global idf and lengths)
+    reader: SegmentReader
+    deleted: frozenset[int]
+    lengths: SegmentLengths
+    columns: dict[str, list[object]]  # the segment's facet columns (CaseIndex.facet_columns)
+    deadline: float
+
+
+def _postings(segment: _Segment, fieldname: str, text: str, boost: float) -> Scores:
+    searcher, reader = segment.searcher, segment.reader
+    if fieldname not in searcher.schema:
+        return {}
+    field = searcher.schema[fieldname]
+    try:
+        btext = field.to_bytes(text)
+    except ValueError:
+        return {}
+    if (fieldname, btext) not in reader:
+        return {}
+    try:
+        matcher = reader.postings(fieldname, btext)
+    except TermNotFound:
+        return {}
+    if isinstance(matcher, FilterMatcher):  # deleted documents: taken out below, in bulk
+        matcher = matcher.child
+    ids: list[int] = []
+    weights: list[float] = []
+    if isinstance(matcher, W3LeafMatcher):
+        while matcher.is_active():
+            matcher._read_data()  # one block: (delta-coded ids, weights, values)
+            block_ids, block_weights = matcher._data[0], matcher._data[1]
+            # the ids as W3LeafMatcher._read_ids decodes them (delta_decode, in Python), summed in C
+            ids.extend(block_ids if matcher._byteids else accumulate(block_ids))
+            count = len(ids) - len(weights)
+            if block_weights is None:
+                weights.extend(repeat(1.0, count))
+            elif isinstance(block_weights, float):
+                weights.extend(repeat(block_weights, count))
+            else:
+                weights.extend(block_weights)
+            matcher._next_block()
+            if time.monotonic() > segment.deadline:
+                raise SearchTimeout()
+    elif isinstance(matcher, ListMatcher):
+        ids = list(matcher._ids)
+        weights = list(matcher._weights) if matcher._weights is not None else [1.0] * len(ids)
+    else:
+        raise Unsupported(type(matcher).__name__)
+    scorer = searcher.weighting.scorer(searcher, fieldname, btext)
+    if isinstance(scorer, BM25FScorer):
+        idf, avgfl, b, k1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
+        lengths = segment.lengths.of(fieldname)
+        # bm25(): idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
+        scores = [idf * ((w * (k1 + 1)) / (w + k1 * ((1 - b) + b * lengths[d] / avgfl))) for d, w in zip(ids, weights)]
+    elif isinstance(scorer, WeightScorer):
+        scores = weights
+    else:
+        raise Unsupported(type(scorer).__name__)
+    if boost != 1.0:
+        scores = [s * boost for s in scores]
+    found = dict(zip(ids, scores))
+    if segment.deleted:
+        for docnum in segment.deleted.intersection(found):
+            del found[docnum]
+    return found
+
+
+def _match(node: q.Query, segment: _Segment) -> Scores:
+    if isinstance(node, q.Term):
+        return _postings(segment, node.fieldname, node.text, node.boost)
+    if node is q.NullQuery:
+        return {}
+    if isinstance(node, q.And):
+        children = [c for c in node.subqueries if not isinstance(c, q.Not)]
+        # kind:transcript matches most units; read its one-value-per-unit column instead of its postings
+        filters = [c for c in children if isinstance(c, q.Term) and c.fieldname in COLUMN_FILTERS]
+        matched = [c for c in children if not (isinstance(c, q.Term) and c.fieldname in COLUMN_FILTERS)]
+        if not matched:
+            matched, filters = filters[:1], filters[1:]
+        positive = sorted((_match(c, segment) for c in matched), key=len)
+        found = positive[0]
+        for other in positive[1:]:
+            found = {d: s + other[d] for d, s in found.items() if d in other}
+        for term in filters:
+            values, text = segment.columns[COLUMN_FILTERS[term.fieldname]], term.text
+            score = 1.0 * term.boost  # an unscored field: Whoosh scores its posting's weight, 1.0
+            found = {d: s + score for d, s in found.items() if values[d] == text}
+        for child in node.subqueries:
+            if isinstance(child, q.Not) and found:
+                # Whoosh intersects with an InverseMatcher, whose score (its weight, 1.0) adds in
+                excluded = _match(child.query, segment)
+                found = {d: s + 1.0 for d, s in found.items() if d not in excluded}
+    elif isinstance(node, q.Or):
+        found = {}
+        for child in node.subqueries:
+            for d, s in _match(child, segment).items():
+                found[d] = found.get(d, 0.0) + s
+    elif isinstance(node, q.AndNot):
+        found = _match(node.a, segment)
+        if found:
+            excluded = _match(node.b, segment)
+            found = {d: s for d, s in found.items() if d not in excluded}
+    elif isinstance(node, q.AndMaybe):
+        found = _match(node.a, segment)
+        if found:
+            maybe = _match(node.b, segment)
+            found = {d: s + maybe.get(d, 0.0) for d, s in found.items()}
+    else:
+        raise Unsupported(type(node).__name__)
+    if node.boost != 1.0:
+        found = {d: s * node.boost for d, s in found.items()}
+    return found
+
+
+@dataclass
+class Matched:
+    """What one index gives a search: every match of each segment (for counting) and the best
+    ``limit`` as (score, global docnum), best first."""
+
+    segments: list[tuple[SegmentReader, list[int]]]  # each segment's reader and matching docnums
+    top: list[tuple[float, int]]
+
+    @property
+    def total(self) -> int:
+        return sum(len(docnums) for _, docnums in self.segments)
+
+
+def run(query: q.Query, searcher: Searcher, limit: int, lengths: Callable[[SegmentReader], SegmentLengths],
+        columns: Callable[[SegmentReader], dict[str, list[object]]], deadline: float) -> Matched:
+    """Every match of ``query`` in ``searcher``'s segments and the best ``limit`` of them.
+    ``Unsupported`` when the query has a part this module does not answer."""
+    if not supported(query):
+        raise Unsupported(type(query).__name__)
+    segments: list[tuple[SegmentReader, list[int]]] = []
+    best: list[tuple[float, int]] = []
+    for subsearcher, offset in searcher.leaf_searchers():
+        reader = subsearcher.reader()
+        if not isinstance(reader, SegmentReader):  # an empty index
+            continue
+        segment = _Segment(subsearcher, reader, reader.deleted_docs_set, lengths(reader), columns(reader), deadline)
+        found = _match(query, segment)
+        if time.monotonic() > deadline:
+            raise SearchTimeout()
+        segments.append((reader, list(found)))
+        # (score, -docnum): the highest score first, then the lowest docnum, as TopCollector keeps them
+        best = heapq.nlargest(limit, best + heapq.nlargest(limit, ((s, -(offset + d)) for d, s in found.items())))
+    return Matched(segments, [(score, -negated) for score, negated in best])
