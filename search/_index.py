@@ -12,6 +12,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from heapq import heappush, heapreplace
 from pathlib import Path
 
 from whoosh.codec.whoosh3 import W3Codec, W3PostingsWriter
@@ -118,8 +119,10 @@ class CountingCollector(TopCollector):
     Whoosh's own facets (``groupedby``) open every facet column of every segment again for
     each query and turn each match into a key through three calls per facet; here the columns
     of a segment are read once (``CaseIndex.facet_columns``, segments never change) and a match
-    costs one list append, counted per segment in bulk. Block-quality skipping is off: the
-    counts need every match, not only those that could make the page.
+    costs one list append, counted per segment in bulk. The counts need every match, not only
+    those that could make the page: block-quality skipping is off, and the lowest score on the
+    page is never handed to the matcher (``minscore`` stays 0; given it, Whoosh's ``replace``
+    turns an OR into an AND-maybe when one side alone cannot reach it).
     """
 
     def __init__(self, limit: int, columns: Callable[[SegmentReader], FacetColumns]) -> None:
@@ -137,6 +140,16 @@ class CountingCollector(TopCollector):
     def collect(self, sub_docnum):  # type: ignore[no-untyped-def]
         self._matched.append(sub_docnum)
         return super().collect(sub_docnum)
+
+    def _collect(self, global_docnum, score):  # type: ignore[no-untyped-def]
+        # TopCollector._collect without ``self.minscore = items[0][0]``; lower docnums first among equals
+        self.total += 1
+        item = (score, -global_docnum)
+        if len(self.items) < self.limit:
+            heappush(self.items, item)
+        elif score > self.items[0][0]:
+            heapreplace(self.items, item)
+        return -score
 
     def finish(self):  # type: ignore[no-untyped-def]
         self._count()
