@@ -42,11 +42,12 @@ MERGE_ABOVE_SEGMENTS = 8
 
 FACETS = {"kind": "kind", "year": "year", "speaker": "speaker_facet"}  # facet: column
 _DAY_MICROSECONDS = 86_400_000_000  # a DATETIME column holds microseconds since datetime.min
+INLINE_POSTINGS = 8  # a term with fewer postings keeps them in its term entry
 
 
 class Sort(StrEnum):
-    """The orders of a search. Among units of one day, and among equal scores, the more relevant
-    comes first."""
+    """The orders of a search: by relevance, or by the day each document came in, newest or
+    oldest first (within a day, the more relevant first)."""
 
     RELEVANCE = "relevance"
     NEWEST = "newest"
@@ -63,7 +64,6 @@ class Sort(StrEnum):
     def day_sign(self) -> int:
         """How the day weighs in the order: 1 newest first, -1 oldest first, 0 not at all."""
         return {Sort.NEWEST: 1, Sort.OLDEST: -1}.get(self, 0)
-INLINE_POSTINGS = 8  # a term with fewer postings keeps them in its term entry
 
 
 class _InliningPostingsWriter(W3PostingsWriter):
