@@ -1,9 +1,10 @@
 """Search: encrypted Whoosh indexes over the masked text only, and the queries over them.
 
 ``Search.open(vault)`` opens (and reconciles) the indexes of a vault; ``search(user, query)``
-answers what the policy lets that user find. See DESIGN.md, rules 1, 7 and 8.
+answers what the policy lets that user find, by relevance or by date (``Sort``). See DESIGN.md, rules 1, 7 and 8.
 """
 
+from search._index import Sort
 from search._service import Hit, Search, SearchResults, Snippet
 from search._storage import DEFAULT_CACHE_BYTES, EncryptedStorage
 from search.errors import (
@@ -30,4 +31,5 @@ __all__ = [
     "SearchResults",
     "SearchTimeout",
     "Snippet",
+    "Sort",
 ]

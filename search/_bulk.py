@@ -25,6 +25,7 @@ import time
 from itertools import accumulate, repeat
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from whoosh import query as q
 from whoosh.codec.whoosh3 import W3LeafMatcher
@@ -36,6 +37,9 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
 from search.errors import SearchTimeout
+
+if TYPE_CHECKING:
+    from search._index import SegmentColumns  # which imports this module's SegmentLengths
 
 Scores = dict[int, float]  # docnum within a segment -> score
 COLUMN_FILTERS = {"kind": "kind"}  # query field -> the facet column holding its one value per unit
@@ -100,7 +104,7 @@ class _Segment:
     reader: SegmentReader
     deleted: frozenset[int]
     lengths: SegmentLengths
-    columns: dict[str, list[object]]  # the segment's facet columns (CaseIndex.facet_columns)
+    columns: dict[str, list[object]]  # the segment's facet columns (CaseIndex.columns)
     deadline: float
 
 
@@ -213,10 +217,10 @@ def _match(node: q.Query, segment: _Segment) -> Scores:
 @dataclass
 class Matched:
     """What one index gives a search: every match of each segment (for counting) and the best
-    ``limit`` as (score, global docnum), best first."""
+    ``limit`` in the order of the search."""
 
     segments: list[tuple[SegmentReader, list[int]]]  # each segment's reader and matching docnums
-    top: list[tuple[float, int]]
+    top: list[tuple[float, int, int]]  # (score, day as date.toordinal(), global docnum), best first
 
     @property
     def total(self) -> int:
@@ -224,22 +228,34 @@ class Matched:
 
 
 def run(query: q.Query, searcher: Searcher, limit: int, lengths: Callable[[SegmentReader], SegmentLengths],
-        columns: Callable[[SegmentReader], dict[str, list[object]]], deadline: float) -> Matched:
-    """Every match of ``query`` in ``searcher``'s segments and the best ``limit`` of them.
-    ``Unsupported`` when the query has a part this module does not answer."""
+        columns: Callable[[SegmentReader], SegmentColumns], deadline: float, *, day_sign: int = 0) -> Matched:
+    """Every match of ``query`` in ``searcher``'s segments and the best ``limit`` of them: by score,
+    or with ``day_sign`` 1 (-1) by (day, score) newest (oldest) first, as ``CountingCollector``
+    orders them. ``Unsupported`` when the query has a part this module does not answer."""
     if not supported(query):
         raise Unsupported(type(query).__name__)
     segments: list[tuple[SegmentReader, list[int]]] = []
-    best: list[tuple[float, int]] = []
+    best: list[tuple[object, int, int]] = []  # (key, -global docnum, day)
     for subsearcher, offset in searcher.leaf_searchers():
         reader = subsearcher.reader()
         if not isinstance(reader, SegmentReader):  # an empty index
             continue
-        segment = _Segment(subsearcher, reader, reader.deleted_docs_set, lengths(reader), columns(reader), deadline)
+        known = columns(reader)
+        segment = _Segment(subsearcher, reader, reader.deleted_docs_set, lengths(reader), known.facets, deadline)
         found = _match(query, segment)
         if time.monotonic() > deadline:
             raise SearchTimeout()
         segments.append((reader, list(found)))
-        # (score, -docnum): the highest score first, then the lowest docnum, as TopCollector keeps them
-        best = heapq.nlargest(limit, best + heapq.nlargest(limit, ((s, -(offset + d)) for d, s in found.items())))
-    return Matched(segments, [(score, -negated) for score, negated in best])
+        days = known.days
+        # (key, -docnum): the best key first, then the lowest docnum, as TopCollector keeps them
+        if day_sign:
+            keyed = (((day_sign * days[d], s), -(offset + d), days[d]) for d, s in found.items())
+        else:
+            keyed = ((s, -(offset + d), days[d]) for d, s in found.items())
+        best = heapq.nlargest(limit, best + heapq.nlargest(limit, keyed, key=_order), key=_order)
+    return Matched(segments, [(key[1] if day_sign else key, day, -negated)  # type: ignore[index]
+                              for key, negated, day in best])
+
+
+def _order(item: tuple[object, int, int]) -> tuple[object, int]:
+    return item[0], item[1]

@@ -9,9 +9,14 @@ opened once and keeps one searcher, refreshed after commits, never reopened per 
 from __future__ import annotations
 
 import threading
+from array import array
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
+from heapq import heappush, heapreplace
 from pathlib import Path
 
 from whoosh.codec.whoosh3 import W3Codec, W3PostingsWriter
@@ -27,6 +32,7 @@ from search._bulk import SegmentLengths
 from search._storage import EncryptedStorage
 from search.errors import IndexCorrupt, IndexLocked
 from vault import SearchableDocument
+from vault.errors import InvalidInput
 
 MARK_FILE = "outbox.mark"
 FORMAT_FILE = "format.mark"
@@ -36,7 +42,29 @@ MERGE_ABOVE_SEGMENTS = 8
 
 
 FACETS = {"kind": "kind", "year": "year", "speaker": "speaker_facet"}  # facet: column
+_DAY_MICROSECONDS = 86_400_000_000  # a DATETIME column holds microseconds since datetime.min
 INLINE_POSTINGS = 8  # a term with fewer postings keeps them in its term entry
+
+
+class Sort(StrEnum):
+    """The orders of a search: by relevance, or by the day each document came in, newest or
+    oldest first (within a day, the more relevant first)."""
+
+    RELEVANCE = "relevance"
+    NEWEST = "newest"
+    OLDEST = "oldest"
+
+    @classmethod
+    def named(cls, value: str) -> Sort:
+        try:
+            return cls(value)
+        except ValueError:
+            raise InvalidInput("sort is one of " + ", ".join(cls)) from None
+
+    @property
+    def day_sign(self) -> int:
+        """How the day weighs in the order: 1 newest first, -1 oldest first, 0 not at all."""
+        return {Sort.NEWEST: 1, Sort.OLDEST: -1}.get(self, 0)
 
 
 class _InliningPostingsWriter(W3PostingsWriter):
@@ -105,7 +133,12 @@ def _merge_when_many(writer: SegmentWriter, segments: Sequence[object]) -> list[
     return MERGE_SMALL(writer, segments) if len(segments) > MERGE_ABOVE_SEGMENTS else list(segments)
 
 
-FacetColumns = dict[str, list[object]]
+@dataclass(frozen=True, slots=True)
+class SegmentColumns:
+    """What a search reads of every unit of one segment, read once per segment."""
+
+    facets: dict[str, list[object]]  # facet: the value of each unit
+    days: Sequence[int]  # the day each unit's document came in, as ``date.toordinal()``
 
 
 def _segment_id(reader: object) -> str:
@@ -114,35 +147,64 @@ def _segment_id(reader: object) -> str:
 
 
 class CountingCollector(TopCollector):
-    """The best ``limit`` matches by score, and the facet counts of every match.
+    """The best ``limit`` matches in the order ``sort``, and the facet counts of every match.
 
     Whoosh's own facets (``groupedby``) open every facet column of every segment again for
     each query and turn each match into a key through three calls per facet; here the columns
-    of a segment are read once (``CaseIndex.facet_columns``, segments never change) and a match
-    costs one list append, counted per segment in bulk. Block-quality skipping is off: the
-    counts need every match, not only those that could make the page.
+    of a segment are read once (``CaseIndex.columns``, segments never change) and a match
+    costs one list append, counted per segment in bulk. A date sort keeps the best by the key
+    (day, score), or (-day, score) for the oldest first, in Whoosh's own heap: a hit's ``score``
+    is then that key (``relevance`` takes the score back out). Whoosh's ``sortedby`` would lose
+    these counts and read the sort column again per query. The counts need every match, not only
+    those that could make the page: block-quality skipping is off, and the lowest score on the
+    page is never handed to the matcher (``minscore`` stays 0; given it, Whoosh's ``replace``
+    turns an OR into an AND-maybe when one side alone cannot reach it).
     """
 
-    def __init__(self, limit: int, columns: Callable[[SegmentReader], FacetColumns]) -> None:
+    def __init__(self, limit: int, columns: Callable[[SegmentReader], SegmentColumns],
+                 sort: Sort = Sort.RELEVANCE) -> None:
         super().__init__(limit=limit, usequality=False)
         self._columns = columns
+        self._day_sign = sort.day_sign
         self.facets: dict[str, Counter[object]] = {name: Counter() for name in FACETS}
-        self._segment: FacetColumns = {}
+        self._segment = SegmentColumns({}, ())
         self._matched: list[int] = []
+        self._offsets: list[int] = []  # of the segments searched, and their columns
+        self._segments: list[SegmentColumns] = []
 
     def set_subsearcher(self, subsearcher, offset):  # type: ignore[no-untyped-def]
         self._count()
         super().set_subsearcher(subsearcher, offset)
         self._segment = self._columns(subsearcher.reader())
+        self._offsets.append(offset)
+        self._segments.append(self._segment)
 
     def collect(self, sub_docnum):  # type: ignore[no-untyped-def]
         self._matched.append(sub_docnum)
-        key = super().collect(sub_docnum)
-        # TopCollector raises ``minscore`` once its heap is full, and ``matches()`` then replaces
-        # the matcher with one that drops what cannot beat it (``replace(minscore)`` prunes
-        # whole posting lists): the walk stops counting those. Every match must be counted.
-        self.minscore = 0
-        return key
+        return super().collect(sub_docnum)
+
+    def _collect(self, global_docnum, score):  # type: ignore[no-untyped-def]
+        # TopCollector._collect with the key of the sort, and without ``self.minscore = items[0][0]``;
+        # among equal keys the lower docnum stays (matches come in docnum order)
+        if self._day_sign:
+            score = (self._day_sign * self._segment.days[global_docnum - self.offset], score)
+        self.total += 1
+        item = (score, -global_docnum)
+        if len(self.items) < self.limit:
+            heappush(self.items, item)
+        elif score > self.items[0][0]:
+            heapreplace(self.items, item)
+        return score
+
+    @staticmethod
+    def relevance(key: float | tuple[int, float] | None) -> float:
+        """The relevance score in a hit's ``score`` (a key, for a date sort)."""
+        return (key[1] if isinstance(key, tuple) else key) or 0.0
+
+    def day(self, docnum: int) -> int:
+        """The day (``date.toordinal()``) of a unit found, by its top-level docnum."""
+        segment = bisect_right(self._offsets, docnum) - 1
+        return self._segments[segment].days[docnum - self._offsets[segment]]
 
     def finish(self):  # type: ignore[no-untyped-def]
         self._count()
@@ -150,7 +212,7 @@ class CountingCollector(TopCollector):
 
     def _count(self) -> None:
         if self._matched:
-            for name, values in self._segment.items():
+            for name, values in self._segment.facets.items():
                 self.facets[name].update(map(values.__getitem__, self._matched))
             self._matched = []
 
@@ -169,7 +231,7 @@ class CaseIndex:
                 handle.write(str(INDEX_FORMAT).encode())
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()
-        self._facet_columns: dict[str, FacetColumns] = {}  # by segment id
+        self._columns: dict[str, SegmentColumns] = {}  # by segment id
         self._lengths: dict[str, SegmentLengths] = {}  # by segment id
 
     def searcher(self) -> Searcher:
@@ -186,22 +248,24 @@ class CaseIndex:
                 else:
                     self._searcher = self._searcher.refresh()
                 live = {_segment_id(reader) for reader, _ in self._searcher.reader().leaf_readers()}
-                for segment_id in set(self._facet_columns) - live:  # merged away
-                    del self._facet_columns[segment_id]
+                for segment_id in set(self._columns) - live:  # merged away
+                    del self._columns[segment_id]
                 for segment_id in set(self._lengths) - live:
                     del self._lengths[segment_id]
             return self._searcher
 
-    def facet_columns(self, reader: SegmentReader) -> FacetColumns:
-        """The facet values of every unit of one segment, read once: a segment never changes
-        (a deleted unit keeps its values but never matches)."""
+    def columns(self, reader: SegmentReader) -> SegmentColumns:
+        """The facet values and the day of every unit of one segment, read once: a segment never
+        changes (a deleted unit keeps its values but never matches)."""
         if not isinstance(reader, SegmentReader):  # an empty index: nothing matches
-            return {name: [] for name in FACETS}
+            return SegmentColumns({name: [] for name in FACETS}, ())
         segment_id = _segment_id(reader)
-        columns = self._facet_columns.get(segment_id)
+        columns = self._columns.get(segment_id)
         if columns is None:
-            columns = {name: list(reader.column_reader(column)) for name, column in FACETS.items()}
-            self._facet_columns[segment_id] = columns
+            facets = {name: list(reader.column_reader(column)) for name, column in FACETS.items()}
+            raw = reader.column_reader("date", translate=False)  # whole days: see units_of
+            columns = SegmentColumns(facets, array("i", (value // _DAY_MICROSECONDS + 1 for value in raw)))
+            self._columns[segment_id] = columns
         return columns
 
     def segment_lengths(self, reader: SegmentReader) -> SegmentLengths:

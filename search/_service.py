@@ -22,6 +22,7 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from whoosh.collectors import TimeLimit, TimeLimitCollector
@@ -29,7 +30,7 @@ from whoosh.collectors import TimeLimit, TimeLimitCollector
 from redaction import TOKEN_PATTERN, AliasMatcher, render
 from search._analysis import term_spans
 from search import _bulk
-from search._index import FACETS, CaseIndex, CountingCollector, units_of
+from search._index import FACETS, CaseIndex, CountingCollector, Sort, units_of
 from search._query import check_text, expand, parse, vocabulary_matcher
 from search._storage import DEFAULT_CACHE_BYTES
 from search.errors import IndexCorrupt, SearchTimeout
@@ -91,11 +92,23 @@ class _Found:
     """One hit from one index, before it is re-checked and given snippets."""
 
     score: float
+    day: int  # the day its document came in, as ``date.toordinal()``
     case: CaseInfo
+    status: DocumentStatus
+    docnum: int  # in its index: Whoosh keeps the lower docnum among equal keys
     document_id: str
     version: int
     position: int
     kind: str
+
+
+def _merge_order(sort: Sort) -> Callable[[_Found], tuple[object, ...]]:
+    """The order of the hits of several indexes, merged: each index's own order (the key of the
+    sort, best first, then the lower docnum), so the first ``page * per_page`` of the merge are
+    made of the first of each index, and a page boundary between equal keys falls at the same
+    place for every page (no hit on two pages, none on no page)."""
+    sign = sort.day_sign
+    return lambda f: (-sign * f.day, -f.score, f.case.id, f.status.value, f.docnum)
 
 
 class Search:
@@ -283,10 +296,12 @@ class Search:
     # -- searching --------------------------------------------------------------------------------
 
     def search(self, user: UserInfo, text: str, *, actor: str, case: CaseInfo | None = None,
-               page: int = 1, per_page: int = PER_PAGE) -> SearchResults:
-        """What ``user`` finds for ``text``: only what the policy lets them see."""
+               page: int = 1, per_page: int = PER_PAGE, sort: str = Sort.RELEVANCE) -> SearchResults:
+        """What ``user`` finds for ``text``: only what the policy lets them see, in the order
+        ``sort`` (relevance, newest or oldest: by the day each document came in)."""
         if not 1 <= page <= MAX_PAGE:
             raise InvalidInput(f"page is a number from 1 to {MAX_PAGE}")
+        order = Sort.named(sort)
         check_text(text)  # a query that breaks a rule is refused before any other work
         # one read: has the policy (grants, identities, cases) or the outbox moved since?
         epoch, high = self.vault.heads()
@@ -311,8 +326,8 @@ class Search:
         for case_info, statuses in targets:
             terms = highlight.setdefault(case_info.id, set(parsed[case_info.id].highlight))
             for status in statuses:
-                arguments = (case_info, status, parsed[case_info.id].query, page * per_page, deadline, facets,
-                             displays[case_info.id], terms, revealed)
+                arguments = (case_info, status, parsed[case_info.id].query, order, page * per_page, deadline,
+                             facets, displays[case_info.id], terms, revealed)
                 try:
                     found += self._search_index(*arguments)
                 except IndexCorrupt as error:  # a file changed under a running process: rebuild, once
@@ -320,7 +335,7 @@ class Search:
                     self.rebuild(case_info.id)
                     found += self._search_index(*arguments)
         total = sum(facets["kind"].values())
-        found.sort(key=lambda f: (-f.score, f.document_id, f.position))
+        found.sort(key=_merge_order(order))
         states = self.vault.document_states(f.document_id for f in found)
         visible = {c.id: s for c, s in targets}
         checked = [f for f in found if (state := states.get(f.document_id)) is not None and state[0] == f.case.id
@@ -349,8 +364,8 @@ class Search:
                 self._vocabularies.popitem(last=False)
         return matcher
 
-    def _search_index(self, case_info: CaseInfo, status: DocumentStatus, query, limit: int, deadline: float,
-                      facets: dict[str, Counter[str]], display: Display, terms: set[str],
+    def _search_index(self, case_info: CaseInfo, status: DocumentStatus, query, sort: Sort, limit: int,
+                      deadline: float, facets: dict[str, Counter[str]], display: Display, terms: set[str],
                       revealed: set[str]) -> list[_Found]:
         index = self._index(case_info.id, status)
         remaining = deadline - time.monotonic()
@@ -362,20 +377,22 @@ class Search:
         expanded = expand(query, searcher.reader(), terms)
         counts: dict[str, Counter[object]]
         if self.bulk and _bulk.supported(expanded):
-            matched = _bulk.run(expanded, searcher, limit, index.segment_lengths, index.facet_columns, deadline)
+            matched = _bulk.run(expanded, searcher, limit, index.segment_lengths, index.columns, deadline,
+                                day_sign=sort.day_sign)
             counts = {name: Counter() for name in FACETS}
             for reader, docnums in matched.segments:
-                for name, values in index.facet_columns(reader).items():
+                for name, values in index.columns(reader).facets.items():
                     counts[name].update(map(values.__getitem__, docnums))
-            stored = [(score, searcher.stored_fields(docnum)) for score, docnum in matched.top]
+            stored = [(score, day, docnum, searcher.stored_fields(docnum)) for score, day, docnum in matched.top]
         else:  # the matcher walk, for what the bulk path does not answer (date ranges)
-            collector = CountingCollector(limit, index.facet_columns)
+            collector = CountingCollector(limit, index.columns, sort)
             timed = TimeLimitCollector(collector, timelimit=remaining, use_alarm=False)
             try:
                 searcher.search_with_collector(expanded, timed)
             except TimeLimit:
                 raise SearchTimeout() from None
-            stored = [(hit.score or 0.0, hit.fields()) for hit in timed.results()]
+            stored = [(collector.relevance(hit.score), collector.day(hit.docnum), hit.docnum, hit.fields())
+                      for hit in timed.results()]
             counts = collector.facets
         for name in ("kind", "year"):
             for key, count in counts[name].items():
@@ -384,8 +401,9 @@ class Search:
             if key:
                 facets["speaker"][render(str(key), display.shown)] += count
                 revealed.update(display.revealing[t] for t in TOKEN_PATTERN.findall(str(key)) if t in display.revealing)
-        return [_Found(score, case_info, fields["document"], fields["version"], fields["position"], fields["kind"])
-                for score, fields in stored]
+        return [_Found(score, day, case_info, status, docnum, fields["document"], fields["version"],
+                       fields["position"], fields["kind"])
+                for score, day, docnum, fields in stored]
 
     def _masked_document(self, document_id: str, version: int) -> MaskedDocument | None:
         key = (document_id, version)
@@ -417,6 +435,7 @@ class Search:
             snippets = self._snippets(unit.text, terms, display)
             tokens = set(TOKEN_PATTERN.findall(unit.text)) | set(TOKEN_PATTERN.findall(unit.speaker or ""))
             revealed = {display.revealing[t] for t in tokens if t in display.revealing}
+        location["date"] = date.fromordinal(found.day).isoformat()  # the day it came in, as the index has it
         return Hit(found.document_id, found.kind, found.case.name, found.score, location, snippets), revealed
 
     def _snippets(self, text: str, terms: set[str], display: Display) -> tuple[Snippet, ...]:

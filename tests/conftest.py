@@ -10,12 +10,14 @@ import io
 import os
 import secrets
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from vault import CaseInfo, DocumentInfo, Settings, Vault
+from vault._models import DocumentRow
 
 PASSPHRASE = "test passphrase for casevault"
 POSTGRES_URL = os.environ.get("CASEVAULT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -74,6 +76,15 @@ def case(vault: Vault) -> CaseInfo:
 def ingest_bytes(vault: Vault, case: CaseInfo, data: bytes, filename: str | None = "doc.txt",
                  **kwargs: object) -> DocumentInfo:
     return vault.ingest(io.BytesIO(data), case=case, filename=filename, actor="tester", **kwargs)  # type: ignore[arg-type]
+
+
+def set_days(engine: sa.Engine, days: dict[str, date]) -> None:
+    """Move documents (by id) to the day they came in, at noon UTC. The search indexes read the
+    day when they are rebuilt (``Search.reindex``, ``casevault reindex``), not before."""
+    with engine.begin() as connection:
+        for document_id, day in days.items():
+            moment = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+            connection.execute(sa.update(DocumentRow).where(DocumentRow.id == document_id).values(created_at=moment))
 
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "vault" / "demo"

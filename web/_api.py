@@ -176,6 +176,7 @@ class SearchIn(BaseModel):
     q: str = Field(max_length=4096)
     case: str | None = None
     page: int = 1
+    sort: str = Field(default="relevance", max_length=40)  # the search names the sorts there are
 
 
 @router.post("/search")
@@ -188,7 +189,8 @@ def search(request: Request, user: User, body: SearchIn) -> dict[str, object]:
         _require(user, Permission.SEARCH, case.id)
     elif user.role is Role.ADMIN:  # no case of their own to search; a member of none gets an empty answer
         raise Forbidden("not allowed: searching is for investigators and reviewers")
-    return services.search.search(user, body.q, actor=_actor(user), case=case, page=body.page).to_json()
+    return services.search.search(user, body.q, actor=_actor(user), case=case, page=body.page,
+                                  sort=body.sort).to_json()
 
 
 # -- review -------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
 from redaction import Permission, Role, permits
+from search import Sort
 from vault import CaseInfo, Kind, SignInFailed, UserInfo, Vault, WebSession
 from vault.errors import DuplicateDocument, Forbidden, InvalidInput, NotFound
 from web import _sessions
@@ -169,7 +170,7 @@ def home(session: SignedIn) -> RedirectResponse:
 
 # -- search and reading -------------------------------------------------------------------------
 
-SORTS = {"relevance": "most relevant first"}
+SORTS = {Sort.RELEVANCE: "most relevant first", Sort.NEWEST: "newest first", Sort.OLDEST: "oldest first"}
 
 
 def _search_page(request: Request, session: WebSession, values: dict[str, str]) -> HTMLResponse:
@@ -180,9 +181,7 @@ def _search_page(request: Request, session: WebSession, values: dict[str, str]) 
     cases = _member_cases(vault, user)
     query = values.get("q", "").strip()
     case_id = values.get("case", "")
-    sort = values.get("sort", "relevance")
-    if sort not in SORTS:
-        raise InvalidInput("sort by " + " or ".join(SORTS))
+    sort = Sort.named(values.get("sort", Sort.RELEVANCE))
     try:
         page = int(values.get("page", "1"))
     except ValueError:
@@ -190,7 +189,8 @@ def _search_page(request: Request, session: WebSession, values: dict[str, str]) 
     results = None
     if query:
         case = _case_by_id(vault, user, case_id) if case_id else None
-        results = request.app.state.services.search.search(user, query, actor=_actor(user), case=case, page=page)
+        results = request.app.state.services.search.search(user, query, actor=_actor(user), case=case, page=page,
+                                                            sort=sort)
     return render(request, "search.html", session, q=query, case_id=case_id, cases=cases, results=results,
                   sort=sort, sorts=SORTS, page=page, per_page=10)
 

@@ -26,7 +26,7 @@ from typing import Any, NoReturn
 import click
 
 from keys import KeyringError, check_passphrase
-from search import Search, SearchError
+from search import Search, SearchError, Sort
 from vault import DocumentInfo, Extracted, KeyStatus, Kind, Settings, Vault
 from web._json import key_status_json, review_json, review_queue_json, unmask_json, view_json
 from vault.errors import DuplicateDocument, VaultError
@@ -300,12 +300,14 @@ def show(document_id: str, as_user: str | None, as_json: bool) -> None:
 @click.option("--as", "as_user", required=True, help="Search as this user (the policy decides what they find).")
 @click.option("--case", "case_name", help="Only this case.")
 @click.option("--page", default=1, show_default=True, type=int)
+@click.option("--sort", type=click.Choice([s.value for s in Sort]), default=Sort.RELEVANCE.value, show_default=True,
+              help="Most relevant first, or by the day each document came in (newest or oldest first).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @_guard
-def search_command(query: str, as_user: str, case_name: str | None, page: int, as_json: bool) -> None:
+def search_command(query: str, as_user: str, case_name: str | None, page: int, sort: str, as_json: bool) -> None:
     """Search what USER may see: words, "phrases", AND/OR/NOT, speaker:, kind:, date:, word*, word~."""
     with _open_vault() as vault, _progress("indexing") as progress, Search.open(vault, progress=progress) as search:
-        results = search.search(vault.user(as_user), query, actor=_acting_for(as_user), page=page,
+        results = search.search(vault.user(as_user), query, actor=_acting_for(as_user), page=page, sort=sort,
                                 case=vault.case(case_name) if case_name else None)
     if as_json:
         _print_json(results.to_json())
@@ -314,7 +316,7 @@ def search_command(query: str, as_user: str, case_name: str | None, page: int, a
     for hit in results.hits:
         where = hit.location.get("page") and f"page {hit.location['page']}" or (
             f"turn {hit.location.get('turn')} [{_clock(hit.location.get('start_ms'))}] {hit.location.get('speaker') or '?'}")
-        click.echo(f"\n{hit.document_id}  {hit.case}  {hit.kind}  {where}  score {hit.score:.2f}")
+        click.echo(f"\n{hit.document_id}  {hit.case}  {hit.kind}  {hit.location['date']}  {where}  score {hit.score:.2f}")
         for snippet in hit.snippets:
             click.echo(f"  {snippet.text}")
     for name, counts in results.facets.items():

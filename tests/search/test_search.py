@@ -12,6 +12,7 @@ import random
 import statistics
 import time
 import unicodedata
+from datetime import UTC
 
 import pytest
 import sqlalchemy as sa
@@ -44,7 +45,8 @@ def test_an_investigator_finds_the_turn_with_pseudonyms_only(search, people, cor
     assert answer["total"] == 1
     [hit] = answer["hits"]
     assert hit["id"] == corpus["call1"].id and hit["kind"] == "transcript" and hit["case"] == "Affaire H"
-    assert hit["location"] == {"turn": 0, "speaker": "Caller 1", "start_ms": 4000, "end_ms": 9000}
+    day = corpus["call1"].created_at.astimezone(UTC).date().isoformat()  # the day it came in
+    assert hit["location"] == {"turn": 0, "speaker": "Caller 1", "start_ms": 4000, "end_ms": 9000, "date": day}
     [snippet] = hit["snippets"]
     assert snippet["text"] == "H, the noose will tighten around your sister."
     assert [snippet["text"][a:b] for a, b in snippet["highlights"]] == ["noose", "tighten"]

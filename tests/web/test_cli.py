@@ -9,11 +9,13 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
-from tests.conftest import DEMO_CORPUS, DEMO_DIR, PASSPHRASE
+from tests.conftest import DEMO_CORPUS, DEMO_DIR, PASSPHRASE, set_days
 
 MANIFEST = json.loads((DEMO_DIR / "manifest.json").read_text())
 
@@ -301,6 +303,27 @@ def test_search_through_the_command_line(run, tmp_path):
     refused = run("search", "*ister", "--as", "ivy", check=False)
     assert refused.returncode == 1 and "QUERY_NOT_ALLOWED" in refused.stderr and "Traceback" not in refused.stderr
     assert "1 documents indexed" in run("reindex").stdout
+
+
+def test_search_sorts_by_date_through_the_command_line(run, tmp_path, database_url):
+    ids = {}
+    for name in ("old", "new"):
+        call = tmp_path / f"{name}.txt"
+        call.write_text(f"[00:00:04] QM: The noose, the {name} call.\n[00:00:09] QM: Goodbye.\n")
+        ids[name] = run("ingest", str(call), "--case", MANIFEST["case"]).stdout.split()[0]
+    run("user", "add", "rex", "--role", "reviewer", "--case", MANIFEST["case"])  # sees them in review
+    engine = sa.create_engine(database_url or f"sqlite:///{tmp_path / 'data' / 'casevault.db'}")
+    set_days(engine, {ids["old"]: date(2024, 3, 1), ids["new"]: date(2024, 3, 9)})
+    engine.dispose()
+    run("reindex")  # the index reads the day when it is rebuilt
+    for sort, order in (("newest", ["new", "old"]), ("oldest", ["old", "new"])):
+        answer = json.loads(run("search", "noose", "--as", "rex", "--sort", sort, "--json").stdout)
+        assert [h["id"] for h in answer["hits"]] == [ids[name] for name in order], sort
+    assert [h["location"]["date"] for h in answer["hits"]] == ["2024-03-01", "2024-03-09"]
+    text = run("search", "noose", "--as", "rex", "--sort", "oldest").stdout
+    assert text.index("2024-03-01") < text.index("2024-03-09")
+    refused = run("search", "noose", "--as", "rex", "--sort", "date", check=False)
+    assert refused.returncode == 2 and "'relevance', 'newest', 'oldest'" in refused.stderr
 
 
 def test_serve_refuses_to_start_on_a_wrong_passphrase(run):

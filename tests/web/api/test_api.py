@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import logging
+from datetime import date
 
+from tests.conftest import set_days
 from tests.search.conftest import NAMES
 from web._upload import FORM_OVERHEAD
 
@@ -26,6 +28,21 @@ def test_a_real_name_query_by_an_investigator_finds_nothing(world):
         by_name = ivy.post("/api/v1/search", json={"q": "Quillon"}).json()
         by_label = ivy.post("/api/v1/search", json={"q": "H"}).json()
     assert by_name["total"] == 0 and by_label["total"] > 0
+
+
+def test_search_sorts_by_the_day_the_documents_came_in(world):
+    days = {"call1": date(2024, 3, 1), "call2": date(2024, 3, 5), "review": date(2024, 3, 9)}
+    set_days(world.vault.db.engine, {world.documents[name].id: day for name, day in days.items()})
+    world.app.state.services.search.reindex()  # the index reads the day when it is rebuilt
+    names = {world.documents[name].id: name for name in days}
+    with world.client("reviewer") as rex:  # a reviewer: released and in-review documents
+        answers = {sort: rex.post("/api/v1/search", json={"q": "noose OR notice", "sort": sort}).json()
+                   for sort in ("newest", "oldest")}
+    order = {sort: [(h["location"]["date"], names[h["id"]]) for h in answer["hits"]] for sort, answer in answers.items()}
+    assert order["newest"] == [("2024-03-09", "review"), ("2024-03-05", "call2")] + [("2024-03-01", "call1")] * 2
+    assert order["oldest"] == [("2024-03-01", "call1")] * 2 + [("2024-03-05", "call2"), ("2024-03-09", "review")]
+    call1 = [h["score"] for h in answers["newest"]["hits"][2:]]
+    assert call1 == sorted(call1, reverse=True)  # within a day, the more relevant first
 
 
 def test_an_upload_enters_review_and_a_duplicate_is_a_conflict(world):
@@ -66,14 +83,17 @@ def test_bad_input_gets_a_clear_4xx(world):
         no_file = ivy.post("/api/v1/documents", data={"case": world.case.name})
         not_multipart = ivy.post("/api/v1/documents", json={"case": world.case.name})
         bad_page = ivy.post("/api/v1/search", json={"q": "noose", "page": 1000})
+        bad_sort = ivy.post("/api/v1/search", json={"q": "noose", "sort": "date"})
         broken = ivy.post("/api/v1/documents", content=b"aaaa", headers={"Content-Type": "multipart/form-data; boundary=x"})
     assert leading.status_code == 400 and leading.json()["error"] == "QUERY_NOT_ALLOWED"
     assert no_body.status_code == 422 and no_body.json()["error"] == "INVALID_INPUT"
     assert no_file.status_code == 400 and "file" in no_file.json()["message"]
     assert not_multipart.status_code == 400 and "multipart" in not_multipart.json()["message"]
     assert bad_page.status_code == 400 and "page" in bad_page.json()["message"]
+    assert bad_sort.status_code == 400 and bad_sort.json() == {
+        "error": "INVALID_INPUT", "message": "sort is one of relevance, newest, oldest"}
     assert broken.status_code == 400 and "malformed" in broken.json()["message"]
-    for answer in (leading, no_body, no_file, not_multipart, bad_page, broken):
+    for answer in (leading, no_body, no_file, not_multipart, bad_page, bad_sort, broken):
         assert "Traceback" not in answer.text
 
 
