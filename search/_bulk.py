@@ -247,15 +247,13 @@ def run(query: q.Query, searcher: Searcher, limit: int, lengths: Callable[[Segme
             raise SearchTimeout()
         segments.append((reader, list(found)))
         days = known.days
-        # (key, -docnum): the best key first, then the lowest docnum, as TopCollector keeps them
+        # (key, -docnum, day): the best key first, then the lowest docnum, as TopCollector keeps
+        # them (docnums are unique: the day is carried along, never compared)
         if day_sign:
             keyed = (((day_sign * days[d], s), -(offset + d), days[d]) for d, s in found.items())
         else:
             keyed = ((s, -(offset + d), days[d]) for d, s in found.items())
-        best = heapq.nlargest(limit, best + heapq.nlargest(limit, keyed, key=_order), key=_order)
+        best = heapq.nlargest(limit, best + heapq.nlargest(limit, keyed))
     return Matched(segments, [(key[1] if day_sign else key, day, -negated)  # type: ignore[index]
                               for key, negated, day in best])
 
-
-def _order(item: tuple[object, int, int]) -> tuple[object, int]:
-    return item[0], item[1]
