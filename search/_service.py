@@ -376,9 +376,14 @@ class Search:
         searcher = index.searcher()
         expanded = expand(query, searcher.reader(), terms)
         counts: dict[str, Counter[object]]
+        matched = None
         if self.bulk and _bulk.supported(expanded):
-            matched = _bulk.run(expanded, searcher, limit, index.segment_lengths, index.columns, deadline,
-                                day_sign=sort.day_sign)
+            try:
+                matched = _bulk.run(expanded, searcher, limit, index.segment_lengths, index.columns, deadline,
+                                    day_sign=sort.day_sign)
+            except _bulk.Unsupported:  # a posting list or scorer it does not read: the walk answers
+                matched = None
+        if matched is not None:
             counts = {name: Counter() for name in FACETS}
             for reader, docnums in matched.segments:
                 for name, values in index.columns(reader).facets.items():

@@ -154,3 +154,12 @@ def test_the_walk_counts_every_match_once_its_page_is_full(spread, case):
                 if sum(collector.facets["kind"].values()) != len(searcher.search(query, limit=None)):
                     missed.append((status, text, limit))
     assert not missed
+
+
+def test_a_posting_list_the_bulk_path_cannot_read_is_left_to_the_walk(spread, people, monkeypatch):
+    expected = spread.search(people["rex"], "keys OR red", actor="tester").to_json()
+
+    def unreadable(*_args):
+        raise _bulk.Unsupported("a matcher of another kind")
+    monkeypatch.setattr(_bulk, "_postings", unreadable)
+    assert spread.search(people["rex"], "keys OR red", actor="tester").to_json() == expected
