@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from whoosh import query as q
-from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.matching import ListMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import SegmentReader, TermNotFound
@@ -89,7 +89,6 @@ class SegmentLengths:
 
 def _length_column(reader: SegmentReader, fieldname: str) -> list[int] | None:
     """The raw length bytes of a field, or None where Whoosh keeps them some other way."""
-    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
     perdoc = getattr(reader, "_perdoc", None)
     cached = getattr(perdoc, "_cached_reader", None)
     if cached is None:
