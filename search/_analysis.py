@@ -149,6 +149,27 @@ def terms(text: str) -> list[str]:
     return found
 
 
+@functools.lru_cache(maxsize=200_000)
+def _token_term_bytes(raw: str) -> tuple[bytes, ...]:
+    return tuple(term.encode() for term in _token_terms(raw))
+
+
+def term_bytes(text: str) -> list[bytes]:
+    """``terms(text)``, UTF-8 encoded: what the index stores. Kept per thread like ``terms``."""
+    if getattr(_last, "bytes_text", None) is text:
+        return _last.bytes
+    found = [term for raw in _WORD.findall(text) for term in _token_term_bytes(raw)]
+    _last.bytes_text, _last.bytes = text, found
+    return found
+
+
+def pair_bytes(text: str) -> list[bytes]:
+    """``pairs(text)``, UTF-8 encoded."""
+    found = term_bytes(text)
+    joiner = PAIR_JOINER.encode()
+    return [a + joiner + b for a, b in zip(found, found[1:])]
+
+
 def term_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, term) of each term of ``text``, in order: what ``word_analyzer`` gives with
     ``chars=True``, from the cached per-word path (a word with CJK letters, cut into bigrams,
@@ -177,25 +198,30 @@ def pairs(text: str) -> list[str]:
 
 
 class _FastText(TEXT):
-    """A TEXT field (frequencies, no positions) that indexes through ``terms`` instead of
+    """A TEXT field (frequencies, no positions) that indexes through ``term_bytes`` instead of
     Whoosh's token stream, one generator frame per filter per word. Queries and snippets still
     go through ``analyzer``, which gives the same terms."""
 
-    _split = staticmethod(terms)
+    _split = staticmethod(term_bytes)
 
     def index(self, value, **kwargs):  # type: ignore[no-untyped-def]
         if not isinstance(value, str):
-            raise ValueError(f"{value!r} is not text")
+            raise ValueError("a text field takes text")  # not the value: it could be a unit's text
         boost = self.format.field_boost
-        return ((term.encode(), count, count * boost, pack_uint(count))
-                for term, count in Counter(self._split(value)).items())
+        return [(term, count, count * boost, _packed_count(count))
+                for term, count in Counter(self._split(value)).items()]
+
+
+@functools.lru_cache(maxsize=256)
+def _packed_count(count: int) -> bytes:
+    return pack_uint(count)
 
 
 class _FastPairs(_FastText):
     """Pair terms carry no field length: a phrase's pairs match or not, and the words of the
     phrase are scored in the text field."""
 
-    _split = staticmethod(pairs)
+    _split = staticmethod(pair_bytes)
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)

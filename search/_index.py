@@ -12,14 +12,14 @@ import threading
 from array import array
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from heapq import heappush, heapreplace
 from pathlib import Path
 
-from whoosh.codec.whoosh3 import W3Codec, W3PostingsWriter
 from whoosh.collectors import TopCollector
 from whoosh.index import Index, LockError
 from whoosh.reading import EmptyReader, SegmentReader
@@ -30,6 +30,7 @@ from keys import SecretKey
 from search._analysis import case_schema
 from search._bulk import SegmentLengths
 from search._storage import EncryptedStorage
+from search._writer import UnitWriter
 from search.errors import IndexCorrupt, IndexLocked
 from vault import SearchableDocument
 from vault.errors import InvalidInput
@@ -39,11 +40,11 @@ FORMAT_FILE = "format.mark"
 INDEX_FORMAT = 3  # raise when the schema, the analysis or the encoding changes: older indexes are rebuilt
 WRITE_LOCK_SECONDS = 30.0
 MERGE_ABOVE_SEGMENTS = 8
+PARALLEL_ABOVE_UNITS = 1000  # a smaller batch is written in this process: forking would cost more
 
 
 FACETS = {"kind": "kind", "year": "year", "speaker": "speaker_facet"}  # facet: column
 _DAY_MICROSECONDS = 86_400_000_000  # a DATETIME column holds microseconds since datetime.min
-INLINE_POSTINGS = 8  # a term with fewer postings keeps them in its term entry
 
 
 class Sort(StrEnum):
@@ -65,37 +66,6 @@ class Sort(StrEnum):
     def day_sign(self) -> int:
         """How the day weighs in the order: 1 newest first, -1 oldest first, 0 not at all."""
         return {Sort.NEWEST: 1, Sort.OLDEST: -1}.get(self, 0)
-
-
-class _InliningPostingsWriter(W3PostingsWriter):
-    """Whoosh's postings writer, with its inlining of short posting lists working: W3's own calls
-    ``terminfo.set_inline``, a method that does not exist (``set_inlined`` does), so its
-    ``inlinelimit`` only works at 1, which inlines nothing. Every rare term, and most word pairs
-    are rare, then cost a pickled, compressed block of its own.
-
-    A field without posting values (``Existence``: document, kind, date, year, speaker_facet)
-    adds no value to ``_values``; inlined as it is, Whoosh's ``ListMatcher.value()`` reads the
-    empty list back as ``""`` (a str), and a merge (``add_reader``: a purge's rewrite, or
-    MERGE_SMALL) then fails in ``PostingPool.add`` (``assert isinstance(vbytes, bytes)``). So an
-    empty ``b""`` is inlined per posting instead, as Whoosh's own blocks give (None, not a str)."""
-
-    def finish_postings(self):  # type: ignore[no-untyped-def]
-        terminfo = self._terminfo
-        if not self.written() and len(self) < self._inlinelimit:
-            terminfo.add_block(self)
-            terminfo.set_inlined(self._ids, self._weights, self._values or (b"",) * len(self._ids))
-            self._terminfo = None
-            return terminfo
-        return super().finish_postings()
-
-
-class CaseCodec(W3Codec):
-    def __init__(self) -> None:
-        super().__init__(inlinelimit=INLINE_POSTINGS)
-
-    def postings_writer(self, dbfile, byteids=False):  # type: ignore[no-untyped-def]
-        return _InliningPostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,
-                                       compression=self._compression, inlinelimit=self._inlinelimit)
 
 
 def units_of(document: SearchableDocument) -> list[dict[str, object]]:
@@ -276,20 +246,19 @@ class CaseIndex:
             lengths = self._lengths.setdefault(segment_id, SegmentLengths(reader))
         return lengths
 
-    def replace(self, remove: Iterable[str], add: Iterable[dict[str, object]], *, purge: bool,
-                procs: int = 1) -> None:
-        """Delete the units of documents ``remove`` and add rows ``add``, in one commit. With
-        ``purge``, segments that held the deleted units are rewritten without them."""
-        options: dict[str, object] = {"procs": procs, "multisegment": True} if procs > 1 else {}
+    @contextmanager
+    def writing(self, *, purge: bool, procs: int = 1) -> Iterator[UnitWriter]:
+        """A writer of this index, holding its write lock, that commits when the block ends (or
+        is cancelled if it raises). With ``purge``, segments that held deleted units are
+        rewritten without them. A batch past PARALLEL_ABOVE_UNITS is written by ``procs``
+        processes."""
         try:
-            writer = self.index.writer(timeout=WRITE_LOCK_SECONDS, codec=CaseCodec(), **options)
+            writer = UnitWriter(self.index, timeout=WRITE_LOCK_SECONDS, procs=procs,
+                                parallel_above=PARALLEL_ABOVE_UNITS)
         except LockError:
             raise IndexLocked("another process is writing the search index; try again") from None
         try:
-            for document_id in remove:
-                writer.delete_by_term("document", document_id)
-            for row in add:
-                writer.add_document(**row)
+            yield writer
             writer.commit(mergetype=_rewrite_segments_with_deletions if purge else _merge_when_many)
         except BaseException:
             # a failed commit too: the writer holds the write lock (and its temporary files)
@@ -297,6 +266,14 @@ class CaseIndex:
             if not writer.is_closed:
                 writer.cancel()
             raise
+
+    def replace(self, remove: Iterable[str], add: Iterable[dict[str, object]], *, purge: bool,
+                procs: int = 1) -> None:
+        """Delete the units of documents ``remove`` and add rows ``add``, in one commit."""
+        with self.writing(purge=purge, procs=procs) as writer:
+            for document_id in remove:
+                writer.delete_by_term("document", document_id)
+            writer.add_units(add)
 
     def mark(self) -> int:
         """The last outbox id applied to this index (0 if none)."""

@@ -21,6 +21,7 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -46,8 +47,7 @@ SNIPPET_CHARS = 180
 MASKED_CACHE_CHARS = 64 * 1024 * 1024  # masked text kept for snippets, in characters
 SNIPPETS_PER_HIT = 2
 REBUILD_BATCH = 1000  # documents per commit while rebuilding
-REBUILD_PROCS = 2  # processes that index a rebuild (the machine has two cores)
-PARALLEL_ABOVE_UNITS = 1000
+INDEX_PROCS = 2  # processes that index a large batch (the machine has two cores)
 VOCABULARIES_KEPT = 256  # query vocabulary matchers kept (one per case and kind of viewer, mostly)
 _STATUS_DIR = {DocumentStatus.RELEASED: "released", DocumentStatus.IN_REVIEW: "review"}
 
@@ -259,14 +259,20 @@ class Search:
         self._set_mark(case_id, changes[-1].id)
         return len(documents)
 
-    def _write(self, case_id: str, remove: list[str], document_ids: list[str], *, purge: bool, procs: int = 1) -> None:
+    def _write(self, case_id: str, remove: list[str], document_ids: list[str], *, purge: bool) -> None:
         """Remove the units of ``remove`` and add the current units of ``document_ids``, each to
-        the index of its status."""
-        found = [d for d in (self.vault.searchable(i) for i in document_ids) if d is not None]
-        for status in _STATUS_DIR:
-            rows = [row for d in found if d.status is status for row in units_of(d)]
-            parallel = procs if len(rows) > PARALLEL_ABOVE_UNITS else 1  # forking costs more below
-            self._index(case_id, status).replace(remove, rows, purge=purge, procs=parallel)
+        the index of its status. Documents are read from the vault while the units before them
+        are being indexed (by other processes, in a large batch)."""
+        with ExitStack() as stack:
+            writers = {status: stack.enter_context(self._index(case_id, status).writing(purge=purge, procs=INDEX_PROCS))
+                       for status in _STATUS_DIR}
+            for writer in writers.values():
+                for document_id in remove:
+                    writer.delete_by_term("document", document_id)
+            for document_id in document_ids:
+                document = self.vault.searchable(document_id)
+                if document is not None and document.status in writers:
+                    writers[document.status].add_units(units_of(document))
 
     def _set_mark(self, case_id: str, value: int) -> None:
         self._index(case_id, DocumentStatus.RELEASED).set_mark(value)
@@ -280,7 +286,7 @@ class Search:
             document_ids = self.vault.searchable_documents(case_id)
             for start in range(0, len(document_ids), REBUILD_BATCH):
                 batch = document_ids[start:start + REBUILD_BATCH]
-                self._write(case_id, [], batch, purge=False, procs=REBUILD_PROCS)
+                self._write(case_id, [], batch, purge=False)
                 if progress:
                     progress(len(batch))
             for status in _STATUS_DIR:  # both exist, even for a case without documents

@@ -64,3 +64,10 @@ class SearchTimeout(SearchError):
 
     def __init__(self) -> None:
         super().__init__("the search took too long and was stopped; make it more specific")
+
+
+class IndexWriteFailed(SearchError):
+    """A process writing part of a batch into the index failed; nothing of the batch was
+    committed, and the outbox replays it."""
+
+    code = "INDEX_WRITE_FAILED"
