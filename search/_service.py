@@ -269,9 +269,8 @@ class Search:
             for writer in writers.values():
                 for document_id in remove:
                     writer.delete_by_term("document", document_id)
-            for document_id in document_ids:
-                document = self.vault.searchable(document_id)
-                if document is not None and document.status in writers:
+            for document in self.vault.searchables(document_ids):
+                if document.status in writers:
                     writers[document.status].add_units(units_of(document))
 
     def _set_mark(self, case_id: str, value: int) -> None:

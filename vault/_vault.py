@@ -1006,6 +1006,51 @@ class Vault:
                     raise
         raise AssertionError("unreachable")
 
+    def searchables(self, document_ids: Iterable[str], *, chunk: int = 200) -> Iterator[SearchableDocument]:
+        """``searchable`` of each document that exists, in the order given, read a chunk at a
+        time: one query for the stale ones, one for the rows and one for their masked blobs,
+        instead of four queries per document. A stale document, or one re-masked between the
+        query and the read, goes through ``searchable`` on its own (masked again first)."""
+        ids = list(document_ids)
+        for start in range(0, len(ids), chunk):
+            part = [i for i in ids[start:start + chunk] if _valid_id(i)]
+            alone = set(self._stale_among(part))
+            found: dict[str, SearchableDocument] = {}
+            with self.db.read() as session:
+                rows = {row.id: row for row in session.scalars(select(DocumentRow).where(DocumentRow.id.in_(part)))}
+                blobs: dict[str, BlobRow] = {}
+                for blob in session.scalars(select(BlobRow).where(BlobRow.document_id.in_(part),
+                                                                  BlobRow.purpose == BlobPurpose.MASKED.value)):
+                    if blob.document_id not in blobs or blob.version > blobs[blob.document_id].version:
+                        blobs[blob.document_id] = blob
+                for document_id, row in rows.items():
+                    blob = blobs.get(document_id)
+                    if document_id in alone or blob is None:
+                        alone.add(document_id)
+                        continue
+                    try:
+                        with self._open_blob(session, row, BlobPurpose.MASKED, blob) as reader:
+                            masked = MaskedDocument.from_json(reader.read())
+                    except IntegrityFailed:  # replaced since the query
+                        alone.add(document_id)
+                        continue
+                    found[document_id] = SearchableDocument(document_id, row.case_id, Kind(row.kind),
+                                                            DocumentStatus(row.status), blob.version,
+                                                            row.created_at, masked)
+            for document_id in part:
+                document = self.searchable(document_id) if document_id in alone else found.get(document_id)
+                if document is not None:
+                    yield document
+
+    def _stale_among(self, document_ids: list[str]) -> list[str]:
+        if not document_ids:
+            return []
+        query = (select(DocumentRow.id).join(CaseRow, CaseRow.id == DocumentRow.case_id)
+                 .join(PseudonymScopeRow, PseudonymScopeRow.id == CaseRow.scope)
+                 .where(DocumentRow.mask_epoch < PseudonymScopeRow.epoch, DocumentRow.id.in_(document_ids)))
+        with self.db.read() as session:
+            return list(session.scalars(query))
+
     def searchable_documents(self, case_id: str) -> list[str]:
         with self.db.read() as session:
             return list(session.scalars(select(DocumentRow.id).where(DocumentRow.case_id == case_id)

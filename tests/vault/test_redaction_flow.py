@@ -121,6 +121,29 @@ def test_registering_an_identity_remasks_and_keeps_decisions(vault, case, people
     assert after.status is DocumentStatus.RELEASED and [u.speaker for u in after.units] == [u.speaker for u in before.units]
 
 
+def test_searchables_reads_in_order_and_masks_a_stale_document_first(vault, case, people, monkeypatch):
+    """What an index is built from: read a chunk at a time, each document as ``searchable``
+    gives it, a document masked before the latest identity change masked again first (here: the
+    vault stopped between registering the name and re-masking), missing ones skipped."""
+    mention = "[00:00:20] H: Dis à Odile Verlaine que je vais bien.\n".encode()
+    documents = [ingest_bytes(vault, case, CALL + (mention if n == 1 else f"[00:00:2{n}] QM: appel {n}.\n".encode()),
+                              f"c{n}.txt") for n in range(3)]
+    release_all(vault, people, documents[2].id)
+    with monkeypatch.context() as patch:
+        patch.setattr(vault, "remask_stale", lambda *, actor: 0)
+        vault.add_identity(case, name="Odile Verlaine", label="Relative 1", actor="tester")
+    assert vault.stale_documents() == [d.id for d in documents]
+    order = [documents[2].id, documents[0].id, documents[1].id]
+    found = list(vault.searchables([order[0], "not an id", order[1], "00000000-0000-4000-8000-000000000000",
+                                    order[2]], chunk=2))
+    assert [d.id for d in found] == order
+    assert vault.stale_documents() == []  # masked again before they were read
+    assert "Verlaine" not in found[2].masked.units[3].text and "Dis à cvx" in found[2].masked.units[3].text  # a token
+    assert found[0].status is DocumentStatus.RELEASED and found[1].status is DocumentStatus.IN_REVIEW
+    assert found == [vault.searchable(i) for i in order]
+    assert list(vault.searchables(order, chunk=5)) == found  # unchanged now: the batched path
+
+
 def test_a_reveal_is_audited_before_it_is_returned(vault, case, people):
     document = ingest_bytes(vault, case, CALL, "call.txt")
     vault.view(document.id, people["rex"], actor="operator as rex")
