@@ -12,9 +12,11 @@ mentioned in some turns and speaking some of them.
 casevault: a fresh vault (SQLite, or ``--postgres``) with one case, the identity registered before
 anything is ingested, every transcript ingested (encrypted, masked, suggestions proposed), every
 pending suggestion rejected in one decision, and the transcript released by a second reviewer.
-Then ``Search.open(vault)`` builds the encrypted index from nothing, with two processes (the
-machine's cores) and the analyzer's cached per-word path (``search._analysis.terms``, which tests
-hold equal to the token chain). Two indexing figures:
+Then ``Search.open(vault)`` builds the encrypted index from nothing: this process reads the
+masked documents from the vault a chunk at a time and deals their units out to two forked
+writer processes (the machine's cores), each writing a segment in one pass (``search._writer``,
+which a test holds to Whoosh's own bytes), with the analyzer's cached per-word path
+(``search._analysis.terms``, which tests hold equal to the token chain). Two indexing figures:
 "index only" is the ``Search.open`` build over already-released documents; "end to end" is ingest +
 review + release + that build. Queries go through ``Search.search`` as an investigator: policy,
 query checks, the index search with facets, the re-check of hits against the database, snippets

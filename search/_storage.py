@@ -7,20 +7,18 @@ which makes a whole-file AEAD both simple and cheap:
 * ``create_file`` hands Whoosh a buffer in memory. Closing that buffer, however it is closed,
   encrypts it under the index key, with associated data naming the index and the file, and puts it
   on disk atomically (temporary name, fsync, ``os.replace``, fsync of the directory). The hook is
-  on the raw buffer, not on ``StructFile.onclose``: ``PostingPool`` and ``MpWriter`` close the raw
-  file directly.
+  on the raw buffer, not on ``StructFile.onclose``: ``PostingPool`` closes the raw file directly.
 * ``open_file`` decrypts the whole file into memory. A file renamed, swapped, truncated or made
   under another key fails authentication and raises ``IndexCorrupt``; nothing of it reaches
   Whoosh, which matters because the TOC holds pickles. Decrypted files are kept in a bounded LRU
   cache, checked against the file's inode, size and mtime, so a warm searcher decrypts nothing.
   ``close()`` keeps the cache: Whoosh closes the shared storage whenever a segment reader closes.
 * ``rename_file`` re-encrypts under the new name (Whoosh writes the TOC under a temporary name).
-* ``temp_storage`` is encrypted too. Whoosh spills posting runs, column buffers and
-  ``MpWriter``'s job lists there, and ``MpWriter``'s processes exchange those files by name, so
-  they have to be on disk; ``RamStorage`` would spill to the system temporary directory.
-* The storage refuses to be pickled, so the key never crosses a pipe: ``MpWriter`` (``procs > 1``)
-  works with the ``fork`` start method, where the children inherit the storage, and fails loudly
-  with ``spawn`` or ``forkserver``.
+* ``temp_storage`` is encrypted too. Whoosh spills posting runs (of a merge) and column buffers
+  there; ``RamStorage`` would spill to the system temporary directory.
+* The storage refuses to be pickled, so the key never crosses a pipe: the processes that write a
+  large batch (``search._writer``) are forked and inherit it; under ``spawn`` or ``forkserver``
+  they would fail loudly.
 * Whoosh never fsyncs and a killed commit leaves orphans; ``sweep_orphans`` removes them.
 
 Open and create indexes through ``storage.create_index(schema)`` and ``storage.open_index()``:
@@ -102,7 +100,7 @@ class _PlaintextCache:
         self._pid = os.getpid()
 
     def _guard(self) -> threading.Lock:
-        # A forked MpWriter child must not inherit a lock that another thread held at the fork.
+        # A forked writer must not inherit a lock that another thread held at the fork.
         if self._pid != os.getpid():
             self._pid, self._lock = os.getpid(), threading.Lock()
             self._entries.clear()
@@ -165,7 +163,7 @@ class EncryptedStorage(FileStorage):
     def __reduce__(self) -> NoReturn:
         raise TypeError(
             "an EncryptedStorage holds the index key and is never pickled: write with one process, "
-            "or with procs > 1 only under the 'fork' start method"
+            "or with several only under the 'fork' start method"
         )
 
     @property
