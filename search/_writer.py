@@ -15,11 +15,13 @@ deletions, merges, the TOC, the lock) is Whoosh's own, and the files it writes a
 Whoosh's writer writes for the same documents (a test holds them equal), so every reader,
 matcher and merge of Whoosh reads them as its own.
 
-``add_units(rows, procs=2)`` indexes a large batch in ``procs`` segments at once: forked
-processes each write the segment of their share of the rows and send back its description, while
-this process writes its own share; the commit then lists them all in one TOC. A child that fails
-fails the commit: nothing of the batch becomes visible. (Whoosh's own ``MpWriter`` waits one
-second for each child's answer and commits without the segments that did not come.)
+``add_units(rows)`` takes rows as they come. A batch that passes ``parallel_above`` rows, with
+``procs`` > 1, starts ``procs`` forked processes and deals the rows out to them in chunks through
+pipes while this process goes on producing them (reading the next documents from the vault);
+each process writes one segment and sends back its description, and the commit lists them all
+in one TOC. A process that fails, or dies, fails the commit: nothing of the batch becomes
+visible. (Whoosh's own ``MpWriter`` waits one second for each child's answer and commits without
+the segments that did not come.)
 """
 
 from __future__ import annotations
