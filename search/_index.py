@@ -22,7 +22,7 @@ from pathlib import Path
 
 from whoosh.collectors import TopCollector
 from whoosh.index import Index, LockError
-from whoosh.reading import EmptyReader, SegmentReader
+from whoosh.reading import MultiReader, SegmentReader
 from whoosh.searching import Searcher
 from whoosh.writing import MERGE_SMALL, SegmentWriter
 
@@ -210,19 +210,37 @@ class CaseIndex:
             if self._searcher is None:
                 self._searcher = self.index.searcher()
             elif not self._searcher.up_to_date():
-                if isinstance(self._searcher.reader(), EmptyReader):
-                    # Whoosh cannot refresh a searcher of an empty index (EmptyReader.segments()
-                    # is None); nothing is worth reusing there, so open a new one
-                    self._searcher.close()
-                    self._searcher = self.index.searcher()
-                else:
-                    self._searcher = self._searcher.refresh()
+                self._searcher = self._refreshed(self._searcher)
                 live = {_segment_id(reader) for reader, _ in self._searcher.reader().leaf_readers()}
                 for segment_id in set(self._columns) - live:  # merged away
                     del self._columns[segment_id]
                 for segment_id in set(self._lengths) - live:
                     del self._lengths[segment_id]
             return self._searcher
+
+    def _refreshed(self, searcher: Searcher) -> Searcher:
+        """A searcher of the latest commit, keeping the readers of segments that did not change.
+
+        Not Whoosh's ``Searcher.refresh``: it keeps a reader whenever its segment's id is still
+        there, with the deletions it was opened with (a release deletes a unit from the review
+        index; the reader went on counting it), and it adds back every segment the new commit no
+        longer lists (a purge's rewrite left the old segment, with the re-masked unit's old
+        terms, in the searcher). Here the readers are exactly the commit's segments, and one
+        whose deletions changed is opened again. Readers replaced are not closed: another
+        thread's search may still be reading them; their files are bytes in memory, no handles.
+        """
+        toc = self.index._read_toc()
+        kept = {_segment_id(reader): reader for reader, _ in searcher.reader().leaf_readers()}
+        readers = []
+        for segment in toc.segments:
+            reader = kept.get(segment.segment_id())
+            if reader is None or reader.segment().deleted_count() != segment.deleted_count():
+                reader = SegmentReader(self.storage, toc.schema, segment, generation=toc.generation)
+            readers.append(reader)
+        if not readers:
+            return self.index.searcher()
+        reader = readers[0] if len(readers) == 1 else MultiReader(readers, generation=toc.generation)
+        return Searcher(reader, fromindex=self.index)
 
     def columns(self, reader: SegmentReader) -> SegmentColumns:
         """The facet values and the day of every unit of one segment, read once: a segment never

@@ -148,6 +148,51 @@ def test_a_name_registered_later_is_rewritten_out_of_the_index_files(vault, case
     assert _answer(search, people["ivy"], '"Relative 1" keys')["total"] == 1
 
 
+def test_the_long_lived_searcher_sees_deletions_and_purges(tmp_path):
+    """Whoosh's own refresh kept a segment's reader, and its old deletions, as long as the
+    segment's id stayed, and added back the segments a purge had just rewritten away: the
+    searcher went on counting released units in the review index, and a re-masked unit's old
+    terms. The searcher reads exactly the segments of the latest commit."""
+    from whoosh import query
+
+    from keys import SecretKey
+    from tests.search.test_writer import rows
+
+    index = CaseIndex(tmp_path / "index", SecretKey.generate(), "case/released", cache_bytes=1 << 24)
+    units = rows(12, documents=3)  # doc-000, doc-001, doc-002: four units each, in both segments
+    index.replace([], units[:6], purge=False)
+    index.replace([], units[6:], purge=False)
+    assert index.searcher().doc_count() == 12
+
+    def segments() -> tuple[list[str], list[str]]:
+        searched = [reader.segment().segment_id() for reader, _ in index.searcher().reader().leaf_readers()]
+        return searched, [segment.segment_id() for segment in index.index._segments()]
+
+    index.replace(["doc-000"], [], purge=False)  # deletions only: the segments keep their ids
+    searcher = index.searcher()
+    assert searcher.doc_count() == 8 and len(searcher.search(query.Term("document", "doc-000"))) == 0
+    assert segments()[0] == segments()[1]
+    index.replace(["doc-001"], [], purge=True)  # both segments rewritten into one
+    searcher = index.searcher()
+    searched, committed = segments()
+    assert searched == committed and len(committed) == 1
+    assert searcher.doc_count() == 4 and list(searcher.lexicon("document")) == [b"doc-002"]
+    index.close()
+
+
+def test_a_reviewers_counts_follow_releases(vault, search, people, case):
+    """Each release deletes the document's units from the review index without adding any
+    there; the reviewer's total counts each unit once, from the index of its status."""
+    for n in range(3):
+        lines = "".join(f"[00:00:{t:02d}] QM: the harbour keeper {n} called ({t}).\n" for t in range(10))
+        document = ingest_bytes(vault, case, lines.encode(), f"harbour-{n}.txt")
+        assert _answer(search, people["rex"], "harbour")["total"] == 10 * (n + 1)
+        assert _answer(search, people["ivy"], "harbour")["total"] == 10 * n
+        release(vault, document.id, people["rex"], people["rita"])
+        assert _answer(search, people["rex"], "harbour")["total"] == 10 * (n + 1)
+        assert _answer(search, people["ivy"], "harbour")["total"] == 10 * (n + 1)
+
+
 def test_a_real_name_answers_like_a_random_word(search, people):
     for persona in ("ivy", "otto", "nobody"):
         for name, random_word in (("Quillon", "Zorbliq"), ("Hadrien Quillon", "Zorbliq Vantreux"), ("Malaure", "Pelvrine")):
@@ -341,6 +386,45 @@ def test_a_rebuild_by_two_processes_answers_like_one(vault, search, people, case
         index = search._index(case.id, status)
         assert index.doc_count() > 0
         assert len(index.searcher().reader().leaf_readers()) == 2  # a segment from each process
+
+
+def test_writers_forked_while_other_threads_search(vault, search, people, case, monkeypatch):
+    """A fork copies a process whose other threads may hold locks (the storage's cache of
+    decrypted files, above all). Searches run in three threads while every write forks two
+    writer processes: no write hangs or fails, and every answer is one of the index's states."""
+    import threading
+
+    from search import _index
+
+    monkeypatch.setattr(_index, "PARALLEL_ABOVE_UNITS", 0)  # every write forks
+    monkeypatch.setattr(search_service, "INDEX_PROCS", 2)
+    start = _answer(search, people["ivy"], "harbour")["total"]
+    stop, errors, totals = threading.Event(), [], set()
+
+    def searching() -> None:
+        while not stop.is_set():
+            try:
+                totals.add(_answer(search, people["ivy"], "harbour")["total"])
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+
+    threads = [threading.Thread(target=searching) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        for n in range(6):
+            lines = "".join(f"[00:00:{t:02d}] QM: the harbour keeper {n} called twice ({t}).\n" for t in range(10))
+            document = ingest_bytes(vault, case, lines.encode(), f"harbour-{n}.txt")
+            release(vault, document.id, people["rex"], people["rita"])
+            search.sync()
+            assert len(search._index(case.id, DocumentStatus.RELEASED).searcher().reader().leaf_readers()) >= 2
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+    assert not errors
+    assert _answer(search, people["ivy"], "harbour")["total"] == start + 60
+    assert totals <= {start + 10 * n for n in range(7)} and len(totals) > 1
 
 
 def test_an_index_of_an_older_format_is_rebuilt_at_open(vault, search, people, case):
