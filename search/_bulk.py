@@ -9,9 +9,11 @@ set operations, which run in C. The answer is the same: the same documents, the 
 scores (up to the order of a float sum), ties broken by lower docnum as Whoosh's TopCollector
 breaks them. A test holds the two equal over random queries.
 
-Only the shapes the query language produces after ``expand`` are answered here: terms, And
-(with Not children), Or, AndNot, AndMaybe. Anything else raises ``Unsupported`` before any
-work, and the caller walks the matchers as before.
+Only the shapes the query language produces after ``expand`` are answered here: terms, date
+ranges, And (with Not children), Or, AndNot, AndMaybe. Anything else raises ``Unsupported``
+before any work, and the caller walks the matchers as before. A date range (``date:2026``,
+``date:[2026-01-01 TO 2026-03-31]``) is read from the day column of each segment, which holds
+one day per unit, instead of from the posting lists of every day it spans.
 
 The posting blocks are read through Whoosh's own W3 leaf matcher (its block reading is not a
 public method; Whoosh is pinned at 2.7.5 and a test compares this module with Whoosh's own
@@ -23,7 +25,7 @@ from __future__ import annotations
 import heapq
 import time
 from itertools import accumulate, repeat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
 
 Scores = dict[int, float]  # docnum within a segment -> score
 COLUMN_FILTERS = {"kind": "kind"}  # query field -> the facet column holding its one value per unit
+DAY_FIELD = "date"  # the field whose ranges are read from the day column (SegmentColumns.days)
+_DAY_MICROSECONDS = 86_400_000_000  # a DATETIME value: microseconds since datetime.min
 _LENGTHS = [byte_to_length(b) for b in range(256)]
 
 
@@ -52,7 +56,7 @@ class Unsupported(Exception):
 
 def supported(node: q.Query) -> bool:
     """Whether ``node`` is made only of what this module answers (checked before any work)."""
-    if isinstance(node, q.Term) or node is q.NullQuery:
+    if isinstance(node, q.Term) or node is q.NullQuery or _is_day_range(node):
         return True
     if isinstance(node, q.And):
         positive = [c for c in node.subqueries if not isinstance(c, q.Not)]
@@ -63,6 +67,28 @@ def supported(node: q.Query) -> bool:
     if isinstance(node, (q.AndNot, q.AndMaybe)):
         return supported(node.a) and supported(node.b) and not isinstance(node.a, q.Not)
     return False
+
+
+def _is_day_range(node: q.Query) -> bool:
+    return isinstance(node, q.NumericRange) and node.fieldname == DAY_FIELD
+
+
+def _is_filter(node: q.Query) -> bool:
+    """A child of an And answered by testing a column of the units already matched."""
+    return (isinstance(node, q.Term) and node.fieldname in COLUMN_FILTERS) or _is_day_range(node)
+
+
+def _in_range(node: q.NumericRange) -> Callable[[int], bool]:
+    """Whether a day (``date.toordinal()``) falls in a date range, as its terms would match:
+    a unit's date is the midnight starting its day."""
+    low, high = node.start, node.end
+
+    def test(day: int) -> bool:
+        value = (day - 1) * _DAY_MICROSECONDS
+        return ((low is None or (value > low if node.startexcl else value >= low))
+                and (high is None or (value < high if node.endexcl else value <= high)))
+
+    return test
 
 
 class SegmentLengths:
@@ -104,6 +130,7 @@ class _Segment:
     deleted: frozenset[int]
     lengths: SegmentLengths
     columns: dict[str, list[object]]  # the segment's facet columns (CaseIndex.columns)
+    days: Sequence[int]  # the day of each unit, as date.toordinal()
     deadline: float
 
 
@@ -171,20 +198,29 @@ def _match(node: q.Query, segment: _Segment) -> Scores:
         return _postings(segment, node.fieldname, node.text, node.boost)
     if node is q.NullQuery:
         return {}
+    if _is_day_range(node):
+        # Whoosh's NumericRange scores each match its boost (a constant-score query)
+        days, deleted, within = segment.days, segment.deleted, _in_range(node)
+        return {d: node.boost for d, day in enumerate(days) if within(day) and d not in deleted}
     if isinstance(node, q.And):
         children = [c for c in node.subqueries if not isinstance(c, q.Not)]
-        # kind:transcript matches most units; read its one-value-per-unit column instead of its postings
-        filters = [c for c in children if isinstance(c, q.Term) and c.fieldname in COLUMN_FILTERS]
-        matched = [c for c in children if not (isinstance(c, q.Term) and c.fieldname in COLUMN_FILTERS)]
+        # kind:transcript and date ranges match most units; read the one-value-per-unit column
+        # of those already matched instead of their posting lists
+        filters = [c for c in children if _is_filter(c)]
+        matched = [c for c in children if not _is_filter(c)]
         if not matched:
             matched, filters = filters[:1], filters[1:]
         positive = sorted((_match(c, segment) for c in matched), key=len)
         found = positive[0]
         for other in positive[1:]:
             found = {d: s + other[d] for d, s in found.items() if d in other}
-        for term in filters:
-            values, text = segment.columns[COLUMN_FILTERS[term.fieldname]], term.text
-            score = 1.0 * term.boost  # an unscored field: Whoosh scores its posting's weight, 1.0
+        for child in filters:
+            if isinstance(child, q.NumericRange):
+                days, within, score = segment.days, _in_range(child), child.boost
+                found = {d: s + score for d, s in found.items() if within(days[d])}
+                continue
+            values, text = segment.columns[COLUMN_FILTERS[child.fieldname]], child.text
+            score = 1.0 * child.boost  # an unscored field: Whoosh scores its posting's weight, 1.0
             found = {d: s + score for d, s in found.items() if values[d] == text}
         for child in node.subqueries:
             if isinstance(child, q.Not) and found:
@@ -240,7 +276,8 @@ def run(query: q.Query, searcher: Searcher, limit: int, lengths: Callable[[Segme
         if not isinstance(reader, SegmentReader):  # an empty index
             continue
         known = columns(reader)
-        segment = _Segment(subsearcher, reader, reader.deleted_docs_set, lengths(reader), known.facets, deadline)
+        segment = _Segment(subsearcher, reader, reader.deleted_docs_set, lengths(reader), known.facets, known.days,
+                           deadline)
         found = _match(query, segment)
         if time.monotonic() > deadline:
             raise SearchTimeout()
