@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
 from keys import KeyringError
-from search.errors import IndexCorrupt, IndexLocked, QueryNotAllowed, SearchError, SearchTimeout
+from search.errors import IndexCorrupt, IndexLocked, IndexWriteFailed, QueryNotAllowed, SearchError, SearchTimeout
 from vault import SessionEnded, SignInFailed, Unauthenticated
 from web._pages import templates
 from web._sessions import TooManyAttempts
@@ -57,6 +57,7 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (SearchTimeout, 503),
     (IndexLocked, 503),
     (IndexCorrupt, 503),
+    (IndexWriteFailed, 503),
 )
 _HTTP_CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND",
                405: "METHOD_NOT_ALLOWED", 413: "TOO_LARGE", 415: "UNSUPPORTED_TYPE"}

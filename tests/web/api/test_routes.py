@@ -126,3 +126,20 @@ def test_every_route_answers_every_persona_as_the_table_says(world):
                 assert answer.headers["content-type"].startswith("application/json"), (row.path, persona)
                 assert set(answer.json()) == {"error", "message"}, (row.path, persona)
     assert not wrong, "\n".join(wrong)
+
+
+def test_every_search_error_has_a_status_a_person_can_act_on():
+    """A search error that reached the handler unmapped would be a 500; each one the search
+    package raises is a 400 (the query) or a 503 (the index: try again, or rebuild)."""
+    import inspect
+
+    from search import errors
+    from web._errors import status_of
+
+    raised = [kind for _, kind in inspect.getmembers(errors, inspect.isclass)
+              if issubclass(kind, errors.SearchError) and kind is not errors.SearchError]
+    assert errors.IndexWriteFailed in raised
+    for kind in raised:
+        parameters = inspect.signature(kind.__init__).parameters
+        error = kind("x", "y") if len(parameters) == 3 else kind() if len(parameters) == 1 else kind("x")
+        assert status_of(error) in (400, 503), kind.__name__
