@@ -38,6 +38,7 @@ from whoosh.support.charset import accent_map
 from redaction import TOKEN_PATTERN
 
 PAIR_JOINER = "|"
+DAY_MICROSECONDS = 86_400_000_000  # a DATETIME value (term and column) counts microseconds since datetime.min
 STOP_WORDS = frozenset(stoplists["en"]) | frozenset(stoplists["fr"])
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"

@@ -38,6 +38,7 @@ from whoosh.scoring import BM25FScorer, WeightScorer
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 
+from search._analysis import DAY_MICROSECONDS
 from search.errors import SearchTimeout
 
 if TYPE_CHECKING:
@@ -46,7 +47,6 @@ if TYPE_CHECKING:
 Scores = dict[int, float]  # docnum within a segment -> score
 COLUMN_FILTERS = {"kind": "kind"}  # query field -> the facet column holding its one value per unit
 DAY_FIELD = "date"  # the field whose ranges are read from the day column (SegmentColumns.days)
-_DAY_MICROSECONDS = 86_400_000_000  # a DATETIME value: microseconds since datetime.min
 _LENGTHS = [byte_to_length(b) for b in range(256)]
 
 
@@ -84,7 +84,7 @@ def _in_range(node: q.NumericRange) -> Callable[[int], bool]:
     low, high = node.start, node.end
 
     def test(day: int) -> bool:
-        value = (day - 1) * _DAY_MICROSECONDS
+        value = (day - 1) * DAY_MICROSECONDS
         return ((low is None or (value > low if node.startexcl else value >= low))
                 and (high is None or (value < high if node.endexcl else value <= high)))
 

@@ -27,7 +27,7 @@ from whoosh.searching import Searcher
 from whoosh.writing import MERGE_SMALL, SegmentWriter
 
 from keys import SecretKey
-from search._analysis import case_schema
+from search._analysis import DAY_MICROSECONDS, case_schema
 from search._bulk import SegmentLengths
 from search._storage import EncryptedStorage
 from search._writer import UnitWriter
@@ -44,7 +44,6 @@ PARALLEL_ABOVE_UNITS = 1000  # a smaller batch is written in this process: forki
 
 
 FACETS = {"kind": "kind", "year": "year", "speaker": "speaker_facet"}  # facet: column
-_DAY_MICROSECONDS = 86_400_000_000  # a DATETIME column holds microseconds since datetime.min
 
 
 class Sort(StrEnum):
@@ -252,7 +251,7 @@ class CaseIndex:
         if columns is None:
             facets = {name: list(reader.column_reader(column)) for name, column in FACETS.items()}
             raw = reader.column_reader("date", translate=False)  # whole days: see units_of
-            columns = SegmentColumns(facets, array("i", (value // _DAY_MICROSECONDS + 1 for value in raw)))
+            columns = SegmentColumns(facets, array("i", (value // DAY_MICROSECONDS + 1 for value in raw)))
             self._columns[segment_id] = columns
         return columns
 

@@ -669,14 +669,14 @@ class Vault:
                     details={"user": user.id if user else None, "revealed": revealed})
         return rows
 
-    def stale_documents(self, document_id: str | None = None) -> list[str]:
-        """Documents (all, or the one given) masked before the latest change to their scope's
-        identities."""
+    def stale_documents(self, document_ids: Iterable[str] | None = None) -> list[str]:
+        """Documents (all, or those of the ids given) masked before the latest change to their
+        scope's identities."""
         query = (select(DocumentRow.id).join(CaseRow, CaseRow.id == DocumentRow.case_id)
                  .join(PseudonymScopeRow, PseudonymScopeRow.id == CaseRow.scope)
                  .where(DocumentRow.mask_epoch < PseudonymScopeRow.epoch).order_by(DocumentRow.created_at))
-        if document_id is not None:
-            query = query.where(DocumentRow.id == document_id)
+        if document_ids is not None:
+            query = query.where(DocumentRow.id.in_(list(document_ids)))
         with self.db.read() as session:
             return list(session.scalars(query))
 
@@ -700,7 +700,7 @@ class Vault:
 
     def _fresh(self, document_id: str, actor: str) -> None:
         """Mask a stale document again before its masked form is used."""
-        if self.stale_documents(document_id):
+        if self.stale_documents([document_id]):
             self._remask(document_id, actor=actor, action="document.remask")
 
     def _remask(self, document_id: str, *, actor: str, action: str,
@@ -1014,7 +1014,7 @@ class Vault:
         ids = list(document_ids)
         for start in range(0, len(ids), chunk):
             part = [i for i in ids[start:start + chunk] if _valid_id(i)]
-            alone = set(self._stale_among(part))
+            alone = set(self.stale_documents(part)) if part else set()
             found: dict[str, SearchableDocument] = {}
             with self.db.read() as session:
                 rows = {row.id: row for row in session.scalars(select(DocumentRow).where(DocumentRow.id.in_(part)))}
@@ -1041,15 +1041,6 @@ class Vault:
                 document = self.searchable(document_id) if document_id in alone else found.get(document_id)
                 if document is not None:
                     yield document
-
-    def _stale_among(self, document_ids: list[str]) -> list[str]:
-        if not document_ids:
-            return []
-        query = (select(DocumentRow.id).join(CaseRow, CaseRow.id == DocumentRow.case_id)
-                 .join(PseudonymScopeRow, PseudonymScopeRow.id == CaseRow.scope)
-                 .where(DocumentRow.mask_epoch < PseudonymScopeRow.epoch, DocumentRow.id.in_(document_ids)))
-        with self.db.read() as session:
-            return list(session.scalars(query))
 
     def searchable_documents(self, case_id: str) -> list[str]:
         with self.db.read() as session:
