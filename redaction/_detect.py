@@ -16,10 +16,13 @@ tokens can only start where a token starts. Names are found in one pass over the
 from __future__ import annotations
 
 import bisect
+import contextlib
+import contextvars
 import enum
 import functools
 import re
 import sys
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -32,6 +35,7 @@ COMMON_WORD_ZIPF = 4.0  # wordfreq: about once per 100,000 words or more often, 
 RARE_WORD_ZIPF = 3.0  # about once per million words or less: hardly vocabulary
 MAX_NAME_WORDS = 4  # a capitalised sequence longer than this is a heading or a list, not a name
 MAX_TITLED_WORDS = 3  # "M. QUILLON Hadrien Émile"
+MAX_LOOKED_UP = 48  # letters: a longer word is in no frequency list, and looking it up costs its length
 
 _HSPACE = "[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]"  # spaces that do not break a line
 
@@ -104,6 +108,32 @@ def detect(
     return _resolve(text, found, registered)
 
 
+# -- work done -----------------------------------------------------------------------------------
+
+# What detection did, step by step, for a test to hold it linear in the text without a clock: the
+# Python loops that could go quadratic count their steps, the libraries count what they are handed.
+# (A regular expression's backtracking happens inside the engine and is counted by no one; the
+# patterns' shapes above guard against it, and bench/detect.py times them.)
+_WORK: contextvars.ContextVar[Counter[str] | None] = contextvars.ContextVar("detection_work", default=None)
+
+
+@contextlib.contextmanager
+def counting_work() -> Iterator[Counter[str]]:
+    """Tally the steps of every ``detect`` call in this context, by kind, into the yielded Counter."""
+    work: Counter[str] = Counter()
+    reset = _WORK.set(work)
+    try:
+        yield work
+    finally:
+        _WORK.reset(reset)
+
+
+def _count(kind: str, steps: int) -> None:
+    work = _WORK.get()
+    if work is not None:
+        work[kind] += steps
+
+
 # -- registered spans ----------------------------------------------------------------------------
 
 class _Spans:
@@ -137,6 +167,7 @@ def _resolve(text: str, found: list[_Found], registered: _Spans) -> list[Candida
     occupied = bytearray(len(text))
     taken: list[_Found] = []
     for f in found:
+        _count("resolved characters", f.end - f.start)
         if occupied.find(1, f.start, f.end) != -1:
             continue
         occupied[f.start:f.end] = b"\x01" * (f.end - f.start)
@@ -177,6 +208,7 @@ def _ibans(text: str) -> Iterator[_Found]:
         # The last group of four may be the next word in capitals ("... 0130 00 SWIFT"): drop
         # trailing groups until the check digits agree.
         groups = list(_GROUP.finditer(match.group()))
+        _count("IBAN groups", len(groups))
         for last in range(len(groups), 0, -1):
             end = match.start() + groups[last - 1].end()
             if stdnum_iban.is_valid(text[match.start():end]):
@@ -231,6 +263,7 @@ def _phone_matches(text: str, region: str, trunk: str | None) -> Iterator[tuple[
     else:
         stretches = [[0, len(text)]]
     for start, end in stretches:
+        _count("characters handed to phonenumbers", end - start)
         # max_tries bounds how many number-like stretches are looked at; the default (65,535)
         # would stop looking part way through a long transcript full of timestamps.
         for match in phonenumbers.PhoneNumberMatcher(
@@ -415,6 +448,7 @@ def _words(text: str, registered: _Spans) -> list[_Word]:
     words = []
     for match in _WORD.finditer(text):
         start, end = match.span()
+        _count("word tokens", 1)
         elision = match.group("elision")
         core = match.end("elision") if elision and elision[0] != "O" else start  # "O'Brien" is all name
         word = text[core:end]
@@ -428,8 +462,17 @@ def _words(text: str, registered: _Spans) -> list[_Word]:
     return words
 
 
-@functools.lru_cache(maxsize=65_536)
 def _zipf(word: str) -> float:
+    # wordfreq splits a word at its hyphens and looks up every part: a 100 KB "Ab-Ab-..." cost
+    # about 0.3 s, and the cache would keep it
+    if len(word) > MAX_LOOKED_UP:
+        return 0.0
+    _count("characters looked up", len(word))
+    return _cached_zipf(word)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _cached_zipf(word: str) -> float:
     from wordfreq import zipf_frequency  # loads its lists on first use, not at import
 
     return max(zipf_frequency(word, "en"), zipf_frequency(word, "fr"))
@@ -459,6 +502,7 @@ def _title(text: str, words: list[_Word], i: int) -> str | None:
 
 def _joined(text: str, before: _Word, after: _Word, *, across_lines: bool = False) -> bool:
     """Whether two consecutive words may belong to one name."""
+    _count("gap characters", after.start - before.end)
     gap = text[before.end:after.start]
     if gap == " " or _NAME_GAP.fullmatch(gap):
         return True
@@ -482,6 +526,7 @@ def _run(text: str, words: list[_Word], i: int, limit: int | None, *, wraps: boo
     particles = 0
     j = i
     while j < len(words):
+        _count("name run steps", 1)
         word = words[j]
         across_lines = wraps and len(names) == 1 and names[0] == j - 1
         if word.registered or (j > i and not _joined(text, words[j - 1], word, across_lines=across_lines)):
@@ -607,6 +652,7 @@ def _around_keyword(text: str, words: list[_Word], k: int, legal_form: bool) -> 
     first = k
     j = k - 1
     while j >= 0 and k - j <= MAX_NAME_WORDS and not words[j].registered and _on_one_line(text, words[j], words[j + 1]):
+        _count("organisation steps", 1)
         if words[j].capitalised and _title(text, words, j) is None:
             first = j
         elif not words[j].particle:
@@ -618,6 +664,7 @@ def _around_keyword(text: str, words: list[_Word], k: int, legal_form: bool) -> 
         j, count = k + 1, 0
         while j < len(words) and count < MAX_NAME_WORDS and not words[j].registered \
                 and _on_one_line(text, words[j - 1], words[j]):
+            _count("organisation steps", 1)
             if words[j].capitalised and _title(text, words, j) is None:
                 last, count = j, count + 1
             elif words[j].text.lower() not in _ORGANISATION_CONNECTORS:
