@@ -13,6 +13,10 @@ which makes a whole-file AEAD both simple and cheap:
   Whoosh, which matters because the TOC holds pickles. Decrypted files are kept in a bounded LRU
   cache, checked against the file's inode, size and mtime, so a warm searcher decrypts nothing.
   ``close()`` keeps the cache: Whoosh closes the shared storage whenever a segment reader closes.
+* Each thread reads an opened file from its own position. A segment reader opens its postings
+  file once, every matcher shares it, and a posting block is read by a seek, then reads; two
+  threads searching one searcher read each other's places (UnpicklingError "invalid load key",
+  zlib errors, or silently other hits).
 * ``rename_file`` re-encrypts under the new name (Whoosh writes the TOC under a temporary name).
 * ``temp_storage`` is encrypted too. Whoosh spills posting runs (of a merge) and column buffers
   there; ``RamStorage`` would spill to the system temporary directory.
@@ -139,6 +143,32 @@ class _PlaintextCache:
             self.size -= len(entry[1])
 
 
+class _PlaintextFile(BufferFile):
+    """A decrypted file, read by each thread from its own position (module docstring)."""
+
+    def __init__(self, buf: bytes, name: str | None = None, onclose: Callable[..., None] | None = None) -> None:
+        # BufferFile.__init__ with the position per thread: ``file`` is the thread's own view
+        self._buf = buf
+        self._name = name
+        self.onclose = onclose
+        self.is_real = False
+        self.is_closed = False
+        self._positions = threading.local()
+
+    @property
+    def file(self) -> io.BytesIO:  # type: ignore[override]
+        try:
+            return self._positions.file
+        except AttributeError:
+            # BytesIO shares the bytes it starts with until written to: no copy per thread
+            self._positions.file = view = io.BytesIO(self._buf)
+            return view
+
+    def subset(self, position: int, length: int, name: str | None = None) -> _PlaintextFile:
+        # a compound segment's postings file is a subset of the segment's file
+        return _PlaintextFile(self.get(position, length), name=name or self._name)
+
+
 class EncryptedStorage(FileStorage):
     """A Whoosh ``FileStorage`` whose files are AES-256-GCM ciphertexts, each of a whole file.
 
@@ -180,7 +210,7 @@ class EncryptedStorage(FileStorage):
         return StructFile(_SealOnClose(lambda plaintext: self._seal(name, plaintext)), name=name)
 
     def open_file(self, name: str, **kwargs: object) -> BufferFile:
-        return BufferFile(self._plaintext(name), name=name)
+        return _PlaintextFile(self._plaintext(name), name=name)
 
     def file_length(self, name: str) -> int:
         return max(os.path.getsize(self._fpath(name)) - self._overhead, 0)

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -22,6 +23,7 @@ import pytest
 from whoosh import writing
 from whoosh.fields import ID, KEYWORD, TEXT, Schema
 from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.structfile import StructFile
 from whoosh.index import FileIndex
 from whoosh.qparser import QueryParser
 
@@ -281,6 +283,45 @@ def test_a_file_replaced_under_a_warm_cache_is_read_again(tmp_path, ix):
     _swap_two_segments(index, ix.storage._key)
     with pytest.raises(IndexCorrupt):
         _hits(ix)
+
+
+def test_a_search_held_between_its_seek_and_its_read_keeps_its_place(ix, monkeypatch):
+    """Whoosh opens a segment's postings file once per reader and every matcher shares it: a
+    posting block is read by a seek, then reads. Threads searching one long-lived searcher (as
+    CaseIndex shares it) moved each other's position: UnpicklingError "invalid load key", seen
+    while forked writers ran. Here one search is held right after its seek while another thread
+    reads other posting lists of the same segments, then goes on."""
+    searcher = ix.searcher()
+    parser = QueryParser("body", ix.schema)
+    expected = {query: [hit["id"] for hit in searcher.search(parser.parse(query), limit=None)]
+                for query in ("quillonzzcanary", "word1 OR alpha3 OR court7")}
+    sought, read_elsewhere = threading.Event(), threading.Event()
+    seek = StructFile.seek
+
+    def seek_and_wait(self, *args):  # type: ignore[no-untyped-def]
+        seek(self, *args)
+        if threading.current_thread().name == "held" and str(self._name).endswith(".pst") and not sought.is_set():
+            sought.set()
+            assert read_elsewhere.wait(30), "the other search did not run"
+
+    monkeypatch.setattr(StructFile, "seek", seek_and_wait)
+    answers: dict[str, object] = {}
+
+    def held() -> None:
+        try:
+            answers["held"] = [hit["id"] for hit in searcher.search(parser.parse("quillonzzcanary"), limit=None)]
+        except Exception as error:  # noqa: BLE001 - compared below
+            answers["held"] = error
+
+    thread = threading.Thread(target=held, name="held")
+    thread.start()
+    assert sought.wait(30), "the held search never read a postings file"
+    other = [hit["id"] for hit in searcher.search(parser.parse("word1 OR alpha3 OR court7"), limit=None)]
+    read_elsewhere.set()
+    thread.join(30)
+    assert other == expected["word1 OR alpha3 OR court7"]
+    assert answers["held"] == expected["quillonzzcanary"], \
+        f"a search read where another thread had sought in the shared postings file: {answers['held']!r:.200}"
 
 
 def test_rename_re_encrypts_under_the_new_name(tmp_path, storage):
