@@ -376,8 +376,9 @@ class Search:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise SearchTimeout()
-        # one searcher serves every thread: Whoosh reads the decrypted buffers by offset (BufferFile.get);
-        # a test holds answers from many threads equal to answers given one at a time
+        # one searcher serves every thread: Whoosh's matchers seek, then read, in a file they share,
+        # and the storage gives each thread its own position in it (search._storage); tests hold
+        # answers from many threads equal to answers given one at a time
         searcher = index.searcher()
         expanded = expand(query, searcher.reader(), terms)
         counts: dict[str, Counter[object]]
