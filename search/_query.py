@@ -1,17 +1,22 @@
 """The query language: a safe subset of Whoosh's, checked before and after parsing.
 
 Allowed: words, "phrases", AND / OR / NOT, parentheses, the fields ``speaker:``,
-``kind:`` and ``date:`` (a year, a day, or ``date:[2023-01-01 TO 2023-06-30]``), trailing
-wildcards after at least three letters (``tight*``), and fuzzy words up to two edits away
-(``Quilon~`` or ``Quilon~2``). Everything else is refused with an error that names the rule:
-leading or inner wildcards, ``?``, regular expressions, other fields, too long, too deep, too
-many clauses. Whoosh's own parser never refuses anything (it turns mistakes into words) and
-recurses on nesting, so the raw text is checked first and the parsed tree is walked after.
+``kind:`` and ``date:`` (a year, a day, or ``date:[2023-01-01 TO 2023-06-30]``; ``text:``, where
+words are searched anyway, is let through), trailing wildcards after at least three letters
+(``tight*``), and fuzzy words up to two edits away (``Quilon~`` or ``Quilon~2``). Everything
+else is refused with an error that names the rule: leading or inner wildcards, ``?``, regular
+expressions, other fields, too long, too deep, too many clauses. Whoosh's own parser never
+refuses anything (it turns mistakes into words, and a field it does not know, ``status:``, into
+more words) and recurses on nesting, so the raw text is checked first and the parsed tree is
+walked after. Whoosh's ``ANDNOT`` and ``REQUIRE`` are read as ``AND NOT`` and ``AND``: its
+AndNotMatcher let through units holding the excluded word.
 
 Before parsing, what the user may type for an identity (its pseudonym label; for users who may
 see it, its real name and aliases) is replaced by the identity's token, the only form in which
 an identity is indexed. A real name typed by anyone else stays an ordinary word: it was never
-indexed, so it matches nothing, like any word that does not occur.
+indexed, so it matches nothing, like any word that does not occur. In ``speaker:`` the label typed
+is searched as well as the token: a turn whose speaker the reviewer did not link to the identity
+is indexed, and shown, under the plain label (what the reviewer let through; no name is added).
 """
 
 from __future__ import annotations
@@ -38,8 +43,12 @@ MAX_EXPANSIONS = 128
 MAX_FUZZY_EDITS = 2
 KINDS = ("court_record", "transcript")
 SEARCHABLE_FIELDS = {"text": "text", "pairs": "text", "speaker": "speaker", "kind": "kind", "date": "date"}
-_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"}
+OFFERED_FIELDS = ("speaker", "kind", "date", "text")  # what a user may type before a colon
+_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE"}
 _REGEX = re.compile(r"(?:^|[\s:(])(?:r\"|/[^/\s]+/)")
+_QUOTED = re.compile(r'"[^"]*"')
+# a field as Whoosh's FieldsPlugin reads one: a name and a colon (a time, "10:30", is no field)
+_FIELD = re.compile(r"(?<![\w:])([^\W\d]\w*):")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +69,7 @@ def _parser() -> QueryParser:
 
 
 _PARSER = _parser()
+_SPEAKER_ANALYZER = case_schema()["speaker"].analyzer
 
 
 def _fold(text: str) -> str:
@@ -104,6 +114,10 @@ def check_text(text: str) -> str:
                                                        f"{MIN_PREFIX} letters before the *")
         if "?" in bare:
             raise QueryNotAllowed("QUERY_NOT_ALLOWED", "'?' wildcards are not supported; use a trailing *")
+    for field in _FIELD.finditer(_QUOTED.sub(" ", text)):
+        if field.group(1) not in OFFERED_FIELDS:
+            raise QueryNotAllowed("QUERY_NOT_ALLOWED", f"the field {field.group(1)!r} cannot be searched; "
+                                                       "use speaker:, kind: or date:")
     return text
 
 
@@ -114,9 +128,11 @@ def vocabulary_matcher(vocabulary: tuple[tuple[str, str], ...]) -> AliasMatcher 
     return AliasMatcher(Alias(token, phrase) for phrase, token in vocabulary)
 
 
-def _rewrite(text: str, vocabulary: AliasMatcher | None) -> str:
+def _rewrite(text: str, vocabulary: AliasMatcher | None) -> tuple[str, dict[str, set[str]]]:
+    """The text with every identity typed replaced by its token, and what was typed for each token."""
+    typed_for: dict[str, set[str]] = {}
     if vocabulary is None:
-        return text
+        return text, typed_for
     out = []
     cursor = 0
     for mention in vocabulary.find(text):
@@ -125,14 +141,33 @@ def _rewrite(text: str, vocabulary: AliasMatcher | None) -> str:
             continue  # an operator or a field name, not an identity
         out.append(text[cursor:mention.start])
         out.append(mention.identity_id)  # the token
+        typed_for.setdefault(mention.identity_id.lower(), set()).add(typed)
         cursor = mention.end
     out.append(text[cursor:])
-    return "".join(out)
+    return "".join(out), typed_for
+
+
+def _with_typed_speakers(node: q.Query, typed_for: dict[str, set[str]]) -> q.Query:
+    """``speaker:`` terms of a token, widened to the labels typed for it (module docstring)."""
+    if isinstance(node, (q.And, q.Or, q.DisjunctionMax)):
+        return type(node)([_with_typed_speakers(child, typed_for) for child in node.subqueries])
+    if isinstance(node, (q.AndMaybe, q.Otherwise)):  # (_check rewrote AndNot and Require)
+        return type(node)(_with_typed_speakers(node.a, typed_for), _with_typed_speakers(node.b, typed_for))
+    if isinstance(node, q.Not):
+        return q.Not(_with_typed_speakers(node.query, typed_for))
+    if not (isinstance(node, q.Term) and node.fieldname == "speaker" and node.text in typed_for):
+        return node
+    labels = []
+    for typed in sorted(typed_for[node.text]):
+        words = [token.text for token in _SPEAKER_ANALYZER(typed)]
+        if words:
+            labels.append(q.Term("speaker", words[0]) if len(words) == 1 else q.And([q.Term("speaker", w) for w in words]))
+    return q.Or([node, *labels])
 
 
 def parse(text: str, vocabulary: AliasMatcher | None = None) -> ParsedQuery:
     """Check and parse a query; QueryNotAllowed, QueryTooLong or QueryTooComplex say why not."""
-    text = _rewrite(check_text(text), vocabulary)
+    text, typed_for = _rewrite(check_text(text), vocabulary)
     try:
         parsed = _PARSER.parse(text)
     except RecursionError:
@@ -141,6 +176,8 @@ def parse(text: str, vocabulary: AliasMatcher | None = None) -> ParsedQuery:
         raise QueryNotAllowed("QUERY_INVALID", "the query could not be read; check its quotes, brackets and fields") from None
     highlight: set[str] = set()
     checked = _check(parsed, 0, itertools.count(1), highlight)
+    if typed_for:
+        checked = _with_typed_speakers(checked, typed_for)
     return ParsedQuery(checked, frozenset(highlight))
 
 
@@ -154,7 +191,11 @@ def _check(node: q.Query, depth: int, clauses: itertools.count, highlight: set[s
         return node
     if isinstance(node, (q.And, q.Or, q.DisjunctionMax)):
         return type(node)([_check(child, depth + 1, clauses, highlight) for child in node.subqueries])
-    if isinstance(node, (q.AndNot, q.AndMaybe, q.Require, q.Otherwise)):
+    if isinstance(node, q.AndNot):  # module docstring: Whoosh's walk lets units holding b through
+        return q.And([_check(node.a, depth + 1, clauses, highlight), q.Not(_check(node.b, depth + 1, clauses, highlight))])
+    if isinstance(node, q.Require):  # the same matches as AND; one meaning, one answer on both paths
+        return q.And([_check(node.a, depth + 1, clauses, highlight), _check(node.b, depth + 1, clauses, highlight)])
+    if isinstance(node, (q.AndMaybe, q.Otherwise)):
         return type(node)(_check(node.a, depth + 1, clauses, highlight), _check(node.b, depth + 1, clauses, highlight))
     if isinstance(node, q.Not):
         return q.Not(_check(node.query, depth + 1, clauses, highlight))

@@ -171,3 +171,18 @@ def test_a_posting_list_the_bulk_path_cannot_read_is_left_to_the_walk(spread, pe
         raise _bulk.Unsupported("a matcher of another kind")
     monkeypatch.setattr(_bulk, "_postings", unreadable)
     assert spread.search(people["rex"], "keys OR red", actor="tester").to_json() == expected
+
+
+@pytest.mark.parametrize("operator, meaning", [("ANDNOT", "NOT"), ("REQUIRE", "AND")])
+def test_andnot_and_require_answer_as_and_not_and_and_on_both_paths(spread, people, operator, meaning):
+    """Whoosh's walk answered ``a ANDNOT b`` (and ``a REQUIRE b``) with units holding ``b``
+    (its AndNotMatcher); both are rewritten when parsed, so the walk and the bulk path agree
+    with ``a NOT b`` and ``a AND b``."""
+    for a, b in (("notice", "ferry"), ("sister", "mother"), ("keys", "red"), ("harbour", "keeper")):
+        for persona in ("rex", "ivy"):
+            for bulk in (True, False):
+                spread.bulk = bulk
+                asked = spread.search(people[persona], f"{a} {operator} {b}", actor="tester", per_page=50).to_json()
+                meant = spread.search(people[persona], f"{a} {meaning} {b}", actor="tester", per_page=50).to_json()
+                assert asked == meant, (persona, "bulk" if bulk else "walk", f"{a} {operator} {b}")
+    spread.bulk = True

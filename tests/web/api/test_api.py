@@ -7,6 +7,8 @@ import io
 import logging
 from datetime import date
 
+import pytest
+
 from tests.conftest import set_days
 from tests.search.conftest import NAMES
 from web._upload import FORM_OVERHEAD
@@ -95,6 +97,20 @@ def test_bad_input_gets_a_clear_4xx(world):
     assert broken.status_code == 400 and "malformed" in broken.json()["message"]
     for answer in (leading, no_body, no_file, not_multipart, bad_page, bad_sort, broken):
         assert "Traceback" not in answer.text
+
+
+@pytest.mark.parametrize("query, field", [
+    ("pairs:noose", "pairs"),
+    ("noose status:released", "status"),
+    ("(noose OR version:1)", "version"),
+    ("speaker_facet:H", "speaker_facet"),
+])
+def test_a_field_the_query_language_does_not_offer_is_refused_not_searched_as_words(world, query, field):
+    with world.client("investigator") as ivy:
+        answer = ivy.post("/api/v1/search", json={"q": query})
+    assert answer.status_code == 400, (query, answer.status_code, answer.text[:200])
+    assert answer.json()["error"] == "QUERY_NOT_ALLOWED"
+    assert repr(field) in answer.json()["message"] and "speaker:" in answer.json()["message"]
 
 
 def test_a_revoked_access_key_is_refused_at_its_next_request(world):
