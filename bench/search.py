@@ -34,7 +34,9 @@ A "doc" is one turn on both sides: casevault indexes one unit per turn. Query mi
 words), phrase, prefix (``abcd*``), fuzzy (``word~1``), field filter (``speaker:`` or ``kind:`` and
 a word); plain fuzzy queries are written ``word~1/1``: casevault keeps the first letter of a fuzzy
 word, Whoosh's plugin by default does not (and then compares every term). Each kind cycles over several variants drawn from the corpus, after one warm-up pass,
-``--queries`` timed runs per kind on each side, interleaved. Latency is wall time per query;
+``--queries`` timed runs per kind on each side, interleaved; then ``--queries`` queries of the
+identity's real name and as many of random words, interleaved, as the investigator (who may not
+see the name): their medians should not differ beyond noise. Latency is wall time per query;
 ratios are casevault / plain (below 1 is faster than plain), except indexing (casevault / plain
 turns/s, above 1 is faster). Index size is the bytes on disk of each index directory.
 
@@ -375,6 +377,17 @@ def run(args: argparse.Namespace, work: Path, documents: list[bytes], turns: lis
                 note(f"  queries: {i + 1}/{args.queries} rounds of {len(KINDS)} kinds")
         if query_profiler:
             query_profiler.dump_stats(args.profile / "query.prof")
+        # DESIGN.md rule 6: a real name an investigator may not see answers like a random word, in
+        # time too (tests/search hold the work equal; here the clock), interleaved
+        name_ms: list[float] = []
+        word_ms: list[float] = []
+        names = [IDENTITY[0], *IDENTITY[1]]
+        for i in range(args.queries):
+            word = "".join(rng.choice("bcdfglmnprstv") + rng.choice("aeiou") for _ in range(4))
+            for query, times in ((names[i % len(names)], name_ms), (word, word_ms)):
+                t0 = time.perf_counter()
+                casevault_query(query)
+                times.append((time.perf_counter() - t0) * 1000)
         searcher.close()
         plain_ix.close()
         search.close()
@@ -409,6 +422,9 @@ def run(args: argparse.Namespace, work: Path, documents: list[bytes], turns: lis
     mean_ours = statistics.fmean(v for k in KINDS for v in ours_ms[k])
     mean_theirs = statistics.fmean(v for k in KINDS for v in theirs_ms[k])
     print(f"  {'all (mean)':<12}{mean_ours:14.1f}{'':>9}{mean_theirs:12.1f}{'':>9}{mean_ours / mean_theirs:11.2f}")
+    name50, word50 = statistics.median(name_ms), statistics.median(word_ms)
+    print(f"  real name vs random word ({args.queries} each, investigator): p50 {name50:.2f} vs {word50:.2f} ms, "
+          f"ratio {name50 / word50:.2f}")
     print()
     print("aims")
     print(f"  indexing >= {AIM_INDEXING}x plain, index only:  {index_rate / plain_rate:.2f}x  {met(index_rate / plain_rate >= AIM_INDEXING)}")
