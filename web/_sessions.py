@@ -98,6 +98,8 @@ class _Window:
 
     def wait(self, key: str, now: float) -> float:
         """Seconds until ``key`` may try again; 0 when it may now."""
+        if key not in self._failures:  # a check alone remembers nothing: only failures take memory
+            return 0.0
         failures = self._recent(key, now)
         if len(failures) < self.limit.failures:
             return 0.0
