@@ -32,6 +32,7 @@ from vault import Settings, Vault  # noqa: E402
 from vault._ingest._pipeline import extract  # noqa: E402
 from vault._ingest._model import Format  # noqa: E402
 from vault._ingest._limits import Limits  # noqa: E402
+from vault._ingest._sandbox import ParserSlots  # noqa: E402
 
 WORDS = ("home return family mother sister company money court notice passport embassy lawyer "
          "appeal decision warrant arrest safe promise nothing happen tighten noose call again "
@@ -86,7 +87,8 @@ def main() -> None:
           f"({ingest_seconds:.1f} s)")
 
     # The same bytes the vault encrypted: each original and its extracted content.
-    contents = [extract(Format.TRANSCRIPT_TEXT, io.BytesIO(d), limits=Limits(), legacy_encoding=None).to_json()
+    contents = [extract(Format.TRANSCRIPT_TEXT, io.BytesIO(d), limits=Limits(), legacy_encoding=None,
+                         parsers=ParserSlots(1, 0)).to_json()
                 for d in corpus]
     blobs = corpus + contents
     key = SecretKey.generate()

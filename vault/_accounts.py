@@ -164,7 +164,10 @@ def verify(session: Session, name: str, password: str, code: str | None, *, totp
     """Check a sign-in. Advances the TOTP step on success; the caller commits either way."""
     user = session.scalar(select(UserRow).where(UserRow.name == name))
     row = session.get(CredentialRow, user.id) if user is not None else None
-    if user is None or row is None or not _password_ok(row, password):
+    # the password is checked first, against a dummy hash when there is no stored one, so an
+    # unknown name, a user without a password and a disabled user cost what a wrong password costs
+    password_ok = _password_ok(row, password)
+    if user is None or row is None or not password_ok:
         return Verdict(user, "wrong password" if user is not None else "unknown user")
     if not user.active:
         return Verdict(user, "user disabled")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import codecs
+import ipaddress
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,14 +20,36 @@ class InvalidSetting(InvalidInput):
     code = "INVALID_SETTING"
 
 
-def _positive_int(name: str, value: str) -> int:
+def _whole_number(name: str, value: str, minimum: int = 0) -> int:
     try:
         number = int(value)
     except ValueError:
         raise InvalidSetting(f"{name} must be a whole number, not {value!r}") from None
-    if number <= 0:
-        raise InvalidSetting(f"{name} must be greater than zero")
+    if number < minimum:
+        raise InvalidSetting(f"{name} must be at least {minimum}")
     return number
+
+
+def _positive_int(name: str, value: str) -> int:
+    return _whole_number(name, value, minimum=1)
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _trusted_proxies(value: str) -> tuple[Network, ...]:
+    networks = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item))
+        except ValueError:
+            raise InvalidSetting(
+                f"CASEVAULT_TRUSTED_PROXIES: {item!r} is not an IP address or network (such as 10.0.0.5 or "
+                "10.0.0.0/24); list the addresses of your reverse proxies, separated by commas"
+            ) from None
+    return tuple(networks)
 
 
 def _database_url(value: str) -> str:
@@ -78,6 +102,18 @@ class Settings:
     # __Host- and Secure. Only the demo, on plain-http loopback, turns these off.
     second_factor: bool = True
     secure_cookies: bool = True
+    # failed sign-ins allowed before 429: per user name from one address (a person mistyping; an
+    # attacker behind the address of others), within 15 minutes, and per user name from anywhere
+    # (distributed guessing), within an hour. Nothing is counted per address alone: one attacker
+    # behind a NAT or a proxy would lock out everyone behind it.
+    sign_in_failures_per_user_and_address: int = 10
+    sign_in_failures_per_user: int = 100
+    # reverse proxies whose X-Forwarded-For names the client; empty: the peer is the client
+    trusted_proxies: tuple[Network, ...] = ()
+    # sandboxed parsers (PDF, DOCX, HTML) running at once, and uploads waiting for one; past
+    # that an upload is refused with 503. A waiting upload holds a server thread and its file.
+    parsers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    parser_queue: int = 8
 
     # name -> (attribute, parser); every CASEVAULT_ variable not listed here is refused.
     _ENV = {
@@ -87,6 +123,14 @@ class Settings:
         "LEGACY_ENCODING": ("legacy_encoding", _legacy_encoding),
         "SECOND_FACTOR": ("second_factor", _flag("SECOND_FACTOR")),
         "SECURE_COOKIES": ("secure_cookies", _flag("SECURE_COOKIES")),
+        "SIGN_IN_FAILURES_PER_USER_AND_ADDRESS": (
+            "sign_in_failures_per_user_and_address",
+            lambda v: _positive_int("CASEVAULT_SIGN_IN_FAILURES_PER_USER_AND_ADDRESS", v)),
+        "SIGN_IN_FAILURES_PER_USER": (
+            "sign_in_failures_per_user", lambda v: _positive_int("CASEVAULT_SIGN_IN_FAILURES_PER_USER", v)),
+        "TRUSTED_PROXIES": ("trusted_proxies", _trusted_proxies),
+        "PARSERS": ("parsers", lambda v: _positive_int("CASEVAULT_PARSERS", v)),
+        "PARSER_QUEUE": ("parser_queue", lambda v: _whole_number("CASEVAULT_PARSER_QUEUE", v)),
     }
     _LIMITS_ENV = {
         "MAX_UPLOAD_MB": ("max_file_bytes", lambda n, v: _positive_int(n, v) * MiB),

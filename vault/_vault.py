@@ -53,6 +53,7 @@ from vault._blobs import BlobStore, PendingBlob
 from vault._db import Database
 from vault._ingest._model import Extracted, Format, Kind
 from vault._ingest._pipeline import Upload, extract
+from vault._ingest._sandbox import ParserSlots
 from vault._ingest._sniff import sniff
 from vault._identities import ARCHIVE_SCOPE, Identity, IdentityMap, parse_category
 from vault._keystore import KeyStore, document_key_context
@@ -272,6 +273,7 @@ class Vault:
         self.db = db
         self._keys = keys
         self.blobs = BlobStore(settings.blob_dir)
+        self.parsers = ParserSlots(settings.parsers, settings.parser_queue)
         self.audit = AuditLog(keys.system["audit-chain"], keys.system["audit-details"])
         self.identity_map = IdentityMap(keys)
         # what the policy view decrypted, kept while the policy epoch stands still (vault._policy)
@@ -331,7 +333,9 @@ class Vault:
             raise
         vault = cls(settings, db, keys)
         vault.blobs.create()
-        vault.blobs.sweep_incoming(older_than=2 * settings.limits.parse_seconds + 60)
+        # an upload's original waits in incoming while it queues for a parser and is parsed
+        turns = 2 + settings.parser_queue // settings.parsers
+        vault.blobs.sweep_incoming(older_than=turns * settings.limits.parse_seconds + 60)
         vault.remask_stale(actor="vault.open")  # finish what a crash after an identity change left
         return vault
 
@@ -429,7 +433,7 @@ class Vault:
             self._refuse_duplicate(case.id, digest)
             with self._decrypting(original.open(), original.size, document_key, original_context) as plain:
                 extracted = extract(fmt, plain, limits=limits, legacy_encoding=self.settings.legacy_encoding,
-                                    kind=kind)
+                                    parsers=self.parsers, kind=kind)
             content = self._write_blob(document_key, BlobPurpose.CONTENT, case.id, document_id, 1, extracted.to_json())
             pending.append(content)
             masked, epoch = self._mask(case.id, extracted)

@@ -95,6 +95,17 @@ class ParserLimitExceeded(IngestError):
     code = "PARSER_LIMIT"
 
 
+class ParsersBusy(VaultError):
+    """Every sandboxed parser is busy and the queue of uploads waiting for one is full. Nothing
+    of the upload was stored; it may be sent again after ``retry_after`` seconds."""
+
+    code = "PARSERS_BUSY"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class StorageFailed(VaultError):
     """The disk refused a write (full, read-only, I/O error). Nothing was half-written."""
 

@@ -83,7 +83,7 @@ def create_app(settings: Settings, *, vault: Vault | None = None) -> FastAPI:
     app.state.services = services
     app.state.settings = settings
     app.state.cookies = _sessions.cookie_names(settings)
-    app.state.throttle = _sessions.Throttle()
+    app.state.throttle = _sessions.Throttle.of(settings)
     _errors.install(app)
     app.include_router(router)
     app.include_router(_pages.router)

@@ -29,6 +29,7 @@ from vault.errors import (
     IngestError,
     InvalidInput,
     NotFound,
+    ParsersBusy,
     StorageFailed,
     TooLarge,
     UnsupportedType,
@@ -53,6 +54,7 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (InvalidInput, 400),
     (QueryNotAllowed, 400),
     (AuditFailed, 503),
+    (ParsersBusy, 503),
     (StorageFailed, 503),
     (SearchTimeout, 503),
     (IndexLocked, 503),
@@ -80,28 +82,33 @@ def status_of(error: Exception) -> int:
     return 500
 
 
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    headers = {"WWW-Authenticate": 'Bearer realm="casevault"'} if status == 401 else None
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="casevault"'}
     return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
 
 
-def _answer(request: Request, status: int, code: str, message: str, *, needs_session: bool = False) -> Response:
+def _answer(request: Request, status: int, code: str, message: str, *, needs_session: bool = False,
+            headers: dict[str, str] | None = None) -> Response:
     """JSON for the API; for the pages, an error page, or the sign-in page when a session is needed."""
     if request.url.path.startswith("/api/"):
-        return error_response(status, code, message)
+        return error_response(status, code, message, headers)
     if needs_session:
         return RedirectResponse("/login", status_code=303)
     return templates.TemplateResponse(request, "error.html", {"user": None, "nav": [], "csrf": "", "message": message,
                                                               "title": _TITLES.get(status, "Error")},
-                                      status_code=status)
+                                      status_code=status, headers=headers)
 
 
 async def _domain(request: Request, error: Exception) -> Response:
     status = status_of(error)
     if status == 500:
         return await _internal(request, error)
+    # a refusal that lifts by itself (429, a busy 503) says when to come back
+    retry_after = getattr(error, "retry_after", None)
     return _answer(request, status, getattr(error, "code", "ERROR"), str(error),
-                   needs_session=isinstance(error, SessionEnded))
+                   needs_session=isinstance(error, SessionEnded),
+                   headers={"Retry-After": str(retry_after)} if retry_after is not None else None)
 
 
 async def _validation(request: Request, error: Exception) -> Response:

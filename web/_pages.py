@@ -128,21 +128,22 @@ async def login(request: Request) -> Response:
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     _sessions.check_sign_in_token(request, values.get("sign_in_token"))
     name = values.get("name", "").strip().lower()[:100]
-    address = request.client.host if request.client else "unknown"
+    address = _sessions.request_client(request)
     throttle: _sessions.Throttle = request.app.state.throttle
-    throttle.check(f"user:{name}", f"address:{address}")
+    throttle.check(name, address)
     settings = request.app.state.settings
     try:
         signed = await run_in_threadpool(_vault(request).sign_in, name, values.get("password", ""),
                                          values.get("code"), totp_required=settings.second_factor)
     except SignInFailed as error:
-        throttle.failed(f"user:{name}", f"address:{address}")
+        throttle.failed(name, address)
         names = request.app.state.cookies
         token = _sessions.new_sign_in_token()
         response = render(request, "login.html", None, 401, sign_in_token=token, error=str(error), name=name,
                           second_factor=settings.second_factor)
         _sessions.set_cookie(response, names, names.sign_in, token, _sessions.SIGN_IN_COOKIE_SECONDS)
         return response
+    throttle.succeeded(name, address)
     names = request.app.state.cookies
     response = _see_other("/")
     old = request.cookies.get(names.session)

@@ -521,8 +521,11 @@ def _serve(settings: Settings, vault: Vault, host: str, port: int) -> None:
     from web._app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    # paths can hold case names (stored encrypted): the app logs route templates instead
-    uvicorn.run(create_app(settings, vault=vault), host=host, port=port, log_level="info", access_log=False)
+    # paths can hold case names (stored encrypted): the app logs route templates instead.
+    # uvicorn's own proxy headers are off: it would believe any X-Forwarded-For from a loopback
+    # peer; the app trusts only CASEVAULT_TRUSTED_PROXIES (web._sessions.client_address)
+    uvicorn.run(create_app(settings, vault=vault), host=host, port=port, log_level="info", access_log=False,
+                proxy_headers=False)
 
 
 @main.command()

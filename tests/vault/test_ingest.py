@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from vault.errors import (
     EncodingFailed,
     IngestError,
     ParserLimitExceeded,
+    ParsersBusy,
     TooLarge,
     TypeMismatch,
     UnsupportedType,
@@ -292,6 +295,7 @@ def test_parser_that_runs_out_of_time_is_stopped(tmp_path, database_url):
         with pytest.raises(ParserLimitExceeded, match="longer than"):
             ingest_bytes(vault, case, _pdf(["page"]), "decision.pdf")
         _assert_nothing_stored(vault, settings)
+        assert vault.parsers.running == 0, "a parser stopped at its limit kept its slot"
 
 
 def test_disk_failure_leaves_nothing(vault, case, settings):
@@ -382,3 +386,43 @@ def test_a_swapped_case_digest_does_not_redirect_documents(vault, case):
         connection.execute(sa.text("update \"case\" set name_digest = :d where id = :i"), {"d": digests[case.id], "i": other.id})
     with pytest.raises(IntegrityFailed):
         vault.case("Affaire H")
+
+
+# -- parsers at once -------------------------------------------------------------------------------
+
+def wait_until(condition, what: str) -> None:
+    """Wait for another thread to reach a state (synchronisation, not a timing assertion)."""
+    deadline = time.monotonic() + 60
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        time.sleep(0.01)
+
+
+def test_past_the_parser_queue_an_upload_is_refused_and_leaves_nothing(tmp_path, database_url):
+    """One parser, a queue of one: with the parser busy, the next PDF waits, the one after is
+    refused at once with nothing of it stored, and a text file (no parser) goes through."""
+    from tests.conftest import PASSPHRASE
+
+    settings = Settings(data_dir=tmp_path / "data", database_url=database_url, parsers=1, parser_queue=1)
+    with Vault.initialize(settings, PASSPHRASE) as vault:
+        case = vault.create_case("Affaire H", actor="tester")
+        assert (vault.parsers.parsers, vault.parsers.queue) == (1, 1)
+        queued: list[object] = []
+        with vault.parsers.slot():  # a parser reading another file
+            waiting = threading.Thread(target=lambda: queued.append(
+                ingest_bytes(vault, case, _pdf(["the first decision"]), "first.pdf")))
+            waiting.start()
+            wait_until(lambda: vault.parsers.waiting == 1, "the first PDF queues for the parser")
+            before = (_table_count(vault, "document"), _table_count(vault, "blob"), sorted(_stored_files(settings)),
+                      len(vault.audit_entries(limit=1000)))
+            with pytest.raises(ParsersBusy) as refused:
+                ingest_bytes(vault, case, _pdf(["the second decision"]), "second.pdf")
+            assert refused.value.retry_after > 0 and "send this file again" in refused.value.message
+            after = (_table_count(vault, "document"), _table_count(vault, "blob"), sorted(_stored_files(settings)),
+                     len(vault.audit_entries(limit=1000)))
+            assert after == before, "an upload refused for a busy parser left something behind"
+            assert ingest_bytes(vault, case, TRANSCRIPT).status is DocumentStatus.IN_REVIEW
+        waiting.join(timeout=120)
+        assert len(queued) == 1 and queued[0].pages == 1  # the queued PDF was read once the parser was free
+        assert (vault.parsers.running, vault.parsers.waiting) == (0, 0)

@@ -6,12 +6,15 @@ import json
 import os
 import re
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
@@ -53,6 +56,7 @@ def run(tmp_path, database_url):
 
     run("init")
     run("case", "create", MANIFEST["case"])
+    run.env = env  # type: ignore[attr-defined]  # for a command that keeps running (serve)
     return run
 
 
@@ -329,6 +333,36 @@ def test_search_sorts_by_date_through_the_command_line(run, tmp_path, database_u
 def test_serve_refuses_to_start_on_a_wrong_passphrase(run):
     refused = run("serve", "--port", "0", check=False, CASEVAULT_PASSPHRASE="not the passphrase at all")
     assert refused.returncode == 1 and "passphrase" in refused.stderr.lower()
+
+
+def test_serve_believes_no_x_forwarded_for_unless_told_which_proxies_to_trust(run):
+    """mallory, on the server's own host, sends a made-up X-Forwarded-For with each guess of ivy's
+    password (uvicorn on its own believes one from a loopback peer)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "web", "serve", "--port", str(port)], env=run.env,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as mallory:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    page = mallory.get("/login")
+                    break
+                except httpx.TransportError:
+                    assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
+                    time.sleep(0.1)
+            token = re.search(r'name="sign_in_token" value="([^"]+)"', page.text).group(1)
+            answers = [mallory.post("/login", data={"sign_in_token": token, "name": "ivy", "password": "guess"},
+                                    headers={"cookie": f"__Host-casevault-signin={token}",
+                                             "x-forwarded-for": f"198.51.100.{i + 1}"}).status_code
+                       for i in range(11)]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert answers == [401] * 10 + [429], (
+        f"mallory dodged the sign-in throttle for ivy with a made-up X-Forwarded-For: {answers}")
 
 
 def test_the_demo_sets_up_a_reviewed_corpus_and_a_user_per_role(tmp_path):

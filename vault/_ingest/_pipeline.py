@@ -18,7 +18,7 @@ from vault._ingest._decode import check_text, decode_text
 from vault._ingest._limits import MiB, Limits
 from vault._ingest._model import Extracted, Format, Kind, Page, Turn
 from vault._ingest._records import parse_text_record
-from vault._ingest._sandbox import SANDBOXED, extract_in_sandbox
+from vault._ingest._sandbox import SANDBOXED, ParserSlots, extract_in_sandbox
 from vault._ingest._transcripts import (
     looks_like_transcript,
     parse_json_transcript,
@@ -59,10 +59,11 @@ class Upload:
 
 
 def extract(fmt: Format, plaintext: BinaryIO, *, limits: Limits, legacy_encoding: str | None,
-            kind: Kind | None = None) -> Extracted:
-    """Turn the plaintext of an upload of format ``fmt`` into pages or turns."""
+            parsers: ParserSlots, kind: Kind | None = None) -> Extracted:
+    """Turn the plaintext of an upload of format ``fmt`` into pages or turns (PDF, DOCX and HTML
+    in a sandboxed parser, once one of ``parsers`` is free)."""
     if fmt in SANDBOXED:
-        extracted = extract_in_sandbox(fmt, plaintext, limits, legacy_encoding)
+        extracted = extract_in_sandbox(fmt, plaintext, limits, legacy_encoding, parsers)
     else:
         data = plaintext.read(limits.max_text_bytes + 1)
         if len(data) > limits.max_text_bytes:

@@ -5,6 +5,9 @@ input (nested FlateDecode, /Prev loops, XML bombs, quadratic tag soup). The chil
 stdin and no other input, lowers its own address-space, CPU-time and file-size limits (zero: it
 cannot write a file, so no plaintext lands on disk), runs under a wall-clock timeout, and answers
 with JSON on stdout. A child killed by a limit becomes ParserLimitExceeded; only the child dies.
+
+Each child may take ``parse_memory_bytes`` and a core: ``ParserSlots`` lets a configured number run
+at once, a bounded number of uploads wait for one, and refuses the rest with ParsersBusy (503).
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import BinaryIO
@@ -25,6 +30,7 @@ from vault.errors import (
     IngestError,
     MalformedDocument,
     ParserLimitExceeded,
+    ParsersBusy,
     TooLarge,
     TypeMismatch,
     UnsupportedType,
@@ -43,8 +49,56 @@ _LIMIT_MESSAGE = ("the parser ran out of its memory or time allowance on this fi
                   "it may be damaged or built to exhaust the parser")
 
 
-def extract_in_sandbox(fmt: Format, source: BinaryIO, limits: Limits, legacy_encoding: str | None = None) -> Extracted:
-    """Parse a PDF, DOCX or HTML file read from ``source`` in a sandboxed child process."""
+BUSY_RETRY_SECONDS = 10  # most files parse in a second or two; the queue moves on soon
+
+
+class ParserSlots:
+    """At most ``parsers`` sandboxed parsers at once in this process; up to ``queue`` more callers
+    wait for a slot (each wait is bounded: a parser runs at most ``parse_seconds``); past that,
+    ParsersBusy at once, so a burst of uploads neither exhausts memory nor every server thread."""
+
+    def __init__(self, parsers: int, queue: int) -> None:
+        if parsers < 1 or queue < 0:
+            raise ValueError("at least one parser, and a queue of zero or more")
+        self.parsers = parsers
+        self.queue = queue
+        self.running = 0
+        self.waiting = 0
+        self._turn = threading.Condition()
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        with self._turn:
+            if self.running >= self.parsers or self.waiting:
+                if self.waiting >= self.queue:
+                    raise ParsersBusy(
+                        f"the server is reading {self.running} other files and {self.waiting} more are waiting; "
+                        f"nothing was stored: send this file again in {BUSY_RETRY_SECONDS} seconds",
+                        BUSY_RETRY_SECONDS)
+                self.waiting += 1
+                try:
+                    while self.running >= self.parsers:
+                        self._turn.wait()
+                finally:
+                    self.waiting -= 1
+            self.running += 1
+        try:
+            yield
+        finally:
+            with self._turn:
+                self.running -= 1
+                self._turn.notify()
+
+
+def extract_in_sandbox(fmt: Format, source: BinaryIO, limits: Limits, legacy_encoding: str | None,
+                       parsers: ParserSlots) -> Extracted:
+    """Parse a PDF, DOCX or HTML file read from ``source`` in a sandboxed child process, once one
+    of ``parsers`` is free."""
+    with parsers.slot():
+        return _extract(fmt, source, limits, legacy_encoding)
+
+
+def _extract(fmt: Format, source: BinaryIO, limits: Limits, legacy_encoding: str | None) -> Extracted:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1",
            "PYTHONPATH": _PROJECT_ROOT}
     try:

@@ -97,7 +97,8 @@ def world(vault, case, web_settings) -> Iterator[World]:
 def serve(app, lifespan: str = "on") -> Iterator[str]:
     """The app under uvicorn on a free loopback port, for the block; yields its base URL. With
     ``lifespan="off"`` the app does not close its vault at the end (a second app on one vault)."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan=lifespan))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan=lifespan,
+                                           proxy_headers=False))  # as `casevault serve` runs it
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

@@ -6,10 +6,15 @@ safe Content-Disposition."""
 from __future__ import annotations
 
 import io
+import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from tests.vault.test_formats import make_pdf
+from tests.vault.test_ingest import wait_until
+from vault._ingest._sandbox import ParserSlots
 
 HOSTILE_NAMES = ["../../x.txt", "/etc/passwd", "a.txt\0.exe", "\u202etxt.exe", "n" * 5000 + ".txt", "CON",
                  'quo"te\r\nX-Injected: 1.txt']
@@ -57,3 +62,33 @@ def test_ten_thousand_fields_an_oversized_field_and_a_backtracking_content_type_
             assert answer.json()["error"] in ("INVALID_INPUT", "TOO_LARGE", "BAD_REQUEST"), what
             assert time.monotonic() - started < 5, what
     assert world.vault.in_review() == [world.vault.document(world.documents["review"].id)]
+
+
+def test_past_the_parser_queue_the_third_concurrent_upload_is_503_with_retry_after(world):
+    """One parser, busy; rex's first PDF waits in the queue of one; his second is refused with 503,
+    Retry-After and a clear message, and nothing of it is stored; the first is stored once the
+    parser is free."""
+    vault = world.vault
+    vault.parsers = ParserSlots(parsers=1, queue=1)
+    blobs = vault.settings.blob_dir
+
+    def upload(client, name: str, text: str):
+        return client.post("/api/v1/documents", files={"file": (name, io.BytesIO(make_pdf([[text]])))},
+                           data={"case": world.case.name})
+
+    answers: list[object] = []
+    with world.client("reviewer") as rex, world.client("reviewer") as rex_again:
+        with vault.parsers.slot():  # a parser reading another file
+            first = threading.Thread(target=lambda: answers.append(upload(rex, "first.pdf", "the first decision")))
+            first.start()
+            wait_until(lambda: vault.parsers.waiting == 1, "the first upload queues for the parser")
+            documents, files = len(vault.documents()), sorted(p for p in blobs.rglob("*") if p.is_file())
+            refused = upload(rex_again, "second.pdf", "the second decision")
+            assert refused.status_code == 503, refused.text
+            assert refused.json()["error"] == "PARSERS_BUSY" and "send this file again" in refused.json()["message"]
+            assert 0 < int(refused.headers["retry-after"]) <= 60
+            assert len(vault.documents()) == documents, "a refused upload was stored"
+            assert sorted(p for p in blobs.rglob("*") if p.is_file()) == files, "a refused upload left files"
+        first.join(timeout=120)
+    assert answers[0].status_code == 201, answers[0].text
+    assert vault.document(answers[0].json()["id"]).pages == 1

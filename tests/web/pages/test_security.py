@@ -4,18 +4,21 @@ sign-in throttling and second factors, revocation mid-session, what error pages 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import logging
 import re
 import time
+from contextlib import contextmanager
 
 import httpx
 import pyotp
+import pytest
 import sqlalchemy as sa
 
 from tests.web.api.conftest import serve
 from tests.web.pages.conftest import SIGN_IN_TOKEN, browser, code_for, csrf_of, sign_in
 from web import create_app
-from web._sessions import Throttle
+from web._sessions import Limit, Throttle, TooManyAttempts, client_address
 
 REAL_NAMES = ("Hadrien", "Quillon", "Quentin", "Malaure")
 JUSTIFICATION = "to prepare the extradition hearing of 14 May with counsel"
@@ -25,6 +28,16 @@ def _sign_in_form(client: httpx.Client, name: str, password: str, code: str | No
     token = SIGN_IN_TOKEN.search(client.get("/login").text).group(1)
     return client.post("/login", data={"sign_in_token": token, "name": name, "password": password,
                                        **({"code": code} if code else {})})
+
+
+class Clock:
+    """A monotonic clock that moves only when the test says."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 # -- sessions (18) ---------------------------------------------------------------------------------
@@ -108,19 +121,128 @@ def test_the_sign_in_form_needs_its_own_cookie(world):
 
 # -- throttling and second factors (19, 17) ----------------------------------------------------------
 
-def test_failed_sign_ins_past_100_an_hour_are_429_and_the_lock_lifts(world):
+def test_failed_sign_ins_past_the_limit_are_429_with_retry_after_and_the_lock_lifts(world):
     client = browser(world)
-    for _ in range(100):
+    for _ in range(10):  # the default: 10 failures per user and address within 15 minutes
         assert _sign_in_form(client, "ivy", "not the password").status_code == 401
     refused = _sign_in_form(client, "ivy", world.passwords["investigator"])
     assert refused.status_code == 429 and "try again in" in refused.text
+    assert 0 < int(refused.headers["retry-after"]) <= 15 * 60
     assert "casevault" not in client.cookies
-    world.app.state.throttle = Throttle(limit=3, window=0.5)  # an hour, shortened
+    clock = Clock()
+    world.app.state.throttle = Throttle(Limit(3, 900), Limit(100, 3600), clock)
     for _ in range(3):
-        _sign_in_form(client, "ivy", "not the password")
-    assert _sign_in_form(client, "ivy", world.passwords["investigator"]).status_code == 429
-    time.sleep(0.6)
+        assert _sign_in_form(client, "ivy", "not the password").status_code == 401
+        clock.now += 60
+    refused = _sign_in_form(client, "ivy", world.passwords["investigator"])
+    assert refused.status_code == 429 and refused.headers["retry-after"] == str(900 - 180)
+    clock.now += 900 - 180
     assert _sign_in_form(client, "ivy", world.passwords["investigator"]).status_code == 303  # no lockout
+
+
+ATTACKER, COLLEAGUE, ELSEWHERE = "203.0.113.66", "203.0.113.66", "198.51.100.7"  # the colleague shares the NAT
+
+
+@contextmanager
+def _behind_a_proxy(world, settings, **limits):
+    """The app as it runs behind a reverse proxy on this host: the proxy (127.0.0.1, the test
+    client) names each client in X-Forwarded-For."""
+    app = create_app(dataclasses.replace(settings, trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),),
+                                         **limits), vault=world.vault)
+    with serve(app, lifespan="off") as base, httpx.Client(base_url=base, timeout=30) as proxy:
+        def attempt(name: str, password: str, client: str) -> httpx.Response:
+            proxy.cookies.clear()
+            token = SIGN_IN_TOKEN.search(proxy.get("/login").text).group(1)
+            return proxy.post("/login", data={"sign_in_token": token, "name": name, "password": password},
+                              headers={"x-forwarded-for": client})
+        yield attempt
+
+
+def test_an_attacker_behind_an_address_locks_out_neither_the_others_there_nor_the_user_elsewhere(world, web_settings):
+    """mallory, behind the NAT she shares with otto, guesses ivy's password 120 times."""
+    with _behind_a_proxy(world, web_settings, sign_in_failures_per_user_and_address=3,
+                         sign_in_failures_per_user=12) as attempt:
+        answers = [attempt("ivy", f"guess {i}", ATTACKER).status_code for i in range(120)]
+        assert attempt("otto", world.passwords["outsider"], COLLEAGUE).status_code == 303, (
+            "mallory's failures for ivy locked out otto, who signs in from the same address")
+        assert attempt("ivy", world.passwords["investigator"], ELSEWHERE).status_code == 303, (
+            "mallory's failures from her address locked ivy out of her own address")
+        assert answers[:3] == [401] * 3 and set(answers[3:]) == {429}
+
+
+def test_distributed_guessing_stops_at_the_per_user_limit_and_lifts(world, web_settings):
+    """mallory guesses ivy's password from many addresses: past the per-user limit, ivy's name
+    answers 429 from every address, until the oldest failures age out."""
+    with _behind_a_proxy(world, web_settings, sign_in_failures_per_user_and_address=3,
+                         sign_in_failures_per_user=12) as attempt:
+        for bot in range(4):
+            for i in range(3):
+                assert attempt("ivy", f"guess {i}", f"192.0.2.{bot + 1}").status_code == 401
+        refused = attempt("ivy", world.passwords["investigator"], ELSEWHERE)
+        assert refused.status_code == 429, (
+            "mallory guessed ivy's password 12 times from 4 addresses and the per-user limit did not stop her")
+        assert 0 < int(refused.headers["retry-after"]) <= 3600
+        assert attempt("otto", world.passwords["outsider"], "192.0.2.1").status_code == 303
+
+
+def test_the_per_user_limit_lifts_when_the_oldest_failures_age_out():
+    clock = Clock()
+    throttle = Throttle(Limit(3, 900), Limit(12, 3600), clock)
+    for bot in range(4):
+        for _ in range(3):
+            throttle.failed("ivy", f"192.0.2.{bot + 1}")
+            clock.now += 10.5
+    with pytest.raises(TooManyAttempts) as refused:
+        throttle.check("ivy", ELSEWHERE)
+    assert refused.value.retry_after == 3600 - 126  # until the first failure is an hour old, rounded up
+    assert "try again in 58 minutes" in refused.value.message
+    throttle.check("otto", ELSEWHERE)
+    clock.now += 3600 - 126
+    throttle.check("ivy", ELSEWHERE)  # no lockout
+
+
+PROXIES = (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("2001:db8::/32"))
+
+
+@pytest.mark.parametrize("peer, forwarded_for, trusted, client", [
+    # no trusted proxies (the default): the peer, whatever the header says
+    ("203.0.113.9", ["198.51.100.1"], (), "203.0.113.9"),
+    ("10.0.0.1", ["198.51.100.1"], (), "10.0.0.1"),
+    # a peer that is not a trusted proxy: its header is the client's own writing
+    ("203.0.113.9", ["198.51.100.1"], PROXIES, "203.0.113.9"),
+    # behind trusted proxies: the right-most entry that is not one of them
+    ("10.0.0.1", ["198.51.100.1"], PROXIES, "198.51.100.1"),
+    ("10.0.0.1", ["6.6.6.6, 198.51.100.1, 10.2.2.2"], PROXIES, "198.51.100.1"),
+    ("10.0.0.1", ["6.6.6.6, 198.51.100.1", "10.2.2.2"], PROXIES, "198.51.100.1"),  # several headers
+    ("10.0.0.1", ["198.51.100.1:4711"], PROXIES, "198.51.100.1"),  # with a port
+    ("10.0.0.1", ["[2001:db9::5]:4711, 2001:db8::7"], PROXIES, "2001:db9::5"),
+    ("2001:db8::1", ["::ffff:198.51.100.1"], PROXIES, "198.51.100.1"),
+    ("10.0.0.1", ["10.3.3.3, 10.2.2.2"], PROXIES, "10.3.3.3"),  # only proxies: the first
+    ("10.0.0.1", [], PROXIES, "10.0.0.1"),  # no header: the proxy itself
+    ("10.0.0.1", ["unknown"], PROXIES, "unknown"),  # what a proxy wrote, kept as written
+])
+def test_the_client_address(peer, forwarded_for, trusted, client):
+    assert client_address(peer, forwarded_for, trusted) == client
+
+
+def test_without_trusted_proxies_a_new_x_forwarded_for_each_time_does_not_dodge_the_throttle(world):
+    client = browser(world)
+    answers = []
+    for i in range(12):
+        token = SIGN_IN_TOKEN.search(client.get("/login").text).group(1)
+        answers.append(client.post("/login", data={"sign_in_token": token, "name": "ivy", "password": "guess"},
+                                   headers={"x-forwarded-for": f"198.51.100.{i + 1}"}).status_code)
+    assert answers == [401] * 10 + [429] * 2, (
+        f"mallory dodged the sign-in throttle for ivy with a made-up X-Forwarded-For: {answers}")
+
+
+def test_behind_trusted_proxies_the_client_is_the_right_most_untrusted_address(world, web_settings):
+    """mallory writes her own X-Forwarded-For entries; the proxy appends her real address."""
+    with _behind_a_proxy(world, web_settings, sign_in_failures_per_user_and_address=3) as attempt:
+        answers = [attempt("ivy", "guess", f"10.9.8.{i}, {ATTACKER}").status_code for i in range(5)]
+        assert answers == [401] * 3 + [429] * 2, (
+            f"mallory dodged the throttle for ivy with entries left of her real address: {answers}")
+        assert attempt("ivy", world.passwords["investigator"], f"{ATTACKER}, {ELSEWHERE}").status_code == 303
 
 
 def test_a_refused_sign_in_keeps_what_was_typed_out_of_the_clear_audit_columns(world):
