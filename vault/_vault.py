@@ -383,10 +383,16 @@ class Vault:
         name = keyring.decrypt(row.name_ct, Context("case-name", case_id=row.id)).decode()
         return CaseInfo(row.id, name, row.created_at, documents, archive_scope=row.scope == ARCHIVE_SCOPE)
 
-    def cases(self) -> list[CaseInfo]:
+    def cases(self, user: UserInfo | None = None) -> list[CaseInfo]:
+        """Every case with its document count: all documents for the operator (no ``user``), only
+        those ``user`` may see otherwise, so a count never shows a document in review to someone
+        who may not read it (nor rises with each upload)."""
         with self.db.read() as session:
-            counts = dict(session.execute(
-                select(DocumentRow.case_id, func.count()).group_by(DocumentRow.case_id)).all())
+            counts: dict[str, int] = {}
+            for case_id, status, count in session.execute(select(DocumentRow.case_id, DocumentRow.status, func.count())
+                                                          .group_by(DocumentRow.case_id, DocumentRow.status)):
+                if user is None or may_see_document(user.actor, case_id, status):
+                    counts[case_id] = counts.get(case_id, 0) + count
             rows = session.scalars(select(CaseRow).order_by(CaseRow.created_at)).all()
             return sorted((self._case_info(session, r, counts.get(r.id, 0)) for r in rows),
                           key=lambda c: c.name.casefold())
@@ -426,7 +432,6 @@ class Vault:
             pending.append(original)
             fmt = sniff(upload.head, filename)
             digest = upload.digest()
-            self._refuse_duplicate(case.id, digest)
             with self._decrypting(original.open(), original.size, document_key, original_context) as plain:
                 extracted = extract(fmt, plain, limits=limits, legacy_encoding=self.settings.legacy_encoding,
                                     kind=kind)
@@ -435,6 +440,9 @@ class Vault:
             masked, epoch = self._mask(case.id, extracted)
             masked_blob = self._write_blob(document_key, BlobPurpose.MASKED, case.id, document_id, 1, masked.to_json())
             pending.append(masked_blob)
+            # Only now, after the work a new document costs: a duplicate the uploader may not see
+            # must take as long to answer as a new document would (web/_api.py answers alike).
+            self._refuse_duplicate(case.id, digest)
             # a name from a file system need not be UTF-8; keep its bytes, show replacements
             raw_name = (filename or "").encode("utf-8", "surrogateescape")
             title = extracted.title or (os.path.basename(raw_name.decode("utf-8", "replace")) or "untitled")

@@ -27,9 +27,9 @@ from starlette.datastructures import FormData
 from redaction import Permission, Role, permits
 from search import Sort
 from vault import CaseInfo, Kind, SignInFailed, UserInfo, Vault, WebSession
-from vault.errors import DuplicateDocument, Forbidden, InvalidInput, NotFound
+from vault.errors import Forbidden, InvalidInput, NotFound
 from web import _sessions
-from web._api import visible_document
+from web._api import ingest_upload, visible_document
 from web._sessions import SignedIn
 from web._upload import read_upload
 
@@ -259,11 +259,7 @@ async def upload(request: Request, session: SignedIn) -> RedirectResponse:
     case = _case_by_id(vault, session.user, received.fields.get("case", ""))
     if not permits(session.user.actor, Permission.DOCUMENT_UPLOAD, case.id):
         raise Forbidden("not allowed to upload to this case")
-    try:
-        document = await run_in_threadpool(vault.ingest, received.file, case=case, filename=received.filename,
-                                           actor=session.user.id)  # the uploader: four eyes compare it
-    except DuplicateDocument:
-        raise DuplicateDocument("this file is already in the case", "") from None
+    document = await run_in_threadpool(ingest_upload, vault, session.user, case, received)
     target = "/review/" + document.id if session.user.role is Role.REVIEWER else "/uploaded/" + document.id
     return _see_other(target)
 
