@@ -1149,8 +1149,8 @@ class Vault:
             session.refresh(row)
             return unmask.read(row, self._case_keyring(session, row.case_id, row.justification_ct))
 
-    def revoke_unmask(self, request_id: str, user: UserInfo, *, actor: str) -> None:
-        """A reviewer of the case ends a grant before it expires."""
+    def revoke_unmask(self, request_id: str, user: UserInfo, *, actor: str) -> UnmaskRequest:
+        """A reviewer of the case ends a grant before it expires; returns the revoked request."""
         with self.db.write() as session:
             row = unmask.find(session, request_id) if _valid_id(request_id) else None
             if row is None or not permits(user.actor, Permission.DOCUMENT_READ, row.case_id):
@@ -1160,6 +1160,8 @@ class Vault:
                 raise Forbidden(f"cannot revoke: {decision.reason}")
             unmask.revoke(session, request_id, now=utcnow())
             self.audit.append(session, actor=actor, action="unmask.revoke", target=request_id, details={"user": user.id})
+            session.refresh(row)
+            return unmask.read(row, self._case_keyring(session, row.case_id, row.justification_ct))
 
     # -- users -----------------------------------------------------------------------------------
 

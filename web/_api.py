@@ -24,9 +24,10 @@ from redaction import Permission, Role, may_see_document, permits
 from vault import CaseInfo, DocumentInfo, DocumentStatus, Unauthenticated, UserInfo, Vault
 from vault.errors import DuplicateDocument, Forbidden, InvalidInput, NotFound
 from web import _json
+from web._input import MAX_POSITION, plain_text
 from web._upload import Upload, read_upload
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(plain_text)])
 
 _NO_CASE = "no such case"
 _BEARER = "Bearer "
@@ -302,6 +303,15 @@ def decide_unmask(request: Request, user: User, request_id: str, body: UnmaskDec
     return _json.unmask_json(decided, _labels(vault, vault.case(decided.case_id)))
 
 
+@router.post("/unmask-requests/{request_id}/revoke")
+def revoke_unmask(request: Request, user: User, request_id: str) -> dict[str, object]:
+    """A reviewer of the case ends a grant before it expires; the name is masked again for its
+    holder at their next request."""
+    vault = _vault(request)
+    revoked = vault.revoke_unmask(request_id, user, actor=_actor(user))
+    return _json.unmask_json(revoked, _labels(vault, vault.case(revoked.case_id)))
+
+
 # -- users and access keys ------------------------------------------------------------------------
 
 class UserIn(BaseModel):
@@ -399,7 +409,7 @@ def rotate_keys(request: Request, user: User, body: RotateIn | None = None) -> d
 
 
 @router.get("/audit")
-def audit_entries(request: Request, user: User, after: Annotated[int, Query(ge=0)] = 0,
+def audit_entries(request: Request, user: User, after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
                   limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, object]]:
     """Audit entries after position ``after`` (details decrypted for admins)."""
     _require(user, Permission.AUDIT_READ)

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 
 import jinja2
 import pyotp
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -30,13 +30,14 @@ from vault import CaseInfo, Kind, SignInFailed, UserInfo, Vault, WebSession
 from vault.errors import Forbidden, InvalidInput, NotFound
 from web import _sessions
 from web._api import ingest_upload, visible_document
+from web._input import MAX_POSITION, check_text, plain_text
 from web._sessions import SignedIn
 from web._upload import read_upload
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                                                    autoescape=True, undefined=jinja2.StrictUndefined))
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(plain_text)])
 
 MAX_FORM_FIELDS = 2100  # a review form may list many suggestions
 AUDIT_PAGE = 50
@@ -91,6 +92,8 @@ async def _form(request: Request, session: WebSession) -> FormData:
     """The posted form (text fields only: files are refused), after the CSRF check."""
     form = await request.form(max_fields=MAX_FORM_FIELDS, max_files=0)
     _sessions.check_csrf(request, session, str(form.get("csrf") or ""))
+    for name, value in form.multi_items():
+        check_text(name, str(value))
     return form
 
 
@@ -413,6 +416,13 @@ async def unmask_decide(request: Request, session: SignedIn, request_id: str) ->
     return _see_other("/unmask")
 
 
+@router.post("/unmask/{request_id}/revoke")
+async def unmask_revoke(request: Request, session: SignedIn, request_id: str) -> RedirectResponse:
+    await _form(request, session)
+    _vault(request).revoke_unmask(request_id, session.user, actor=_actor(session.user))
+    return _see_other("/unmask")
+
+
 # -- account and second factor ------------------------------------------------------------------
 
 @router.get("/account")
@@ -530,9 +540,13 @@ async def admin_issue_key(request: Request, session: SignedIn, name: str) -> HTM
     admin = _admin(session, Permission.ACCESS_KEY_MANAGE)
     days = values.get("days", "").strip()
     try:
-        expires = datetime.now(UTC) + timedelta(days=float(days)) if days else None
+        valid_days = float(days) if days else None
     except ValueError:
-        raise InvalidInput("give the days as a number, or leave it empty for a key that does not expire") from None
+        valid_days = -1.0
+    if valid_days is not None and not 0 < valid_days <= 3650:  # as the API: past it, a date overflows
+        raise InvalidInput("give the days as a number above 0 and at most 3650, "
+                           "or leave it empty for a key that does not expire")
+    expires = datetime.now(UTC) + timedelta(days=valid_days) if valid_days is not None else None
     _, key = _vault(request).issue_access_key(name, expires_at=expires, actor=_actor(admin))
     return render(request, "admin_secrets.html", session, subject=name, access_key=key, password=None, secret=None,
                   status=201)
@@ -566,7 +580,7 @@ async def admin_rotate_keys(request: Request, session: SignedIn) -> HTMLResponse
 @router.get("/admin/audit")
 def admin_audit(request: Request, session: SignedIn, after: int = 0) -> HTMLResponse:
     _admin(session, Permission.AUDIT_READ)
-    if after < 0:
+    if not 0 <= after <= MAX_POSITION:
         raise InvalidInput("after is a position, 0 or more")
     entries = _vault(request).audit_entries(after=after, limit=AUDIT_PAGE)
     return render(request, "admin_audit.html", session, entries=entries, after=after, page=AUDIT_PAGE,
