@@ -516,6 +516,16 @@ class Vault:
         if existing:
             raise DuplicateDocument(f"this file is already in the case as document {existing}", existing)
 
+    def record_duplicate_upload(self, document_id: str, *, actor: str) -> None:
+        """Audit an upload that duplicated ``document_id`` and hand that document to the indexes
+        again (they take it as it is): the uploader, who may not see it, is answered as for a new
+        upload, and this is the work a new upload's answer waits for (web/_api.py)."""
+        with self.db.write() as session:
+            row = self._document_row(session, document_id)
+            self.audit.append(session, actor=actor, action="document.ingest-duplicate", target=document_id,
+                              details={"case": row.case_id})
+            _enqueue_index(session, row.case_id, document_id)
+
     @contextmanager
     def _decrypting(self, handle: BinaryIO, size: int, key: SecretKey, context: Context) -> Iterator[DecryptingReader]:
         try:

@@ -149,6 +149,7 @@ def ingest_upload(vault: Vault, user: UserInfo, case: CaseInfo, upload: Upload) 
         existing = vault.document(duplicate.existing_id)
         if may_see_document(user.actor, existing.case_id, existing.status.value):
             raise DuplicateDocument("this file is already in the case", "") from None
+        vault.record_duplicate_upload(existing.id, actor=user.id)
         return dataclasses.replace(existing, status=DocumentStatus.IN_REVIEW)
 
 

@@ -82,6 +82,8 @@ def test_an_upload_duplicating_a_document_in_review_answers_as_a_new_upload(worl
     assert reads["fresh"].status_code == reads["hidden"].status_code == 404
     assert reads["fresh"].json() == reads["hidden"].json()
     assert len(world.vault.documents()) == 4  # rex's file is not stored twice
+    copies = [e.target for e in world.vault.audit_entries(after=0, limit=1000) if e.action == "document.ingest-duplicate"]
+    assert copies.count(world.documents["review"].id) == 2 and copies.count(fresh.json()["id"]) == 1
 
 
 def test_an_upload_duplicating_a_document_the_uploader_may_see_is_a_conflict(world):
