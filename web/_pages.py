@@ -129,6 +129,8 @@ def login_page(request: Request) -> HTMLResponse:
 async def login(request: Request) -> Response:
     form = await request.form(max_fields=10, max_files=0)
     values = {k: v for k, v in form.items() if isinstance(v, str)}
+    for field_name, value in values.items():  # a NUL in a name would reach the database (a 500 on PostgreSQL)
+        check_text(field_name, value)
     _sessions.check_sign_in_token(request, values.get("sign_in_token"))
     name = values.get("name", "").strip().lower()[:100]
     address = request.client.host if request.client else "unknown"

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import BACKENDS
 from tests.search.conftest import IN_REVIEW
-from tests.web.pages.conftest import csrf_of, sign_in
+from tests.web.pages.conftest import SIGN_IN_TOKEN, browser, csrf_of, sign_in
 
 JUSTIFICATION = "needed to prepare the extradition hearing of 14 May"
 
@@ -44,7 +44,8 @@ def test_text_that_is_not_text_and_numbers_past_a_column_are_a_clear_400_on_the_
         "a NUL as an audit position": (ada, "GET", "/admin/audit?after=%00", {}),
         "a key for 10^9 days": (ada, "POST", "/admin/users/rita/access-keys", {"data": {
             "csrf": tokens["ada"], "days": "1e9"}}),
-        "a key for ever": (ada, "POST", "/admin/users/rita/access-keys", {"data": {"csrf": tokens["ada"], "days": "inf"}}),
+        "a key for ever": (ada, "POST", "/admin/users/rita/access-keys", {"data": {
+            "csrf": tokens["ada"], "days": "inf"}}),
         "a key that expired already": (ada, "POST", "/admin/users/rita/access-keys", {"data": {
             "csrf": tokens["ada"], "days": "-3"}}),
         "a grant for ever": (rex, "POST", f"/unmask/{request.id}/decision", {"data": {
@@ -59,6 +60,11 @@ def test_text_that_is_not_text_and_numbers_past_a_column_are_a_clear_400_on_the_
         answer = client.request(method, path, **arguments)
         if answer.status_code not in (400, 422):
             wrong.append(f"{what}: {method} {path} answered {answer.status_code} {answer.text[:160]}")
+    with browser(world) as stranger:
+        token = SIGN_IN_TOKEN.search(stranger.get("/login").text).group(1)
+        answer = stranger.post("/login", data={"sign_in_token": token, "name": "ivy\0", "password": "x" * 12})
+        if answer.status_code != 400:
+            wrong.append(f"a NUL in a sign-in name: POST /login answered {answer.status_code}")
     assert not wrong, "\n".join(wrong)
     assert world.vault.unmask_requests(world.case)[0].state.value == "pending"
     assert "rita" in {u.name for u in world.vault.users()} and len(world.vault.access_keys("rita")) == 1
@@ -75,7 +81,7 @@ def test_an_expired_grant_reads_expired_and_a_reviewer_revokes_a_live_one_on_the
     page = ivy.get("/unmask").text
     rows = {label: page.split(f'<span class="pseudonym">{label}</span>')[1].split("</tr>")[0]
             for label in ("Caller 1", "H")}
-    assert "<td>expired</td>" in rows["Caller 1"], f"ivy's page shows her ended grant for Caller 1 as: {rows['Caller 1']}"
+    assert "<td>expired</td>" in rows["Caller 1"], f"ivy's page shows her ended grant for Caller 1: {rows['Caller 1']}"
     assert "<td>approved</td>" in rows["H"]
     assert "Quillon" in ivy.get(f"/documents/{world.documents['call1'].id}").text
     review_page = rex.get("/unmask").text
