@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from keys import Context, Keyring, token_version
 from redaction import UnmaskGrant
 from vault._models import UnmaskRequestRow, new_id, utcnow
-from vault.errors import Conflict, InvalidInput, NotFound
+from vault.errors import AlreadyRequested, Conflict, InvalidInput, NotFound
 
 MIN_JUSTIFICATION = 20
 MAX_JUSTIFICATION = 2000
@@ -34,6 +34,7 @@ class UnmaskState(enum.StrEnum):
     APPROVED = "approved"
     DENIED = "denied"
     REVOKED = "revoked"
+    EXPIRED = "expired"  # never stored: an approved grant past its end reads as expired
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,12 @@ def _context(row_id: str, case_id: str) -> Context:
 def create(session: Session, keyring: Keyring, *, case_id: str, identity_id: str, user_id: str,
            justification: str) -> UnmaskRequestRow:
     text = check_justification(justification)
+    waiting = session.scalar(select(UnmaskRequestRow.id).where(
+        UnmaskRequestRow.case_id == case_id, UnmaskRequestRow.identity_id == identity_id,
+        UnmaskRequestRow.requested_by == user_id, UnmaskRequestRow.state == UnmaskState.PENDING.value).limit(1))
+    if waiting is not None:  # one request waits for a decision; a second would only crowd the queue
+        raise AlreadyRequested("you have asked to see this name already; that request waits for a reviewer's "
+                               "decision")
     request_id = new_id()
     row = UnmaskRequestRow(id=request_id, case_id=case_id, identity_id=identity_id, requested_by=user_id,
                            justification_ct=keyring.encrypt(text.encode(), _context(request_id, case_id)),
@@ -108,10 +115,13 @@ def find(session: Session, request_id: str) -> UnmaskRequestRow:
     return row
 
 
-def read(row: UnmaskRequestRow, keyring: Keyring) -> UnmaskRequest:
+def read(row: UnmaskRequestRow, keyring: Keyring, now: datetime | None = None) -> UnmaskRequest:
+    state = UnmaskState(row.state)
+    if state is UnmaskState.APPROVED and row.expires_at is not None and row.expires_at <= (now or utcnow()):
+        state = UnmaskState.EXPIRED
     return UnmaskRequest(row.id, row.case_id, row.identity_id, row.requested_by,
                          keyring.decrypt(row.justification_ct, _context(row.id, row.case_id)).decode(),
-                         UnmaskState(row.state), row.decided_by, row.expires_at, row.created_at)
+                         state, row.decided_by, row.expires_at, row.created_at)
 
 
 def rewrap(session: Session, keyring: Keyring, case_id: str) -> int:

@@ -387,10 +387,16 @@ class Vault:
         name = keyring.decrypt(row.name_ct, Context("case-name", case_id=row.id)).decode()
         return CaseInfo(row.id, name, row.created_at, documents, archive_scope=row.scope == ARCHIVE_SCOPE)
 
-    def cases(self) -> list[CaseInfo]:
+    def cases(self, user: UserInfo | None = None) -> list[CaseInfo]:
+        """Every case with its document count: all documents for the operator (no ``user``), only
+        those ``user`` may see otherwise, so a count never shows a document in review to someone
+        who may not read it (nor rises with each upload)."""
         with self.db.read() as session:
-            counts = dict(session.execute(
-                select(DocumentRow.case_id, func.count()).group_by(DocumentRow.case_id)).all())
+            counts: dict[str, int] = {}
+            for case_id, status, count in session.execute(select(DocumentRow.case_id, DocumentRow.status, func.count())
+                                                          .group_by(DocumentRow.case_id, DocumentRow.status)):
+                if user is None or may_see_document(user.actor, case_id, status):
+                    counts[case_id] = counts.get(case_id, 0) + count
             rows = session.scalars(select(CaseRow).order_by(CaseRow.created_at)).all()
             return sorted((self._case_info(session, r, counts.get(r.id, 0)) for r in rows),
                           key=lambda c: c.name.casefold())
@@ -430,7 +436,6 @@ class Vault:
             pending.append(original)
             fmt = sniff(upload.head, filename)
             digest = upload.digest()
-            self._refuse_duplicate(case.id, digest)
             with self._decrypting(original.open(), original.size, document_key, original_context) as plain:
                 extracted = extract(fmt, plain, limits=limits, legacy_encoding=self.settings.legacy_encoding,
                                     parsers=self.parsers, kind=kind)
@@ -439,6 +444,9 @@ class Vault:
             masked, epoch = self._mask(case.id, extracted)
             masked_blob = self._write_blob(document_key, BlobPurpose.MASKED, case.id, document_id, 1, masked.to_json())
             pending.append(masked_blob)
+            # Only now, after the work a new document costs: a duplicate the uploader may not see
+            # must take as long to answer as a new document would (web/_api.py answers alike).
+            self._refuse_duplicate(case.id, digest)
             # a name from a file system need not be UTF-8; keep its bytes, show replacements
             raw_name = (filename or "").encode("utf-8", "surrogateescape")
             title = extracted.title or (os.path.basename(raw_name.decode("utf-8", "replace")) or "untitled")
@@ -511,6 +519,16 @@ class Vault:
                 DocumentRow.case_id == case_id, DocumentRow.content_digest == digest))
         if existing:
             raise DuplicateDocument(f"this file is already in the case as document {existing}", existing)
+
+    def record_duplicate_upload(self, document_id: str, *, actor: str) -> None:
+        """Audit an upload that duplicated ``document_id`` and hand that document to the indexes
+        again (they take it as it is): the uploader, who may not see it, is answered as for a new
+        upload, and this is the work a new upload's answer waits for (web/_api.py)."""
+        with self.db.write() as session:
+            row = self._document_row(session, document_id)
+            self.audit.append(session, actor=actor, action="document.ingest-duplicate", target=document_id,
+                              details={"case": row.case_id})
+            _enqueue_index(session, row.case_id, document_id)
 
     @contextmanager
     def _decrypting(self, handle: BinaryIO, size: int, key: SecretKey, context: Context) -> Iterator[DecryptingReader]:
@@ -1145,8 +1163,8 @@ class Vault:
             session.refresh(row)
             return unmask.read(row, self._case_keyring(session, row.case_id, row.justification_ct))
 
-    def revoke_unmask(self, request_id: str, user: UserInfo, *, actor: str) -> None:
-        """A reviewer of the case ends a grant before it expires."""
+    def revoke_unmask(self, request_id: str, user: UserInfo, *, actor: str) -> UnmaskRequest:
+        """A reviewer of the case ends a grant before it expires; returns the revoked request."""
         with self.db.write() as session:
             row = unmask.find(session, request_id) if _valid_id(request_id) else None
             if row is None or not permits(user.actor, Permission.DOCUMENT_READ, row.case_id):
@@ -1156,6 +1174,8 @@ class Vault:
                 raise Forbidden(f"cannot revoke: {decision.reason}")
             unmask.revoke(session, request_id, now=utcnow())
             self.audit.append(session, actor=actor, action="unmask.revoke", target=request_id, details={"user": user.id})
+            session.refresh(row)
+            return unmask.read(row, self._case_keyring(session, row.case_id, row.justification_ct))
 
     # -- users -----------------------------------------------------------------------------------
 

@@ -41,6 +41,12 @@ class RedactionConflict(Conflict):
     code = "ALREADY_DECIDED"
 
 
+class AlreadyRequested(Conflict):
+    """A second unmask request of one user for one identity while the first waits for a decision."""
+
+    code = "ALREADY_REQUESTED"
+
+
 class Forbidden(VaultError):
     """The caller may see the thing but not do this to it (e.g. an investigator releasing)."""
 

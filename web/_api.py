@@ -9,6 +9,7 @@ audits. Errors become status codes in web/_errors.py only.
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -20,12 +21,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from redaction import Permission, Role, may_see_document, permits
-from vault import CaseInfo, Unauthenticated, UserInfo, Vault
+from vault import CaseInfo, DocumentInfo, DocumentStatus, Unauthenticated, UserInfo, Vault
 from vault.errors import DuplicateDocument, Forbidden, InvalidInput, NotFound
 from web import _json
-from web._upload import read_upload
+from web._input import MAX_POSITION, plain_text
+from web._upload import Upload, read_upload
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(plain_text)])
 
 _NO_CASE = "no such case"
 _BEARER = "Bearer "
@@ -106,8 +108,9 @@ def _case_json(case: CaseInfo) -> dict[str, object]:
 
 @router.get("/cases")
 def list_cases(request: Request, user: User) -> list[dict[str, object]]:
-    """The cases the caller belongs to (every case for an admin)."""
-    cases = _vault(request).cases()
+    """The cases the caller belongs to (every case for an admin), each counting the documents
+    the caller may see."""
+    cases = _vault(request).cases(user)
     return [_case_json(c) for c in cases if _knows_case(user, c.id)]
 
 
@@ -130,12 +133,24 @@ async def upload_document(request: Request, user: User) -> dict[str, object]:
         raise InvalidInput("say which case the document belongs to, in the field 'case'")
     case = await run_in_threadpool(_visible_case, vault, user, case_name)
     _require(user, Permission.DOCUMENT_UPLOAD, case.id)
-    try:
-        document = await run_in_threadpool(vault.ingest, upload.file, case=case, filename=upload.filename,
-                                           actor=user.id)  # the uploader: four eyes compare it
-    except DuplicateDocument:
-        raise DuplicateDocument("this file is already in the case", "") from None
+    document = await run_in_threadpool(ingest_upload, vault, user, case, upload)
     return {"id": document.id, "kind": document.kind.value, "status": document.status.value}
+
+
+def ingest_upload(vault: Vault, user: UserInfo, case: CaseInfo, upload: Upload) -> DocumentInfo:
+    """Ingest an upload as ``user``. A duplicate of a document they may see is a 409; a duplicate
+    of one they may not see (in review) answers as their own new upload would, in review and
+    unreadable to them, so that the answer is no oracle for what waits in review. The file is
+    not stored twice: the reviewers already have it."""
+    try:
+        return vault.ingest(upload.file, case=case, filename=upload.filename,
+                            actor=user.id)  # the uploader: four eyes compare it
+    except DuplicateDocument as duplicate:
+        existing = vault.document(duplicate.existing_id)
+        if may_see_document(user.actor, existing.case_id, existing.status.value):
+            raise DuplicateDocument("this file is already in the case", "") from None
+        vault.record_duplicate_upload(existing.id, actor=user.id)
+        return dataclasses.replace(existing, status=DocumentStatus.IN_REVIEW)
 
 
 @router.get("/documents/{document_id}")
@@ -289,6 +304,15 @@ def decide_unmask(request: Request, user: User, request_id: str, body: UnmaskDec
     return _json.unmask_json(decided, _labels(vault, vault.case(decided.case_id)))
 
 
+@router.post("/unmask-requests/{request_id}/revoke")
+def revoke_unmask(request: Request, user: User, request_id: str) -> dict[str, object]:
+    """A reviewer of the case ends a grant before it expires; the name is masked again for its
+    holder at their next request."""
+    vault = _vault(request)
+    revoked = vault.revoke_unmask(request_id, user, actor=_actor(user))
+    return _json.unmask_json(revoked, _labels(vault, vault.case(revoked.case_id)))
+
+
 # -- users and access keys ------------------------------------------------------------------------
 
 class UserIn(BaseModel):
@@ -386,7 +410,7 @@ def rotate_keys(request: Request, user: User, body: RotateIn | None = None) -> d
 
 
 @router.get("/audit")
-def audit_entries(request: Request, user: User, after: Annotated[int, Query(ge=0)] = 0,
+def audit_entries(request: Request, user: User, after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
                   limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, object]]:
     """Audit entries after position ``after`` (details decrypted for admins)."""
     _require(user, Permission.AUDIT_READ)

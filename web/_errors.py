@@ -16,12 +16,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from keys import KeyringError
+from keys import EmptyKeyring, IntegrityFailed, KeyringError, KeyVersionRetired, WeakPassphrase, WrongPassphrase
+from redaction import AlreadyDecided, RedactionError
 from search.errors import IndexCorrupt, IndexLocked, IndexWriteFailed, QueryNotAllowed, SearchError, SearchTimeout
 from vault import SessionEnded, SignInFailed, Unauthenticated
 from web._pages import templates
 from web._sessions import TooManyAttempts
 from vault.errors import (
+    AlreadyInitialized,
     AuditFailed,
     Conflict,
     DuplicateDocument,
@@ -29,6 +31,7 @@ from vault.errors import (
     IngestError,
     InvalidInput,
     NotFound,
+    NotInitialized,
     ParsersBusy,
     StorageFailed,
     TooLarge,
@@ -60,6 +63,18 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
     (IndexLocked, 503),
     (IndexCorrupt, 503),
     (IndexWriteFailed, 503),
+    # redaction: a decision taken twice, else what the caller gave (an alias, a span) is not usable
+    (AlreadyDecided, 409),
+    (RedactionError, 400),
+    # keys and opening: a typed answer, never a trace; stored data that does not authenticate, or a
+    # vault that is not open, is the server's state, which an operator repairs (rebuild, restore)
+    (WeakPassphrase, 400),
+    (AlreadyInitialized, 409),
+    (IntegrityFailed, 503),
+    (KeyVersionRetired, 503),
+    (EmptyKeyring, 503),
+    (WrongPassphrase, 503),
+    (NotInitialized, 503),
 )
 _HTTP_CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND",
                405: "METHOD_NOT_ALLOWED", 413: "TOO_LARGE", 415: "UNSUPPORTED_TYPE"}
@@ -136,7 +151,8 @@ async def _internal(request: Request, error: Exception) -> Response:
 def install(app: FastAPI) -> None:
     app.add_exception_handler(VaultError, _domain)
     app.add_exception_handler(SearchError, _domain)
-    app.add_exception_handler(KeyringError, _internal)
+    app.add_exception_handler(RedactionError, _domain)
+    app.add_exception_handler(KeyringError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(Exception, _internal)

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 
 import jinja2
 import pyotp
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
@@ -27,16 +27,17 @@ from starlette.datastructures import FormData
 from redaction import Permission, Role, permits
 from search import Sort
 from vault import CaseInfo, Kind, SignInFailed, UserInfo, Vault, WebSession
-from vault.errors import DuplicateDocument, Forbidden, InvalidInput, NotFound
+from vault.errors import Forbidden, InvalidInput, NotFound
 from web import _sessions
-from web._api import visible_document
+from web._api import ingest_upload, visible_document
+from web._input import MAX_POSITION, check_text, plain_text
 from web._sessions import SignedIn
 from web._upload import read_upload
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                                                    autoescape=True, undefined=jinja2.StrictUndefined))
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(plain_text)])
 
 MAX_FORM_FIELDS = 2100  # a review form may list many suggestions
 AUDIT_PAGE = 50
@@ -91,6 +92,8 @@ async def _form(request: Request, session: WebSession) -> FormData:
     """The posted form (text fields only: files are refused), after the CSRF check."""
     form = await request.form(max_fields=MAX_FORM_FIELDS, max_files=0)
     _sessions.check_csrf(request, session, str(form.get("csrf") or ""))
+    for name, value in form.multi_items():
+        check_text(name, str(value))
     return form
 
 
@@ -126,6 +129,8 @@ def login_page(request: Request) -> HTMLResponse:
 async def login(request: Request) -> Response:
     form = await request.form(max_fields=10, max_files=0)
     values = {k: v for k, v in form.items() if isinstance(v, str)}
+    for field_name, value in values.items():  # a NUL in a name would reach the database (a 500 on PostgreSQL)
+        check_text(field_name, value)
     _sessions.check_sign_in_token(request, values.get("sign_in_token"))
     name = values.get("name", "").strip().lower()[:100]
     address = _sessions.request_client(request)
@@ -260,11 +265,7 @@ async def upload(request: Request, session: SignedIn) -> RedirectResponse:
     case = _case_by_id(vault, session.user, received.fields.get("case", ""))
     if not permits(session.user.actor, Permission.DOCUMENT_UPLOAD, case.id):
         raise Forbidden("not allowed to upload to this case")
-    try:
-        document = await run_in_threadpool(vault.ingest, received.file, case=case, filename=received.filename,
-                                           actor=session.user.id)  # the uploader: four eyes compare it
-    except DuplicateDocument:
-        raise DuplicateDocument("this file is already in the case", "") from None
+    document = await run_in_threadpool(ingest_upload, vault, session.user, case, received)
     target = "/review/" + document.id if session.user.role is Role.REVIEWER else "/uploaded/" + document.id
     return _see_other(target)
 
@@ -418,6 +419,13 @@ async def unmask_decide(request: Request, session: SignedIn, request_id: str) ->
     return _see_other("/unmask")
 
 
+@router.post("/unmask/{request_id}/revoke")
+async def unmask_revoke(request: Request, session: SignedIn, request_id: str) -> RedirectResponse:
+    await _form(request, session)
+    _vault(request).revoke_unmask(request_id, session.user, actor=_actor(session.user))
+    return _see_other("/unmask")
+
+
 # -- account and second factor ------------------------------------------------------------------
 
 @router.get("/account")
@@ -535,9 +543,13 @@ async def admin_issue_key(request: Request, session: SignedIn, name: str) -> HTM
     admin = _admin(session, Permission.ACCESS_KEY_MANAGE)
     days = values.get("days", "").strip()
     try:
-        expires = datetime.now(UTC) + timedelta(days=float(days)) if days else None
+        valid_days = float(days) if days else None
     except ValueError:
-        raise InvalidInput("give the days as a number, or leave it empty for a key that does not expire") from None
+        valid_days = -1.0
+    if valid_days is not None and not 0 < valid_days <= 3650:  # as the API: past it, a date overflows
+        raise InvalidInput("give the days as a number above 0 and at most 3650, "
+                           "or leave it empty for a key that does not expire")
+    expires = datetime.now(UTC) + timedelta(days=valid_days) if valid_days is not None else None
     _, key = _vault(request).issue_access_key(name, expires_at=expires, actor=_actor(admin))
     return render(request, "admin_secrets.html", session, subject=name, access_key=key, password=None, secret=None,
                   status=201)
@@ -571,7 +583,7 @@ async def admin_rotate_keys(request: Request, session: SignedIn) -> HTMLResponse
 @router.get("/admin/audit")
 def admin_audit(request: Request, session: SignedIn, after: int = 0) -> HTMLResponse:
     _admin(session, Permission.AUDIT_READ)
-    if after < 0:
+    if not 0 <= after <= MAX_POSITION:
         raise InvalidInput("after is a position, 0 or more")
     entries = _vault(request).audit_entries(after=after, limit=AUDIT_PAGE)
     return render(request, "admin_audit.html", session, entries=entries, after=after, page=AUDIT_PAGE,

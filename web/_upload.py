@@ -18,6 +18,7 @@ from python_multipart.multipart import Field, File, FormParser, parse_options_he
 from starlette.requests import Request
 
 from vault.errors import InvalidInput, TooLarge
+from web._input import check_text
 
 FORM_OVERHEAD = 64 * 1024  # the other fields and the multipart framing
 MAX_FIELD_BYTES = 1024
@@ -69,6 +70,8 @@ async def read_upload(request: Request, max_file_bytes: int) -> Upload:
         parser.finalize()
     except FormParserError:
         raise InvalidInput("the multipart/form-data body is malformed; send fields 'file' and 'case'") from None
+    for name, value in fields.items():
+        check_text(name, value)
     uploads = [f for f in files if f.field_name == b"file"]
     if len(uploads) != 1:
         raise InvalidInput("send exactly one file, in the field 'file'")

@@ -26,6 +26,7 @@ from typing import Any, NoReturn
 import click
 
 from keys import KeyringError, check_passphrase
+from redaction import RedactionError
 from search import Search, SearchError, Sort
 from vault import DocumentInfo, Extracted, KeyStatus, Kind, Settings, Vault
 from web._json import key_status_json, review_json, review_queue_json, unmask_json, view_json
@@ -69,7 +70,7 @@ def _guard(command: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (VaultError, KeyringError) as error:
+        except (VaultError, KeyringError, RedactionError) as error:
             _fail(str(error))
         except SearchError as error:
             _fail(f"{error.message} ({error.code})")
@@ -171,7 +172,7 @@ def _ingest_one(vault: Vault, path: Path, case_info: Any, kind: Kind | None) -> 
     except DuplicateDocument as error:
         existing = vault.document(error.existing_id)
         result.update(id=existing.id, kind=existing.kind.value, status="duplicate")
-    except (VaultError, KeyringError) as error:
+    except (VaultError, KeyringError, RedactionError) as error:
         result.update(error=getattr(error, "code", "ERROR"), message=str(error))
     except FileNotFoundError:
         result.update(error="NOT_FOUND", message="no such file")
@@ -769,6 +770,8 @@ def unmask_request(case_name: str, label: str, reason: str, as_user: str) -> Non
 
 
 def _decide_unmask(request_id: str, as_user: str, approve: bool, hours: float = 24) -> None:
+    if not 0 < hours <= 30 * 24:  # also NaN and inf, which no duration holds
+        _fail("a grant lasts from a few minutes to 30 days (720 hours)")
     with _open_vault() as vault:
         decided = vault.decide_unmask(request_id, vault.user(as_user), approve=approve,
                                       valid_for=timedelta(hours=hours), actor=_acting_for(as_user))

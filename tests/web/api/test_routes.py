@@ -61,11 +61,14 @@ TABLE = [
         _json(lambda w, p: {"reject": [w.pending[0]]})),
     Row("POST", "/api/v1/documents/{review}/release", {"investigator": 404, "reviewer": 403, "admin": 404, "outsider": 404}),
     Row("GET", "/api/v1/cases/{case}/identities", {"investigator": 200, "reviewer": 200, "admin": 403, "outsider": 404}),
+    # ivy's request for H waits already: a second one would be refused
     Row("POST", "/api/v1/cases/{case}/unmask-requests", {"investigator": 201, "reviewer": 403, "admin": 403, "outsider": 404},
-        _json({"identity": "H", "justification": JUSTIFICATION})),
+        _json({"identity": "Caller 1", "justification": JUSTIFICATION})),
     Row("GET", "/api/v1/cases/{case}/unmask-requests", {"investigator": 200, "reviewer": 200, "admin": 403, "outsider": 404}),
     Row("POST", "/api/v1/unmask-requests/{request}/decision", {"investigator": 403, "reviewer": 200, "admin": 404, "outsider": 404},
         _json({"approve": False})),
+    Row("POST", "/api/v1/unmask-requests/{request}/revoke",  # denied by then: nothing to revoke
+        {"investigator": 403, "reviewer": 409, "admin": 404, "outsider": 404}),
     Row("GET", "/api/v1/users", _admin_only(200)),
     Row("POST", "/api/v1/users", _admin_only(201), _json(lambda w, p: {"name": f"new-{p}", "role": "investigator"})),
     Row("PUT", "/api/v1/users/otto/cases/{case}", _admin_only(200)),

@@ -49,7 +49,7 @@ TABLE = [
     Row("POST", "/search", _same(200) | {"admin": 403}, lambda w, p: {"q": "noose"}),
     Row("GET", "/documents/{call1}", {"investigator": 200, "reviewer": 200, "admin": 404, "outsider": 404}),
     Row("POST", "/documents/{call1}/unmask", {"investigator": 303, "reviewer": 403, "admin": 404, "outsider": 404},
-        lambda w, p: {"identity": "H", "justification": JUSTIFICATION}),
+        lambda w, p: {"identity": "Caller 1", "justification": JUSTIFICATION}),  # H: ivy's request waits
     Row("GET", "/upload", _same(200) | {"admin": 403}),
     Row("POST", "/upload", {"investigator": 303, "reviewer": 303, "admin": 403, "outsider": 404}, _upload),
     Row("GET", "/uploaded/{call1}", _same(200)),
@@ -64,6 +64,7 @@ TABLE = [
     Row("GET", "/unmask", _same(200) | {"admin": 403}),
     Row("POST", "/unmask/{request}/decision", {"investigator": 403, "reviewer": 303, "admin": 404, "outsider": 404},
         lambda w, p: {"approve": "0"}),
+    Row("POST", "/unmask/{request}/revoke", {"investigator": 403, "reviewer": 409, "admin": 404, "outsider": 404}),
     Row("GET", "/account", _same(200)),
     Row("POST", "/account/password", _same(400), lambda w, p: {"current": "x", "new": "a" * 12, "repeat": "b" * 12}),
     Row("GET", "/users/ivy/second-factor", _same(403) | {"investigator": 200}),

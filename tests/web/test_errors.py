@@ -1,0 +1,98 @@
+"""Every error class of every domain package (keys, redaction, vault, search), found by walking
+their modules, answers a person: over HTTP a 4xx or a deliberate 503 through the domain handler,
+in the CLI one line and exit 1 (EXIT_FAILED, bad data or usage). Never the 500 of an unexpected
+error, never the CLI's exit 70 (EXIT_INTERNAL): a new error class without a mapping fails here."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+
+from keys import KeyringError
+from search import _bulk
+from search.errors import SearchError
+from tests.web.test_cli import MANIFEST, run  # noqa: F401 - run: the CLI fixture, a fresh vault
+from vault.errors import VaultError
+from web import _errors, cli
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("keys", "redaction", "vault", "search")
+# Bases that no module raises itself (held by test_the_bases_are_never_raised_themselves)
+BASES = {VaultError, KeyringError, SearchError}
+# Control flow inside one module, never raised out of it (held by test_the_internal_signal_...)
+INTERNAL = {_bulk.Unsupported}
+
+
+def _error_classes() -> list[type[Exception]]:
+    found: dict[str, type[Exception]] = {}
+    for package in PACKAGES:
+        root = importlib.import_module(package)
+        modules = [root] + [importlib.import_module(m.name)
+                            for m in pkgutil.walk_packages(root.__path__, f"{package}.")]
+        for module in modules:
+            for _, kind in inspect.getmembers(module, inspect.isclass):
+                if issubclass(kind, Exception) and kind.__module__.split(".")[0] == package:
+                    found[f"{kind.__module__}.{kind.__qualname__}"] = kind
+    return [found[name] for name in sorted(found)]
+
+
+ERRORS = [kind for kind in _error_classes() if kind not in BASES | INTERNAL]
+
+
+def _instance(kind: type[Exception]) -> Exception:
+    required = [p for name, p in inspect.signature(kind.__init__).parameters.items()
+                if name != "self" and p.default is p.empty and p.kind is p.POSITIONAL_OR_KEYWORD]
+    return kind(*["INVALID_THING" if p.name == "code" else "x" for p in required])
+
+
+def test_the_walk_finds_the_errors_of_every_package():
+    names = {kind.__name__ for kind in ERRORS}
+    assert {"InvalidAlias", "AlreadyDecided", "OverlappingRedactions", "IntegrityFailed", "KeyVersionRetired",
+            "DuplicateDocument", "SessionEnded", "InvalidSetting", "QueryTooComplex", "IndexCorrupt"} <= names
+    assert len(ERRORS) >= 35
+
+
+@pytest.mark.parametrize("kind", ERRORS, ids=lambda kind: kind.__name__)
+def test_every_domain_error_is_a_4xx_or_a_deliberate_503(kind):
+    app = FastAPI()
+    _errors.install(app)
+    handler = next(app.exception_handlers[k] for k in kind.__mro__ if k in app.exception_handlers)
+    status = _errors.status_of(_instance(kind))
+    assert handler is _errors._domain, f"{kind.__module__}.{kind.__name__} reaches {handler.__name__}, not _domain"
+    assert 400 <= status < 500 or status == 503, f"{kind.__module__}.{kind.__name__} answers {status}"
+
+
+@pytest.mark.parametrize("kind", ERRORS, ids=lambda kind: kind.__name__)
+def test_every_domain_error_is_one_line_and_exit_1_in_the_cli(kind, capsys):
+    def command() -> None:
+        raise _instance(kind)
+
+    with pytest.raises(SystemExit) as exited:
+        cli._guard(command)()
+    said = capsys.readouterr().err
+    assert exited.value.code == cli.EXIT_FAILED, f"{kind.__module__}.{kind.__name__} exits {exited.value.code}"
+    assert said.startswith("error: ") and "unexpected" not in said and len(said.strip().splitlines()) == 1, said
+
+
+def test_the_bases_are_never_raised_themselves():
+    raised = [f"{path.relative_to(ROOT)}: raise {base.__name__}("
+              for package in PACKAGES for path in (ROOT / package).rglob("*.py")
+              for base in BASES if f"raise {base.__name__}(" in path.read_text()]
+    assert not raised, raised
+
+
+def test_the_internal_signal_never_leaves_search():
+    assert "except _bulk.Unsupported" in (ROOT / "search" / "_service.py").read_text()
+
+
+def test_an_alias_without_a_letter_is_exit_1_of_the_cli_not_an_internal_error(run):
+    """InvalidAlias (a RedactionError) ended the CLI with exit 70 and "unexpected InvalidAlias"."""
+    result = run("identity", "add", "--case", MANIFEST["case"], "--name", "Hadrien Quillon", "--alias", "!!!",
+                 check=False)
+    assert result.returncode == cli.EXIT_FAILED, (result.returncode, result.stderr)
+    assert "alias needs at least one letter or digit" in result.stderr and "unexpected" not in result.stderr
