@@ -714,10 +714,10 @@ def review_reject(document_id: str, suggestion_ids: tuple[str, ...], as_user: st
 
 @review.command("add")
 @click.argument("document_id")
-@click.option("--unit", type=int, required=True, help="The page number or turn index (see `review show`).")
+@click.option("--unit", type=int, required=True, help="The page number or turn index (see `review show`); any for the title.")
 @click.option("--start", type=int, required=True, help="First character of the span in that unit.")
 @click.option("--end", type=int, required=True, help="One past the last character.")
-@click.option("--field", "field_name", type=click.Choice(["text", "speaker"]), default="text", show_default=True)
+@click.option("--field", "field_name", type=click.Choice(["text", "speaker", "title"]), default="text", show_default=True)
 @click.option("--category", default="other", show_default=True, help="Shown as [category], e.g. location.")
 @click.option("--identity", "identity_label", help="Mask the span as this identity (its pseudonym) instead.")
 @click.option("--as", "as_user", required=True)
