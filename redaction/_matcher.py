@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import ahocorasick
 
 from redaction._detect import Candidate, Category
-from redaction._fold import Folded, fold, fold_alias
+from redaction._fold import _TABLES, Folded, fold, fold_alias
 from redaction.errors import InvalidAlias
 
 SHORT_ALIAS = 3  # letters; "MA", "H", "QM" match only in their exact case
@@ -107,12 +107,14 @@ class AliasMatcher:
         entries: dict[str, list[_Entry]] = {}
         self._near_words: dict[str, str] = {}  # a word of an alias, OCR-folded -> the alias
         for alias in aliases:
+            exact = True
             for key, entry in self._entries(alias, common_word):
                 entries.setdefault(key, []).append(entry)
-                if entry.exact_forms is None and key == fold_alias(alias.text):
-                    for word in re.split(r"[ .-]", key):
-                        if len(word) >= NEAR_MISS_LETTERS and word.isalpha():
-                            self._near_words.setdefault(_ocr_fold(word), alias.text)
+                exact = exact and entry.exact_forms is not None
+            if not exact:  # a short or common alias has no near misses: they are ordinary words
+                for word in re.split(r"[ .-]", fold_alias(alias.text)):
+                    if len(word) >= NEAR_MISS_LETTERS and word.isalpha():
+                        self._near_words.setdefault(_ocr_fold(word), alias.text)
         for key, found in entries.items():
             self._automaton.add_word(key, tuple(found))
         self.size = len(entries)
@@ -187,24 +189,43 @@ class AliasMatcher:
             return []
         spans = sorted(known)
         ends = [end for _, end in spans]
+        lengths, prefixes, suffixes = self._near_shapes
+        table = _TABLES[True]
         found: list[Candidate] = []
+        decided: dict[str, bool] = {}  # a text repeats its words, names most of all
         for token in _NEAR_TOKEN.finditer(text):
-            start, end = token.span()
-            i = bisect.bisect_right(ends, start)
-            if i < len(spans) and spans[i][0] < end:
-                continue  # already a mention
-            word = _ocr_fold(fold_alias(token.group()))
-            if not _NEAR_LENGTHS[0] <= len(word) <= self._longest_near_word + 1:
+            raw = token.group()
+            if len(raw) not in lengths:
                 continue
-            if any(_within_one_edit(word, near) for near in self._near_index.get(word, ())) \
-                    or any(_within_one_edit(word, near) for cut in _deletions(word) for near in self._near_index.get(cut, ())):
-                if not self._common_word(token.group()):
-                    found.append(Candidate(start, end, Category.PERSON, token.group(), "near a registered name"))
+            near = decided.get(raw)
+            if near is None:
+                near = decided[raw] = self._is_near(raw, table, prefixes, suffixes)
+            if near:
+                start, end = token.span()
+                i = bisect.bisect_right(ends, start)
+                if not (i < len(spans) and spans[i][0] < end):  # not already a mention
+                    found.append(Candidate(start, end, Category.PERSON, raw, "near a registered name"))
         return found
 
+    def _is_near(self, raw: str, table: dict[int, str], prefixes: frozenset[str], suffixes: frozenset[str]) -> bool:
+        # One edit leaves the first two letters or the last two as they were: a cheap test that
+        # sets aside nearly every word before it is folded and cut.
+        shape = raw.translate(table).translate(_OCR_LETTERS)
+        if shape[:2] not in prefixes and shape[-2:] not in suffixes:
+            return False
+        word = _ocr_fold(fold_alias(raw))
+        index = self._near_index
+        return (any(_within_one_edit(word, near) for near in index.get(word, ()))
+                or any(_within_one_edit(word, near) for cut in _deletions(word) for near in index.get(cut, ()))) \
+            and not self._common_word(raw)
+
     @functools.cached_property
-    def _longest_near_word(self) -> int:
-        return max(map(len, self._near_words), default=0)
+    def _near_shapes(self) -> tuple[frozenset[int], frozenset[str], frozenset[str]]:
+        """The lengths a near miss can have (an OCR confusion may add a letter, an edit another),
+        and the first two and last two letters of the words it can be near."""
+        lengths = {n for word in self._near_words for n in range(len(word) - 1, len(word) + 3)}
+        return (frozenset(lengths), frozenset(word[:2] for word in self._near_words),
+                frozenset(word[-2:] for word in self._near_words))
 
     @functools.cached_property
     def _near_index(self) -> dict[str, set[str]]:
@@ -243,13 +264,13 @@ class AliasMatcher:
 
 
 NEAR_MISS_LETTERS = 5  # an alias word this long or longer has its near misses suggested
-_NEAR_LENGTHS = (NEAR_MISS_LETTERS - 1, 40)
 # A word that starts with a capital (ASCII or Latin-1, where OCR and typing errors in these
 # records fall) or a digit, letters and digits after it. Its first character is matched before
 # the look-behind, so the engine skips at C speed to the next capital or digit.
 _NEAR_TOKEN = re.compile(r"[A-Z0-9\u00c0-\u00d6\u00d8-\u00de](?<![^\W_].)[^\W_]{3,39}(?![^\W_])")
 # What OCR reads for what was printed (and the other way round): each pair folds to one form.
 _OCR_CONFUSIONS = (("rn", "m"), ("vv", "w"), ("cl", "d"), ("0", "o"), ("1", "l"), ("|", "l"), ("5", "s"))
+_OCR_LETTERS = str.maketrans({seen: meant for seen, meant in _OCR_CONFUSIONS if len(seen) == 1})
 
 
 def _ocr_fold(word: str) -> str:
