@@ -73,10 +73,14 @@ def suggestion_id(position: int, field_name: str, start: int, end: int) -> str:
 
 
 def _mask_field(text: str, position: int, field_name: str, matcher: AliasMatcher, token_key: bytes,
-                speakers: list[str], decisions: Mapping[str, Suggestion]) -> tuple[str, list[Suggestion], set[str]]:
+                speakers: list[str], decisions: Mapping[str, Suggestion], *,
+                file_name: bool = False) -> tuple[str, list[Suggestion], set[str]]:
     mentions = matcher.find(text)
     known = [(m.start, m.end) for m in mentions]
-    candidates = _beside(detect(text, speakers=speakers, known=known), matcher.near_misses(text, known))
+    # A file name joins its words with underscores ("audition_Clemence_Vidal.pdf"); read as
+    # spaces (the same length, so the offsets hold) they are words the detector sees.
+    detected = detect(text.replace("_", " ") if file_name else text, speakers=speakers, known=known)
+    candidates = _beside(detected, matcher.near_misses(text, known))
     suggestions = []
     for c in candidates:
         sid = suggestion_id(position, field_name, c.start, c.end)
@@ -117,7 +121,8 @@ def mask_title(title: str, matcher: AliasMatcher, token_key: bytes,
                decisions: Mapping[str, Suggestion] | None = None) -> tuple[str, list[dict[str, object]]]:
     """A title masked like a unit's text (file names become titles, and hold names as often),
     with its suggestions' records."""
-    masked, found, _ = _mask_field(title, TITLE_POSITION, TITLE_FIELD, matcher, token_key, [], decisions or {})
+    masked, found, _ = _mask_field(title, TITLE_POSITION, TITLE_FIELD, matcher, token_key, [], decisions or {},
+                                   file_name=True)
     return masked, [_suggestion_record(s, title, TITLE_FIELD) for s in found]
 
 

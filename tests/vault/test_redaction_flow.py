@@ -257,3 +257,11 @@ def test_near_misses_and_kin_names_are_suggestions_masked_until_decided(vault, c
     assert sorted((r["text"], r["category"]) for r in records) == [("Clémence", "person"), ("Quil1on", "person")]
     view = vault.view(document.id, people["rex"], actor="tester")
     assert view.units[0].text == "[person] a vu votre sœur [person]."
+
+
+def test_an_unregistered_name_joined_by_underscores_in_the_file_name_is_suggested(vault, case, people):
+    document = ingest_bytes(vault, case, TWO_TURNS, "audition_Clémence_Vidalenc.txt")
+    assert [(s["text"], s["category"]) for s in _title_suggestions(vault, document.id)] == [
+        ("Clémence_Vidalenc", "person")], "the name in the file name reached ivy without a suggestion"
+    release_all(vault, people, document.id)  # rejected: shown as written, by a reviewer's choice
+    assert vault.view(document.id, people["ivy"], actor="tester").title == "audition_Clémence_Vidalenc.txt"
