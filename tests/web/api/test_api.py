@@ -224,6 +224,7 @@ def test_a_reviewer_masks_a_span_of_the_title_over_the_api(world):
     with world.client("reviewer") as rex, world.client("reviewer2") as rita, world.client("investigator") as ivy:
         uploaded = rex.post("/api/v1/documents", files={"file": (title, io.BytesIO(data))},
                             data={"case": world.case.name}).json()["id"]
+        assert rex.get(f"/api/v1/documents/{uploaded}/review").json()["title"] == title
         start, end = title.index("Tanger"), title.index(".txt")
         assert ivy.post(f"/api/v1/documents/{uploaded}/spans",
                         json={"field": "title", "start": start, "end": end}).status_code == 404
