@@ -451,7 +451,8 @@ def _demo_setup(vault: Vault) -> dict[str, tuple[str, str]]:
         click.echo(f"{document.id}  {document.kind.value:<12}  {entry['file']}")
         if i == len(entries) - 1:
             continue  # one left in the review queue
-        pending = [str(r["id"]) for u in vault.masked(document.id).units for r in u.suggestions
+        masked = vault.masked(document.id)
+        pending = [str(r["id"]) for r in [*(r for u in masked.units for r in u.suggestions), *masked.title_suggestions]
                    if r["state"] == "pending"]
         if pending:
             vault.decide(document.id, people["rex"], pending, accept=True, actor="rex (demo)")
