@@ -182,7 +182,8 @@ def seed(settings: Settings, documents: list[bytes]) -> tuple[dict[str, str], fl
         step = max(1, len(documents) // 5)
         for i, data in enumerate(documents, 1):
             doc = vault.ingest(io.BytesIO(data), case=case, filename=f"seed-{i:05d}.txt", actor=users["rex"].id)
-            pending = [str(r["id"]) for u in vault.masked(doc.id).units for r in u.suggestions
+            masked = vault.masked(doc.id)  # the title's suggestions wait for a decision too
+            pending = [str(r["id"]) for r in [*(r for u in masked.units for r in u.suggestions), *masked.title_suggestions]
                        if r["state"] == "pending"]
             if pending:
                 vault.decide(doc.id, users["rita"], pending, accept=False, actor="bench")

@@ -256,7 +256,9 @@ def ingest_all(vault: Vault, documents: list[bytes]) -> tuple[object, object, fl
     step = max(1, len(documents) // 20)
     for i, data in enumerate(documents, 1):
         doc = vault.ingest(io.BytesIO(data), case=case, filename=f"call-{i:05d}.txt", actor=rex.id)
-        pending = [str(r["id"]) for u in vault.masked(doc.id).units for r in u.suggestions if r["state"] == "pending"]
+        masked = vault.masked(doc.id)  # the title's suggestions wait for a decision too
+        pending = [str(r["id"]) for r in [*(r for u in masked.units for r in u.suggestions), *masked.title_suggestions]
+                   if r["state"] == "pending"]
         if pending:
             vault.decide(doc.id, rex, pending, accept=False, actor="bench")
         vault.release(doc.id, rita, actor="bench")

@@ -3,7 +3,9 @@
 Pure logic: it is handed keys and text and stores nothing; it imports no other project package.
 
 - ``AliasMatcher`` finds every mention of registered aliases (folded for case, accents, spacing,
-  hyphenation and invisible characters) in one pass; ``detect`` proposes what is not registered.
+  hyphenation, invisible characters and lookalike letters; joined, in camel case or spelled out)
+  in one pass; ``detect`` proposes what is not registered, and ``AliasMatcher.near_misses`` what
+  is one edit or an OCR confusion away from an alias.
 - ``pseudonym_token``, ``mask`` and ``render`` turn mentions into keyed tokens and tokens into
   what one reader may see.
 - ``Suggestion`` and ``redactions`` hold a reviewer's decisions and what finally gets masked.

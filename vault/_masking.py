@@ -9,12 +9,14 @@ so a decision survives when a new identity is registered.
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from redaction import (
     AliasMatcher,
+    Candidate,
     Suggestion,
     SuggestionState,
     detect,
@@ -38,24 +40,32 @@ class MaskedUnit:
     suggestions: tuple[dict[str, object], ...] = ()
 
 
+# The title (or the file name it came from) is reviewed like a unit of its own: its suggestions
+# have ids "-1.t<start>-<end>", apart from every page's and turn's, and it is masked when shown.
+TITLE_POSITION = -1
+TITLE_FIELD = "title"
+
+
 @dataclass(frozen=True, slots=True)
 class MaskedDocument:
     kind: Kind
     units: tuple[MaskedUnit, ...]
     undecided: int = 0
     tokens: frozenset[str] = field(default=frozenset())
+    title_suggestions: tuple[dict[str, object], ...] = ()  # absent from forms masked before titles were reviewed
 
     def to_json(self) -> bytes:
         return json.dumps({
             "kind": self.kind.value, "undecided": self.undecided, "tokens": sorted(self.tokens),
             "units": [[u.position, u.text, u.speaker, u.start_ms, u.end_ms, list(u.suggestions)] for u in self.units],
+            "title": list(self.title_suggestions),
         }, ensure_ascii=False).encode()
 
     @classmethod
     def from_json(cls, raw: bytes) -> MaskedDocument:
         data = json.loads(raw)
         return cls(Kind(data["kind"]), tuple(MaskedUnit(p, t, s, a, b, tuple(g)) for p, t, s, a, b, g in data["units"]),
-                   data["undecided"], frozenset(data["tokens"]))
+                   data["undecided"], frozenset(data["tokens"]), tuple(data.get("title", ())))
 
 
 def suggestion_id(position: int, field_name: str, start: int, end: int) -> str:
@@ -63,9 +73,14 @@ def suggestion_id(position: int, field_name: str, start: int, end: int) -> str:
 
 
 def _mask_field(text: str, position: int, field_name: str, matcher: AliasMatcher, token_key: bytes,
-                speakers: list[str], decisions: Mapping[str, Suggestion]) -> tuple[str, list[Suggestion], set[str]]:
+                speakers: list[str], decisions: Mapping[str, Suggestion], *,
+                file_name: bool = False) -> tuple[str, list[Suggestion], set[str]]:
     mentions = matcher.find(text)
-    candidates = detect(text, speakers=speakers, known=[(m.start, m.end) for m in mentions])
+    known = [(m.start, m.end) for m in mentions]
+    # A file name joins its words with underscores ("audition_Clemence_Vidal.pdf"); read as
+    # spaces (the same length, so the offsets hold) they are words the detector sees.
+    detected = detect(text.replace("_", " ") if file_name else text, speakers=speakers, known=known)
+    candidates = _beside(detected, matcher.near_misses(text, known))
     suggestions = []
     for c in candidates:
         sid = suggestion_id(position, field_name, c.start, c.end)
@@ -85,14 +100,34 @@ def _mask_field(text: str, position: int, field_name: str, matcher: AliasMatcher
     return mask(text, chosen, token_of).text, suggestions, tokens
 
 
+def _beside(candidates: list[Candidate], near_misses: list[Candidate]) -> list[Candidate]:
+    """The detector's candidates and the matcher's near misses that overlap none of them, in order."""
+    starts = [c.start for c in candidates]
+    kept = []
+    for near in near_misses:
+        i = bisect.bisect_left(starts, near.end)  # candidates starting before the near miss ends
+        if i == 0 or candidates[i - 1].end <= near.start:
+            kept.append(near)
+    return sorted([*candidates, *kept], key=lambda c: c.start)
+
+
 def _suggestion_record(s: Suggestion, text: str, reason_field: str) -> dict[str, object]:
     return {"id": s.id, "field": reason_field, "start": s.start, "end": s.end, "category": s.category,
             "text": text[s.start:s.end], "state": s.state.value, "identity_id": s.identity_id,
             "decided_by": s.decided_by}
 
 
+def mask_title(title: str, matcher: AliasMatcher, token_key: bytes,
+               decisions: Mapping[str, Suggestion] | None = None) -> tuple[str, list[dict[str, object]]]:
+    """A title masked like a unit's text (file names become titles, and hold names as often),
+    with its suggestions' records."""
+    masked, found, _ = _mask_field(title, TITLE_POSITION, TITLE_FIELD, matcher, token_key, [], decisions or {},
+                                   file_name=True)
+    return masked, [_suggestion_record(s, title, TITLE_FIELD) for s in found]
+
+
 def mask_document(extracted: Extracted, matcher: AliasMatcher, token_key: bytes,
-                  decisions: Mapping[str, Suggestion] | None = None) -> MaskedDocument:
+                  decisions: Mapping[str, Suggestion] | None = None, *, title: str = "") -> MaskedDocument:
     """The masked form of a document under the current identities and review decisions."""
     decisions = decisions or {}
     units: list[MaskedUnit] = []
@@ -120,17 +155,25 @@ def mask_document(extracted: Extracted, matcher: AliasMatcher, token_key: bytes,
                                     suggestions=tuple(_suggestion_record(s, page.text, "text") for s in found)))
             all_suggestions += found
             tokens |= used
-    return MaskedDocument(extracted.kind, tuple(units), undecided(all_suggestions), frozenset(tokens))
+    title_records: list[dict[str, object]] = []
+    if title:
+        _, title_records = mask_title(title, matcher, token_key, decisions)
+        all_suggestions += [_suggestion(r) for r in title_records]
+    return MaskedDocument(extracted.kind, tuple(units), undecided(all_suggestions), frozenset(tokens),
+                          tuple(title_records))
+
+
+def _suggestion(record: Mapping[str, object]) -> Suggestion:
+    return Suggestion(str(record["id"]), int(record["start"]), int(record["end"]),  # type: ignore[call-overload]
+                      str(record["category"]), SuggestionState(record["state"]), record["identity_id"],  # type: ignore[arg-type]
+                      record["decided_by"])  # type: ignore[arg-type]
 
 
 def decisions_of(masked: MaskedDocument) -> dict[str, Suggestion]:
     """The decided suggestions of a masked document, to carry over when it is masked again."""
     out = {}
-    for unit in masked.units:
-        for record in unit.suggestions:
-            state = SuggestionState(record["state"])
-            if state is not SuggestionState.PENDING:
-                out[str(record["id"])] = Suggestion(str(record["id"]), int(record["start"]), int(record["end"]),  # type: ignore[arg-type]
-                                                    str(record["category"]), state, record["identity_id"],  # type: ignore[arg-type]
-                                                    record["decided_by"])  # type: ignore[arg-type]
+    records = [r for unit in masked.units for r in unit.suggestions] + list(masked.title_suggestions)
+    for record in records:
+        if SuggestionState(record["state"]) is not SuggestionState.PENDING:
+            out[str(record["id"])] = _suggestion(record)
     return out

@@ -36,15 +36,12 @@ from redaction import (
     Permission,
     Suggestion,
     UnmaskGrant,
-    detect,
-    mask,
     may_see_document,
     may_decide_unmask,
     may_release,
     may_see_real_name,
     permits,
     pseudonym_token,
-    redactions,
     render,
     render_marked,
 )
@@ -57,7 +54,16 @@ from vault._ingest._sandbox import ParserSlots
 from vault._ingest._sniff import sniff
 from vault._identities import ARCHIVE_SCOPE, Identity, IdentityMap, parse_category
 from vault._keystore import KeyStore, document_key_context
-from vault._masking import MaskedDocument, MaskedUnit, decisions_of, mask_document, suggestion_id
+from vault._masking import (
+    TITLE_FIELD,
+    TITLE_POSITION,
+    MaskedDocument,
+    MaskedUnit,
+    decisions_of,
+    mask_document,
+    mask_title,
+    suggestion_id,
+)
 from vault._models import (
     Base,
     BlobRow,
@@ -441,15 +447,15 @@ class Vault:
                                     parsers=self.parsers, kind=kind)
             content = self._write_blob(document_key, BlobPurpose.CONTENT, case.id, document_id, 1, extracted.to_json())
             pending.append(content)
-            masked, epoch = self._mask(case.id, extracted)
+            # a name from a file system need not be UTF-8; keep its bytes, show replacements
+            raw_name = (filename or "").encode("utf-8", "surrogateescape")
+            title = extracted.title or (os.path.basename(raw_name.decode("utf-8", "replace")) or "untitled")
+            masked, epoch = self._mask(case.id, extracted, title=title)
             masked_blob = self._write_blob(document_key, BlobPurpose.MASKED, case.id, document_id, 1, masked.to_json())
             pending.append(masked_blob)
             # Only now, after the work a new document costs: a duplicate the uploader may not see
             # must take as long to answer as a new document would (web/_api.py answers alike).
             self._refuse_duplicate(case.id, digest)
-            # a name from a file system need not be UTF-8; keep its bytes, show replacements
-            raw_name = (filename or "").encode("utf-8", "surrogateescape")
-            title = extracted.title or (os.path.basename(raw_name.decode("utf-8", "replace")) or "untitled")
             with self.db.write() as session:
                 keyring = self._keys.newest_case_keyring(session, case.id)
                 row = DocumentRow(
@@ -498,13 +504,13 @@ class Vault:
         context = Context(purpose.value, case_id, document_id, version)
         return self.blobs.write(StreamEncryptor(key, context).chunks(iter([data])))
 
-    def _mask(self, case_id: str, extracted: Extracted,
-              decisions: dict[str, Suggestion] | None = None) -> tuple[MaskedDocument, int]:
+    def _mask(self, case_id: str, extracted: Extracted, decisions: dict[str, Suggestion] | None = None, *,
+              title: str) -> tuple[MaskedDocument, int]:
         """The masked form under the scope's identities, and the scope epoch it reflects."""
         with self.db.read() as session:
             matcher, epoch = self.identity_map.matcher(session, case_id)
             token_key = self.identity_map.token_key(session, case_id)
-        return mask_document(extracted, matcher, token_key, decisions), epoch
+        return mask_document(extracted, matcher, token_key, decisions, title=title), epoch
 
     def _stored(self, document_id: str) -> bool:
         try:
@@ -733,6 +739,7 @@ class Vault:
             row = self._document_row(session, document_id)
             case_id = row.case_id
             key = self._document_key(session, row)
+            title = key.decrypt(row.title_ct, Context("title", row.case_id, row.id, 1)).decode()
             with self._open_blob(session, row, BlobPurpose.CONTENT) as reader:
                 extracted = Extracted.from_json(reader.read())
             with self._open_blob(session, row, BlobPurpose.MASKED) as reader:
@@ -745,7 +752,7 @@ class Vault:
         details: dict[str, object] = {"version": version}
         if decide is not None:
             details |= decide(decisions, previous)
-        masked, epoch = self._mask(case_id, extracted, decisions)
+        masked, epoch = self._mask(case_id, extracted, decisions, title=title)
         blob = self._write_blob(key, BlobPurpose.MASKED, case_id, document_id, version, masked.to_json())
         try:
             with self.db.write() as session:
@@ -776,6 +783,7 @@ class Vault:
 
         def apply(decisions: dict[str, Suggestion], previous: MaskedDocument) -> dict[str, object]:
             known = {str(r["id"]): r for u in previous.units for r in u.suggestions}
+            known |= {str(r["id"]): r for r in previous.title_suggestions}
             for sid in suggestion_ids:
                 record = known.get(sid)
                 if record is None:
@@ -798,7 +806,8 @@ class Vault:
         with self.db.read() as session:
             matcher, _ = self.identity_map.matcher(session, row.case_id)
         spans: list[dict[str, object]] = []
-        fields = ([(t.index, "speaker", t.speaker or "") for t in extracted.turns]
+        fields = ([(TITLE_POSITION, TITLE_FIELD, self.document(document_id).title)]
+                  + [(t.index, "speaker", t.speaker or "") for t in extracted.turns]
                   + [(t.index, "text", t.text) for t in extracted.turns]
                   + [(p.number, "text", p.text) for p in extracted.pages])
         for position, field_name, text in fields:
@@ -807,23 +816,31 @@ class Vault:
                 spans.append({"unit": position, "field": field_name, "start": m.start, "end": m.end,
                               "text": text[m.start:m.end], "identity": identity.label, "name": identity.name})
         suggestions = [dict(record, unit=u.position) for u in masked.units for record in u.suggestions]
+        suggestions += [dict(record, unit=TITLE_POSITION) for record in masked.title_suggestions]
         units = tuple(sorted(((p, f, t) for p, f, t in fields if t), key=lambda u: (u[0], u[1] != "speaker")))
         return ReviewView(document_id, DocumentStatus(row.status), spans, suggestions, units)
 
     def add_span(self, document_id: str, user: UserInfo, *, unit: int, start: int, end: int,
                  field_name: str = "text", category: str = "other", identity_id: str | None = None,
                  actor: str) -> MaskedDocument:
-        """A reviewer masks a span by hand: as an identity, or as a category such as "location"."""
+        """A reviewer masks a span by hand: as an identity, or as a category such as "location".
+
+        A span of the title is in the field "title" (its unit is ``TITLE_POSITION``, whatever is given)."""
         self._reviewable(document_id, user)
-        if field_name not in ("text", "speaker"):
-            raise InvalidInput("a span is in a turn's text or its speaker")
+        if field_name not in ("text", "speaker", TITLE_FIELD):
+            raise InvalidInput("a span is in a turn's text or its speaker, a page's text, or the title")
+        if field_name == TITLE_FIELD:
+            unit = TITLE_POSITION
         if not re.fullmatch(r"[a-z_]{1,20}", category):
             raise InvalidInput("a category is a short lower-case word such as location")
         sid = suggestion_id(unit, field_name, start, end)
 
         def apply(decisions: dict[str, Suggestion], previous: MaskedDocument) -> dict[str, object]:
             target = next((u for u in previous.units if u.position == unit), None)
-            length = None if target is None else len(self._unit_text(document_id, unit, field_name))
+            if field_name == TITLE_FIELD:
+                length: int | None = len(self.document(document_id).title)
+            else:
+                length = None if target is None else len(self._unit_text(document_id, unit, field_name))
             if length is None or not 0 <= start < end <= length:
                 raise InvalidInput(f"no text at {unit}:{start}-{end}; `casevault review show` gives the units")
             if sid in decisions:
@@ -907,7 +924,7 @@ class Vault:
         display = self.display(case_id, user, now)
         with self.db.read() as session:
             token_key = self.identity_map.token_key(session, case_id)
-        masked_title = self._masked_title(case_id, info.title, token_key)
+        masked_title = self._masked_title(case_id, info.title, token_key, decisions_of(masked))
         revealed = display.revealed_in(masked.tokens | {t for t in display.revealing if t in masked_title})
         self.record(actor=actor, action="document.view", target=document_id,
                     details={"user": user.id, "revealed": revealed} if revealed else {"user": user.id})
@@ -966,13 +983,12 @@ class Vault:
         self._policy_cache.put(epoch, key, found)
         return found
 
-    def _masked_title(self, case_id: str, title: str, token_key: bytes) -> str:
-        """The title masked like text: titles and file names can hold names too."""
+    def _masked_title(self, case_id: str, title: str, token_key: bytes, decisions: dict[str, Suggestion]) -> str:
+        """The title masked like text, under the current identities and the review's decisions:
+        titles and file names can hold names too. What is undecided is masked as its category."""
         with self.db.read() as session:
             matcher, _ = self.identity_map.matcher(session, case_id)
-        chosen = redactions(matcher.find(title), [Suggestion("t", c.start, c.end, c.category.value)
-                                                  for c in detect(title)])
-        return mask(title, chosen, lambda i: pseudonym_token(token_key, i)).text
+        return mask_title(title, matcher, token_key, decisions)[0]
 
     # -- what the search indexes follow ----------------------------------------------------------
 

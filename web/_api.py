@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import unicodedata
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -242,6 +242,26 @@ def decide(request: Request, user: User, document_id: str, body: DecisionsIn) ->
         masked = vault.decide(document_id, user, body.reject, accept=False, actor=_actor(user))
     if masked is None:
         raise InvalidInput("list suggestion ids to accept or reject")
+    return {"id": document_id, "undecided": masked.undecided}
+
+
+class SpanIn(BaseModel):
+    unit: int = Field(default=0, ge=-1, le=2**31 - 1)  # the page number or turn index; any for the title
+    field: Literal["text", "speaker", "title"] = "text"
+    start: int = Field(ge=0, le=2**31 - 1)
+    end: int = Field(gt=0, le=2**31 - 1)
+    category: str = Field(default="other", max_length=20)
+    identity: str | None = None  # the pseudonym the span is masked as, instead of its category
+
+
+@router.post("/documents/{document_id}/spans", status_code=201)
+def add_span(request: Request, user: User, document_id: str, body: SpanIn) -> dict[str, object]:
+    """Mask a span by hand: of a page's text, a turn's text or speaker, or the title."""
+    vault = _vault(request)
+    info = visible_document(vault, user, document_id)
+    identity_id = vault.identity(vault.case(info.case_id), body.identity).id if body.identity else None
+    masked = vault.add_span(document_id, user, unit=body.unit, start=body.start, end=body.end, field_name=body.field,
+                            category=body.category, identity_id=identity_id, actor=_actor(user))
     return {"id": document_id, "undecided": masked.undecided}
 
 

@@ -33,7 +33,9 @@ def review_queue_json(documents: list[DocumentInfo]) -> list[dict[str, object]]:
 def review_json(view: ReviewView) -> dict[str, object]:
     suggestions = [{"id": r["id"], "category": r["category"], "text": r["text"], "start": r["start"], "end": r["end"],
                     "unit": r["unit"], "field": r["field"], "state": r["state"]} for r in view.suggestions]
-    return {"spans": view.spans, "suggestions": suggestions}
+    # the title in clear, as reviewers see every text: spans of it are offsets into this
+    title = next((text for _, field_name, text in view.units if field_name == "title"), None)
+    return {"spans": view.spans, "suggestions": suggestions, "title": title}
 
 
 def unmask_json(request: UnmaskRequest, labels: dict[str, str]) -> dict[str, object]:

@@ -452,7 +452,8 @@ def _demo_setup(vault: Vault) -> dict[str, tuple[str, str]]:
         click.echo(f"{document.id}  {document.kind.value:<12}  {entry['file']}")
         if i == len(entries) - 1:
             continue  # one left in the review queue
-        pending = [str(r["id"]) for u in vault.masked(document.id).units for r in u.suggestions
+        masked = vault.masked(document.id)
+        pending = [str(r["id"]) for r in [*(r for u in masked.units for r in u.suggestions), *masked.title_suggestions]
                    if r["state"] == "pending"]
         if pending:
             vault.decide(document.id, people["rex"], pending, accept=True, actor="rex (demo)")
@@ -718,10 +719,10 @@ def review_reject(document_id: str, suggestion_ids: tuple[str, ...], as_user: st
 
 @review.command("add")
 @click.argument("document_id")
-@click.option("--unit", type=int, required=True, help="The page number or turn index (see `review show`).")
+@click.option("--unit", type=int, required=True, help="The page number or turn index (see `review show`); any for the title.")
 @click.option("--start", type=int, required=True, help="First character of the span in that unit.")
 @click.option("--end", type=int, required=True, help="One past the last character.")
-@click.option("--field", "field_name", type=click.Choice(["text", "speaker"]), default="text", show_default=True)
+@click.option("--field", "field_name", type=click.Choice(["text", "speaker", "title"]), default="text", show_default=True)
 @click.option("--category", default="other", show_default=True, help="Shown as [category], e.g. location.")
 @click.option("--identity", "identity_label", help="Mask the span as this identity (its pseudonym) instead.")
 @click.option("--as", "as_user", required=True)

@@ -35,7 +35,9 @@ def release(vault, document_id, reviewer, releaser):
                 if r["state"] == "pending" and r["field"] == "speaker" and r["text"] == "H"]
     if h and speakers:
         vault.decide(document_id, reviewer, speakers, accept=True, identity_id=h[0], actor="tester")
-    pending = [r["id"] for u in vault.masked(document_id).units for r in u.suggestions if r["state"] == "pending"]
+    masked = vault.masked(document_id)
+    records = [*(r for u in masked.units for r in u.suggestions), *masked.title_suggestions]
+    pending = [r["id"] for r in records if r["state"] == "pending"]
     if pending:
         vault.decide(document_id, reviewer, pending, accept=False, actor="tester")
     return vault.release(document_id, releaser, actor="tester")

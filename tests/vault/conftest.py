@@ -33,6 +33,8 @@ def speaker_suggestions(vault, document_id):
 
 
 def release_all(vault, people, document_id):
-    for record in [r for u in vault.masked(document_id).units for r in u.suggestions if r["state"] == "pending"]:
+    masked = vault.masked(document_id)
+    records = [*(r for u in masked.units for r in u.suggestions), *masked.title_suggestions]
+    for record in [r for r in records if r["state"] == "pending"]:
         vault.decide(document_id, people["rex"], [record["id"]], accept=False, actor="tester")
     return vault.release(document_id, people["rex"], actor="tester")

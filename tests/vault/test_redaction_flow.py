@@ -188,3 +188,80 @@ def test_a_name_in_the_title_alone_is_masked_and_its_reveal_audited(vault, case,
     assert entry.details["revealed"] == [h.id]
     release_all(vault, people, document.id)
     assert vault.view(document.id, people["ivy"], actor="tester").title == "appel H.txt"
+
+
+# -- titles and file names (issue 14 section 2) --------------------------------------------------
+
+TWO_TURNS = b"[00:00:01] A: Bonjour.\n[00:00:02] B: Bonsoir.\n"  # a transcript: its title is its file name
+
+
+def _title_suggestions(vault, document_id):
+    return list(vault.masked(document_id).title_suggestions)
+
+
+def test_a_name_joined_by_underscores_in_the_file_name_is_masked_in_the_title(vault, case, people):
+    document = ingest_bytes(vault, case, TWO_TURNS, "Hadrien_Quillon_call.txt")
+    release_all(vault, people, document.id)
+    title = vault.view(document.id, people["ivy"], actor="tester").title
+    assert_no_secret(title, "ivy, in the title")
+    assert title == "H_call.txt"
+
+
+def test_a_name_in_the_title_is_suggested_and_waits_for_a_decision(vault, case, people):
+    document = ingest_bytes(vault, case, TWO_TURNS, "audition de Clémence Vidalenc.txt")
+    [suggestion] = _title_suggestions(vault, document.id)
+    assert (suggestion["field"], suggestion["text"], suggestion["state"]) == ("title", "Clémence Vidalenc", "pending")
+    assert vault.document(document.id).pending_suggestions == 3  # the speakers A and B, and the title's name
+    for record in [r for u in vault.masked(document.id).units for r in u.suggestions]:
+        vault.decide(document.id, people["rex"], [record["id"]], accept=False, actor="tester")
+    with pytest.raises(Forbidden, match="1 suggestion still undecided"):
+        vault.release(document.id, people["rita"], actor="tester")
+    view = vault.review_view(document.id, people["rex"], actor="tester")
+    assert suggestion["id"] in [s["id"] for s in view.suggestions]
+    assert (-1, "title", "audition de Clémence Vidalenc.txt") in view.units
+    vault.decide(document.id, people["rex"], [suggestion["id"]], accept=True, actor="tester")
+    release_all(vault, people, document.id)
+    title = vault.view(document.id, people["ivy"], actor="tester").title
+    assert "Vidalenc" not in title, f"ivy read {title!r}"
+    assert title == "audition de [person].txt"
+
+
+def test_a_rejected_title_suggestion_shows_as_written(vault, case, people):
+    document = ingest_bytes(vault, case, TWO_TURNS, "audition de Clémence Vidalenc.txt")
+    [suggestion] = _title_suggestions(vault, document.id)
+    vault.decide(document.id, people["rex"], [suggestion["id"]], accept=False, actor="tester")
+    release_all(vault, people, document.id)
+    assert vault.view(document.id, people["ivy"], actor="tester").title == "audition de Clémence Vidalenc.txt"
+
+
+def test_a_reviewer_masks_a_span_of_the_title_by_hand(vault, case, people):
+    title = "rapport du parloir de Fresnes.txt"
+    document = ingest_bytes(vault, case, TWO_TURNS, title)
+    start, end = title.index("Fresnes"), title.index(".txt")
+    vault.add_span(document.id, people["rex"], unit=0, start=start, end=end, field_name="title",
+                   category="location", actor="tester")
+    with pytest.raises(InvalidInput):
+        vault.add_span(document.id, people["rex"], unit=0, start=0, end=len(title) + 1, field_name="title",
+                       actor="tester")
+    release_all(vault, people, document.id)
+    shown = vault.view(document.id, people["ivy"], actor="tester").title
+    assert shown == "rapport du parloir de [location].txt", f"ivy read {shown!r}"
+    vault.add_identity(case, name="Odile Quillon", label="Mother", actor="tester")  # re-masks: the span stays
+    assert vault.view(document.id, people["ivy"], actor="tester").title == shown
+
+
+def test_near_misses_and_kin_names_are_suggestions_masked_until_decided(vault, case, people):
+    document = ingest_bytes(vault, case, "[00:00:01] A: Quil1on a vu votre sœur Clémence.\n[00:00:02] B: Oui.\n".encode(),
+                            "c.txt")
+    records = [r for u in vault.masked(document.id).units for r in u.suggestions if r["field"] == "text"]
+    assert sorted((r["text"], r["category"]) for r in records) == [("Clémence", "person"), ("Quil1on", "person")]
+    view = vault.view(document.id, people["rex"], actor="tester")
+    assert view.units[0].text == "[person] a vu votre sœur [person]."
+
+
+def test_an_unregistered_name_joined_by_underscores_in_the_file_name_is_suggested(vault, case, people):
+    document = ingest_bytes(vault, case, TWO_TURNS, "audition_Clémence_Vidalenc.txt")
+    assert [(s["text"], s["category"]) for s in _title_suggestions(vault, document.id)] == [
+        ("Clémence_Vidalenc", "person")], "the name in the file name reached ivy without a suggestion"
+    release_all(vault, people, document.id)  # rejected: shown as written, by a reviewer's choice
+    assert vault.view(document.id, people["ivy"], actor="tester").title == "audition_Clémence_Vidalenc.txt"

@@ -30,7 +30,8 @@ document.addEventListener("DOMContentLoaded", () => {
     form.elements.field.value = unit.dataset.field;
     form.elements.start.value = from;
     form.elements.end.value = to;
-    label.textContent = "Selected: \u201c" + start.textContent.slice(from, to) + "\u201d in unit " + unit.dataset.unit;
+    const where = unit.dataset.field === "title" ? "the title" : "unit " + unit.dataset.unit;
+    label.textContent = "Selected: \u201c" + start.textContent.slice(from, to) + "\u201d in " + where;
     button.disabled = false;
   });
 });

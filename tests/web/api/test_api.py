@@ -236,3 +236,31 @@ def test_a_write_is_indexed_before_its_answer_leaves(world):
     with world.client("reviewer") as rex:
         found = rex.post("/api/v1/search", json={"q": "lighthouse"}).json()
     assert [hit["id"] for hit in found["hits"]] == [uploaded.json()["id"]]
+
+
+def test_a_reviewer_masks_a_span_of_the_title_over_the_api(world):
+    # the file name is the title investigators see; a reviewer masks the place in it by hand
+    data = b"[00:00:01] QM: the ferry leaves at nine.\n[00:00:04] H: I will not be on it.\n"
+    title = "ferry from Tanger.txt"
+    with world.client("reviewer") as rex, world.client("reviewer2") as rita, world.client("investigator") as ivy:
+        uploaded = rex.post("/api/v1/documents", files={"file": (title, io.BytesIO(data))},
+                            data={"case": world.case.name}).json()["id"]
+        assert rex.get(f"/api/v1/documents/{uploaded}/review").json()["title"] == title
+        start, end = title.index("Tanger"), title.index(".txt")
+        assert ivy.post(f"/api/v1/documents/{uploaded}/spans",
+                        json={"field": "title", "start": start, "end": end}).status_code == 404
+        assert rex.post(f"/api/v1/documents/{uploaded}/spans",
+                        json={"field": "title", "start": 0, "end": 500}).status_code == 400
+        assert rex.post(f"/api/v1/documents/{uploaded}/spans",
+                        json={"field": "cover", "start": 0, "end": 2}).status_code == 422
+        added = rita.post(f"/api/v1/documents/{uploaded}/spans",
+                          json={"field": "title", "start": start, "end": end, "category": "location"})
+        assert added.status_code == 201, added.text
+        masked = world.vault.masked(uploaded)
+        pending = [str(r["id"]) for r in [*(r for u in masked.units for r in u.suggestions), *masked.title_suggestions]
+                   if r["state"] == "pending"]
+        if pending:
+            assert rita.post(f"/api/v1/documents/{uploaded}/decisions", json={"reject": pending}).status_code == 200
+        assert rita.post(f"/api/v1/documents/{uploaded}/release").status_code == 200
+        shown = ivy.get(f"/api/v1/documents/{uploaded}").json()["title"]
+        assert shown == "ferry from [location].txt", f"ivy read the title {shown!r}"

@@ -134,6 +134,26 @@ def test_a_reviewer_accepts_a_suggestion_masks_a_selection_and_releases(world, o
     assert world.vault.document(document.id).status is DocumentStatus.RELEASED
 
 
+def test_a_reviewer_masks_a_selection_of_the_title(world, open_page):
+    document = world.documents["review"]  # its title is its file name, "call3.txt"
+    page = open_page()
+    sign_in(page, world, "reviewer2")
+    page.goto(f"/review/{document.id}")
+    title = page.locator(".unit[data-field=title] .unit-text")
+    expect(title).to_have_text("call3.txt")
+    page.evaluate("""(element) => {
+        const node = element.firstChild;
+        const range = document.createRange();
+        range.setStart(node, 0); range.setEnd(node, 5);
+        const selection = window.getSelection(); selection.removeAllRanges(); selection.addRange(range);
+    }""", title.element_handle())
+    expect(page.locator("#selection")).to_contain_text("\u201ccall3\u201d in the title")
+    page.click("#add-span-button")
+    expect(page.locator("ul.decided")).to_contain_text("call3 · other · accepted")
+    assert [(r["start"], r["end"], r["state"]) for r in world.vault.masked(document.id).title_suggestions] == [
+        (0, 5, "accepted")]
+
+
 def test_an_unmask_approved_by_a_second_reviewer_shows_the_name_to_that_investigator_only(world, open_page):
     other, _ = world.vault.add_user("iris", "investigator", cases=(world.case.id,), actor="tester")
     world.users["colleague"] = other

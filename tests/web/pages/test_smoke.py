@@ -18,3 +18,15 @@ def test_each_page_renders(world):
     for path in ("/admin/users", "/admin/users/ivy", "/admin/keys", "/admin/audit"):
         answer = ada.get(path)
         assert answer.status_code == 200, (path, answer.text[:3000])
+
+
+def test_the_review_page_offers_the_title_to_mask_by_hand(world):
+    rex = sign_in(world, "reviewer")
+    document = world.documents["review"]
+    page = rex.get(f"/review/{document.id}")
+    assert 'data-unit="-1" data-field="title"' in page.text and "call3.txt" in page.text
+    answer = rex.post(f"/review/{document.id}/spans", data={
+        "csrf": csrf_of(rex), "unit": "-1", "field": "title", "start": "0", "end": "5", "category": "other"})
+    assert answer.status_code == 303, answer.text[:2000]
+    assert [(r["field"], r["start"], r["end"], r["state"]) for r in world.vault.masked(document.id).title_suggestions] \
+        == [("title", 0, 5, "accepted")]
