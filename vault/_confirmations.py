@@ -76,7 +76,7 @@ def waiting(session: Session, case_ids: frozenset[str] | None) -> list[tuple[Pen
              .order_by(PendingMembershipRow.created_at, PendingMembershipRow.id))
     if case_ids is not None:
         query = query.where(PendingMembershipRow.case_id.in_(sorted(case_ids)))
-    return [(p, u) for p, u in session.execute(query).tuples()]
+    return [(p, u) for p, u in session.execute(query)]
 
 
 def pending_cases(session: Session, user_id: str) -> frozenset[str]:

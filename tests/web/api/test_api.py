@@ -98,8 +98,8 @@ def test_bad_input_gets_a_clear_4xx(world):
 
 
 def test_a_revoked_access_key_is_refused_at_its_next_request(world):
-    with world.client("admin") as ada:
-        issued = ada.post("/api/v1/users/otto/access-keys", json={}).json()
+    with world.client("admin") as ada, world.client("outsider") as otto:
+        issued = otto.post("/api/v1/users/otto/access-keys", json={}).json()  # otto's own
         keys = ada.get("/api/v1/users/otto/access-keys").json()
         assert issued["access_key"].startswith("cvk_") and all("access_key" not in k for k in keys)
         with world.client("anonymous") as anyone:
