@@ -174,6 +174,11 @@ def _no_secret_of_others(world, answers: list[str], also: list[str] = ()) -> Non
     secrets["a password someone chose at enrolment"] = PASSWORD
     text = "\n".join(answers)
     shown = [what for what, secret in secrets.items() if secret and secret in text]
+    # Ada issues no key of her own here: any whole key shown to her is someone else's (a listed
+    # prefix is 12 characters); a password or an authenticator secret has no place at all
+    shown += [f"an access key {k[:8]}..." for k in re.findall(r"cvk_[A-Za-z0-9_-]{20,}", text)]
+    shown += [f"a {field}" for field in ('id="password"', 'id="totp-secret"', '"password"', '"totp_secret"')
+              if field in text]
     assert not shown, f"an answer to Ada holds {shown}"
 
 
