@@ -196,8 +196,12 @@ def test_a_membership_removed_through_the_api_hides_the_case_at_the_next_request
         assert removed.status_code == 200 and removed.json()["cases"] == []
         assert ivy.get(document).status_code == 404
         assert ivy.get("/api/v1/cases").json() == []
-        added = ada.put(f"/api/v1/users/ivy/cases/{world.case.name}")
-        assert added.status_code == 200 and added.json()["cases"] == [world.case.name]
+        added = ada.put(f"/api/v1/users/ivy/cases/{world.case.name}")  # waits for a reviewer of the case
+        assert added.status_code == 200 and added.json()["pending_cases"] == [world.case.name]
+        assert ivy.get(document).status_code == 404
+        with world.client("reviewer") as rex:
+            waiting = rex.get("/api/v1/confirmations").json()
+            assert rex.post(f"/api/v1/confirmations/{waiting[0]['id']}", json={"approve": True}).status_code == 200
         assert ivy.get(document).status_code == 200
         assert ada.put("/api/v1/users/nobody/cases/" + world.case.name).status_code == 404
 
