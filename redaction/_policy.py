@@ -35,6 +35,7 @@ class Permission(enum.StrEnum):
     UNMASK_REQUEST = "identity:unmask-request"
     UNMASK_DECIDE = "identity:unmask-decide"
     MEMBERSHIP_CONFIRM = "membership:confirm"  # let a waiting member or credential reach the case
+    AUDIT_READ_CASE = "audit:read-case"  # the case's audit entries in full, search queries included
     # the archive (no membership involved)
     CASE_MANAGE = "case:manage"
     USER_MANAGE = "user:manage"
@@ -64,6 +65,7 @@ TABLE: dict[Permission, frozenset[Role]] = {
     Permission.UNMASK_REQUEST: frozenset({_I}),
     Permission.UNMASK_DECIDE: frozenset({_R}),
     Permission.MEMBERSHIP_CONFIRM: frozenset({_R}),
+    Permission.AUDIT_READ_CASE: frozenset({_R}),
     Permission.CASE_MANAGE: frozenset({_A}),
     Permission.USER_MANAGE: frozenset({_A}),
     Permission.ACCESS_KEY_MANAGE: frozenset({_A}),

@@ -456,6 +456,17 @@ def audit_entries(request: Request, user: User, after: Annotated[int, Query(ge=0
              "details": e.details} for e in _vault(request).audit_entries(after=after, limit=limit, reader=user)]
 
 
+@router.get("/cases/{case}/audit")
+def case_audit(request: Request, user: User, case: str, after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+               limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, object]]:
+    """The case's audit entries for its reviewers, search queries included (admins read digests)."""
+    vault = _vault(request)
+    case_info = _visible_case(vault, user, case)
+    _require(user, Permission.AUDIT_READ_CASE, case_info.id)
+    return [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "target": e.target,
+             "details": e.details} for e in vault.case_audit(case_info, user, after=after, limit=limit)]
+
+
 @router.get("/audit/verify")
 def audit_verify(request: Request, user: User) -> JSONResponse:
     """Walk the hash chain; 200 when intact, 409 naming the first broken position."""

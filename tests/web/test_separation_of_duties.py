@@ -286,3 +286,8 @@ def test_the_audit_log_shows_admins_no_query_justification_or_name(world):
         assert not shown, f"Ada reads {shown} in {where}"
     digests = [e["details"]["query_digest"] for e in entries if e["action"] == "search"]
     assert len(digests) == 3 and digests[0] == digests[1] != digests[2], "repeated queries do not correlate"
+    with world.client("reviewer") as rex, world.client("outsider") as otto:  # the case's reviewers read them
+        mine = rex.get(f"/api/v1/cases/{world.case.id}/audit", params={"limit": 500}).json()
+        assert [e["details"]["query"] for e in mine if e["action"] == "search"] == [
+            f"Quillon {canary}", f"Quillon {canary}", "noose"]
+        assert otto.get(f"/api/v1/cases/{world.case.id}/audit").status_code == 404
