@@ -264,6 +264,14 @@ def _scope_kind(scope: str) -> str:
     return "archive" if scope == ARCHIVE_SCOPE else "case"
 
 
+def _cases_named(details: dict[str, object] | None) -> set[str]:
+    """The case ids an audit entry's details name (``case``, or ``cases`` for a search)."""
+    if not details:
+        return set()
+    named = details.get("cases") if isinstance(details.get("cases"), list) else []
+    return {str(c) for c in [details.get("case"), *named] if c}  # type: ignore[misc]
+
+
 def _valid_id(value: str) -> bool:
     try:
         return str(uuid.UUID(value)) == value
@@ -1381,7 +1389,8 @@ class Vault:
     def reset_sign_in(self, name: str, *, actor: str, second_factor: bool = True) -> tuple[str, str | None]:
         """A new random password for user ``name`` and, for reviewers and admins, a new TOTP secret
         (unless ``second_factor`` is off, as in the demo); both returned once. Ends the user's
-        sessions."""
+        sessions. The operator's alone (the demo, the test fixtures): it shows a password, so no
+        admin may reach it; they use ``reset_credentials``."""
         password = accounts.new_password()
         with self.db.write() as session:
             user = users.find_user(session, name)
@@ -1527,6 +1536,26 @@ class Vault:
             return entries
         self._admin(reader)
         return [dataclasses.replace(e, details=self._details_for_admins(e.details)) for e in entries]
+
+    def case_audit(self, case: CaseInfo, reader: UserInfo, *, after: int = 0, limit: int = 100) -> list[AuditEntry]:
+        """The entries that name ``case`` (searches over it, identity and membership changes),
+        after position ``after``, for a confirmed reviewer of the case: in full, queries
+        included, when the reader reviews every case the entry names; as admins read it
+        otherwise (a search over another case too keeps that case's query to its reviewers)."""
+        decision = permits(reader.actor, Permission.AUDIT_READ_CASE, case.id)
+        if not decision:
+            raise Forbidden(f"not allowed: {decision.reason}")
+        found: list[AuditEntry] = []
+        with self.db.read() as session:
+            while len(found) < limit and (batch := self.audit.entries(session, after=after, limit=500)):
+                for entry in batch:
+                    named = _cases_named(entry.details)
+                    if case.id in named:
+                        whole = all(permits(reader.actor, Permission.AUDIT_READ_CASE, c) for c in named)
+                        found.append(entry if whole else
+                                     dataclasses.replace(entry, details=self._details_for_admins(entry.details)))
+                after = batch[-1].seq
+        return found[:limit]
 
     def _details_for_admins(self, details: dict[str, object] | None) -> dict[str, object] | None:
         if details is None:
