@@ -34,10 +34,13 @@ class Permission(enum.StrEnum):
     IDENTITY_MANAGE = "identity:manage"
     UNMASK_REQUEST = "identity:unmask-request"
     UNMASK_DECIDE = "identity:unmask-decide"
+    MEMBERSHIP_CONFIRM = "membership:confirm"  # let a waiting member or credential reach the case
+    AUDIT_READ_CASE = "audit:read-case"  # the case's audit entries in full, search queries included
     # the archive (no membership involved)
     CASE_MANAGE = "case:manage"
     USER_MANAGE = "user:manage"
-    ACCESS_KEY_MANAGE = "access-key:manage"
+    ACCESS_KEY_MANAGE = "access-key:manage"  # list and revoke anyone's keys (never issue them)
+    ACCESS_KEY_OWN = "access-key:own"  # issue and revoke one's own keys
     KEY_STATUS = "key:status"
     KEY_ROTATE = "key:rotate"
     AUDIT_READ = "audit:read"
@@ -61,9 +64,12 @@ TABLE: dict[Permission, frozenset[Role]] = {
     Permission.IDENTITY_MANAGE: frozenset({_R}),
     Permission.UNMASK_REQUEST: frozenset({_I}),
     Permission.UNMASK_DECIDE: frozenset({_R}),
+    Permission.MEMBERSHIP_CONFIRM: frozenset({_R}),
+    Permission.AUDIT_READ_CASE: frozenset({_R}),
     Permission.CASE_MANAGE: frozenset({_A}),
     Permission.USER_MANAGE: frozenset({_A}),
     Permission.ACCESS_KEY_MANAGE: frozenset({_A}),
+    Permission.ACCESS_KEY_OWN: frozenset({_I, _R, _A}),
     Permission.KEY_STATUS: frozenset({_A}),
     Permission.KEY_ROTATE: frozenset({_A}),
     Permission.AUDIT_READ: frozenset({_A}),
@@ -72,7 +78,8 @@ TABLE: dict[Permission, frozenset[Role]] = {
 }
 
 ARCHIVE_PERMISSIONS = frozenset({
-    Permission.CASE_MANAGE, Permission.USER_MANAGE, Permission.ACCESS_KEY_MANAGE, Permission.KEY_STATUS,
+    Permission.CASE_MANAGE, Permission.USER_MANAGE, Permission.ACCESS_KEY_MANAGE, Permission.ACCESS_KEY_OWN,
+    Permission.KEY_STATUS,
     Permission.KEY_ROTATE, Permission.AUDIT_READ, Permission.AUDIT_VERIFY, Permission.BACKUP,
 })
 

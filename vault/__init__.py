@@ -5,11 +5,13 @@ Open one with ``Vault.initialize(settings, passphrase)`` or ``Vault.open(setting
 
 from vault._accounts import SessionEnded, SignIn, SignInFailed, WebSession
 from vault._audit import AuditEntry, AuditReport
+from vault._confirmations import Confirmation
+from vault._enrolment import ENROLMENT_PREFIX, EnrolmentFailed
 from vault._ingest._limits import Limits
 from vault._ingest._model import Extracted, Format, Kind, Page, Turn
 from vault._settings import InvalidSetting, Settings
 from vault._unmask import UnmaskRequest, UnmaskState
-from vault._users import ACCESS_KEY_PREFIX, AccessKeyInfo, Unauthenticated, UserInfo
+from vault._users import ACCESS_KEY_PREFIX, OPERATOR, AccessKeyInfo, Operator, Unauthenticated, UserInfo
 from vault._identities import Identity, IdentityCategory
 from vault._masking import MaskedDocument, MaskedUnit
 from vault._vault import (
@@ -32,6 +34,9 @@ __all__ = [
     "AuditEntry",
     "AuditReport",
     "BlobPurpose",
+    "Confirmation",
+    "ENROLMENT_PREFIX",
+    "EnrolmentFailed",
     "CaseInfo",
     "Display",
     "DocumentInfo",
@@ -48,6 +53,8 @@ __all__ = [
     "Limits",
     "MaskedDocument",
     "MaskedUnit",
+    "OPERATOR",
+    "Operator",
     "Page",
     "ReviewView",
     "SearchableDocument",

@@ -186,6 +186,11 @@ def verify(session: Session, name: str, password: str, code: str | None, *, totp
     return Verdict(user, None)
 
 
+def forget_credentials(session: Session, user_id: str) -> None:
+    """No password and no second factor: the user signs in again only after enrolling."""
+    session.execute(delete(CredentialRow).where(CredentialRow.user_id == user_id))
+
+
 def has_totp(session: Session, user_id: str) -> bool:
     row = session.get(CredentialRow, user_id)
     return row is not None and row.totp_secret_ct is not None

@@ -184,6 +184,37 @@ class MembershipRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class PendingMembershipRow(Base):
+    """A membership an admin made (or left waiting by resetting its user's credentials or changing
+    their role): it gives no access until a reviewer of the case confirms it, and then becomes a
+    ``MembershipRow``. ``id`` is new whenever the membership is made to wait again, so a
+    confirmation given for an earlier state cannot land on a later one."""
+
+    __tablename__ = "membership_pending"
+    __table_args__ = (UniqueConstraint("user_id", "case_id"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"), index=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("case.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(40))  # the admin action that made it wait
+    requested_by: Mapped[str] = mapped_column(String(200))  # the audit actor of that action
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EnrolmentRow(Base):
+    """A one-time enrolment code: its holder sets the user's password and second factor and gets
+    their access key. Only its SHA-256 is kept (the code is 256 random bits). ``by_operator``: the
+    operator issued it (an admin-issued code leaves the user's memberships waiting)."""
+
+    __tablename__ = "enrolment"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"), index=True)
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    by_operator: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class AccessKeyRow(Base):
     """An API access key: only its SHA-256 is stored (the key is 256 random bits, shown once)."""
 

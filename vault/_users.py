@@ -30,14 +30,29 @@ class Unauthenticated(NotFound):
     code = "UNAUTHENTICATED"
 
 
+class Operator:
+    """Who holds the passphrase and runs the command line: the root of trust. Users, memberships
+    and credentials the operator makes need no reviewer's confirmation; the web layer never acts
+    as the operator (an admin there is a ``UserInfo``)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "OPERATOR"
+
+
+OPERATOR = Operator()
+
+
 @dataclass(frozen=True, slots=True)
 class UserInfo:
     id: str
     name: str
     role: Role
     active: bool
-    cases: frozenset[str]
+    cases: frozenset[str]  # confirmed memberships only: the cases the user may reach
     created_at: datetime
+    pending: frozenset[str] = frozenset()  # memberships waiting for a reviewer (filled for admin listings)
 
     @property
     def actor(self) -> Actor:
@@ -108,12 +123,14 @@ def new_access_key() -> tuple[str, bytes]:
 
 
 def user_info(session: Session, row: UserRow) -> UserInfo:
+    """The user as the policy sees them. Their cases are read from ``membership`` alone: a
+    membership waiting for a reviewer (``membership_pending``) reaches nothing."""
     cases = frozenset(session.scalars(select(MembershipRow.case_id).where(MembershipRow.user_id == row.id)))
     return UserInfo(row.id, row.name, Role(row.role), row.active, cases, row.created_at)
 
 
-def add_user(session: Session, name: str, role: Role, case_ids: list[str]) -> tuple[UserRow, str]:
-    """A new user with their memberships and a first access key (returned in clear, once)."""
+def add_user(session: Session, name: str, role: Role, case_ids: list[str]) -> UserRow:
+    """A new user with (confirmed) memberships of ``case_ids`` and no credential yet."""
     name = check_user_name(name)
     if session.scalar(select(UserRow.id).where(UserRow.name == name)):
         raise Conflict(f"a user named {name} exists already")
@@ -122,10 +139,14 @@ def add_user(session: Session, name: str, role: Role, case_ids: list[str]) -> tu
     session.flush()
     for case_id in dict.fromkeys(case_ids):
         session.add(MembershipRow(user_id=row.id, case_id=case_id))
-    key, digest = new_access_key()
-    session.add(AccessKeyRow(user_id=row.id, digest=digest, prefix=key[:12]))
     session.flush()
-    return row, key
+    return row
+
+
+def revoke_access_keys_of(session: Session, user_id: str, now: datetime) -> None:
+    for row in session.scalars(select(AccessKeyRow).where(AccessKeyRow.user_id == user_id,
+                                                          AccessKeyRow.revoked_at.is_(None))):
+        row.revoked_at = now
 
 
 def find_user(session: Session, name: str) -> UserRow:

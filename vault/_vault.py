@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import logging
 import os
@@ -65,6 +66,7 @@ from vault._masking import (
     suggestion_id,
 )
 from vault._models import (
+    AccessKeyRow,
     Base,
     BlobRow,
     CaseRow,
@@ -72,6 +74,7 @@ from vault._models import (
     IndexOutboxRow,
     MasterKeyVersion,
     MembershipRow,
+    PendingMembershipRow,
     PseudonymScopeRow,
     SystemKeyVersion,
     UnmaskRequestRow,
@@ -83,10 +86,13 @@ from vault._models import (
 from vault import _policy as policy
 from vault import _unmask as unmask
 from vault import _accounts as accounts
+from vault import _confirmations as confirmations
+from vault import _enrolment as enrolments
 from vault import _users as users
 from vault._settings import Settings
 from vault._unmask import UnmaskRequest
-from vault._users import UserInfo, parse_role
+from vault._confirmations import Confirmation
+from vault._users import OPERATOR, Operator, UserInfo, parse_role
 from vault.errors import (
     AlreadyInitialized,
     AuditFailed,
@@ -103,6 +109,13 @@ from vault.errors import (
 log = logging.getLogger(__name__)
 
 MAX_CASE_NAME = 200
+# audit details an admin may read: ids, roles, counts, versions and fixed words, never free text
+# (a query, a justification, a name typed at sign-in). A new detail stays hidden until listed.
+ADMIN_DETAILS = frozenset({
+    "user", "case", "cases", "role", "was", "pending", "confirmation", "prefix", "scope", "format", "category",
+    "changed", "identity", "revealed", "hours", "documents", "justifications", "case_key_version", "case_keys",
+    "master_version", "second_factor", "reason",
+})
 
 
 class DocumentStatus(enum.StrEnum):
@@ -256,6 +269,14 @@ def _enqueue_index(session: Session, case_id: str, document_id: str, *, purge: b
 
 def _scope_kind(scope: str) -> str:
     return "archive" if scope == ARCHIVE_SCOPE else "case"
+
+
+def _cases_named(details: dict[str, object] | None) -> set[str]:
+    """The case ids an audit entry's details name (``case``, or ``cases`` for a search)."""
+    if not details:
+        return set()
+    named = details.get("cases") if isinstance(details.get("cases"), list) else []
+    return {str(c) for c in [details.get("case"), *named] if c}  # type: ignore[misc]
 
 
 def _valid_id(value: str) -> bool:
@@ -1195,23 +1216,50 @@ class Vault:
 
     # -- users -----------------------------------------------------------------------------------
 
-    def add_user(self, name: str, role: str, *, cases: tuple[str, ...] = (), actor: str) -> tuple[UserInfo, str]:
-        """Create a user with memberships in ``cases`` (names or ids). Returns the access key once."""
+    def _admin(self, by: UserInfo | Operator) -> UserInfo | None:
+        """None for the operator; the admin acting otherwise (Forbidden for anyone else)."""
+        if isinstance(by, Operator):
+            return None
+        decision = permits(by.actor, Permission.USER_MANAGE)
+        if not decision:
+            raise Forbidden(f"not allowed: {decision.reason}")
+        return by
+
+    def add_user(self, name: str, role: str, *, cases: tuple[str, ...] = (), actor: str,
+                 by: UserInfo | Operator = OPERATOR, enrolment: bool = False) -> tuple[UserInfo, str]:
+        """Create a user with memberships in ``cases`` (names or ids), and return their first
+        credential once. The operator (``by=OPERATOR``) gets an access key, or with ``enrolment``
+        a one-time enrolment code, and the memberships hold at once. An admin (``by`` their
+        UserInfo) gets only an enrolment code, and each membership waits for a reviewer of the
+        case to confirm it after the user has enrolled (``confirm``)."""
+        admin = self._admin(by)
         parsed_role = parse_role(role)
-        case_ids = [self.case(c).id for c in cases]
+        case_ids = list(dict.fromkeys(self.case(c).id for c in cases))
         with self.db.write() as session:
-            row, key = users.add_user(session, name, parsed_role, case_ids)
+            row = users.add_user(session, name, parsed_role, case_ids if admin is None else [])
+            if admin is not None:
+                for case_id in case_ids:
+                    confirmations.hold(session, row.id, case_id, reason="user.add", requested_by=actor)
+            if admin is None and not enrolment:
+                secret = users.issue_access_key(session, row, None)[1]
+            else:
+                secret = enrolments.issue(session, row, by_operator=admin is None, now=utcnow())
             self.audit.append(session, actor=actor, action="user.add", target=row.id,
-                              details={"role": parsed_role.value, "cases": case_ids})
-            return users.user_info(session, row), key
+                              details={"role": parsed_role.value, "cases": case_ids}
+                              | ({"pending": True} if admin is not None else {}))
+            return users.user_info(session, row), secret
+
+    def _with_pending(self, session: Session, row: UserRow) -> UserInfo:
+        return dataclasses.replace(users.user_info(session, row), pending=confirmations.pending_cases(session, row.id))
 
     def users(self) -> list[UserInfo]:
+        """Every user, with their confirmed and their waiting memberships."""
         with self.db.read() as session:
-            return [users.user_info(session, row) for row in session.scalars(select(UserRow).order_by(UserRow.name))]
+            return [self._with_pending(session, row) for row in session.scalars(select(UserRow).order_by(UserRow.name))]
 
     def user(self, name: str) -> UserInfo:
         with self.db.read() as session:
-            return users.user_info(session, users.find_user(session, name))
+            return self._with_pending(session, users.find_user(session, name))
 
     def access_keys(self, name: str) -> list[users.AccessKeyInfo]:
         """The access keys of a user, newest first (prefixes and dates, never the keys)."""
@@ -1219,21 +1267,152 @@ class Vault:
             return users.access_keys(session, users.find_user(session, name))
 
     def issue_access_key(self, name: str, *, expires_at: datetime | None = None,
-                         actor: str) -> tuple[users.AccessKeyInfo, str]:
-        """A new access key for user ``name``; the key itself is returned once and never kept."""
+                         actor: str, by: UserInfo | Operator = OPERATOR) -> tuple[users.AccessKeyInfo, str]:
+        """A new access key for user ``name``; the key itself is returned once and never kept.
+        Only the operator issues keys to others: a user (an admin too) issues their own."""
+        if isinstance(by, UserInfo):
+            decision = permits(by.actor, Permission.ACCESS_KEY_OWN)
+            if not decision:
+                raise Forbidden(f"not allowed: {decision.reason}")
+            if by.name != name:
+                raise Forbidden("an access key is issued by its owner only; an admin resets the user's "
+                                "credentials instead, and they enrol with the code")
         with self.db.write() as session:
             row, key = users.issue_access_key(session, users.find_user(session, name), expires_at)
             self.audit.append(session, actor=actor, action="access-key.issue", target=row.id,
                               details={"user": row.user_id, "prefix": row.prefix})
             return users.access_key_info(row), key
 
-    def revoke_access_key(self, key_id: str, *, actor: str) -> users.AccessKeyInfo:
-        """Revoke an access key at once; revoking twice changes nothing."""
+    def revoke_access_key(self, key_id: str, *, actor: str, by: UserInfo | Operator = OPERATOR) -> users.AccessKeyInfo:
+        """Revoke an access key at once; revoking twice changes nothing. A user revokes their own
+        keys; an admin (or the operator) anyone's."""
         with self.db.write() as session:
-            row = users.revoke_access_key(session, key_id)
+            row = session.get(AccessKeyRow, key_id) if _valid_id(key_id) else None
+            if isinstance(by, UserInfo) and row is not None and not (
+                    permits(by.actor, Permission.ACCESS_KEY_MANAGE)
+                    or (row.user_id == by.id and permits(by.actor, Permission.ACCESS_KEY_OWN))):
+                row = None  # someone else's key: as if there were none
+            if row is None:
+                raise NotFound("no such access key")
+            users.revoke_access_key(session, row.id)
             self.audit.append(session, actor=actor, action="access-key.revoke", target=row.id,
                               details={"user": row.user_id})
             return users.access_key_info(row)
+
+    def reset_credentials(self, name: str, *, actor: str, by: UserInfo | Operator = OPERATOR) -> str:
+        """Revoke everything user ``name`` signs in with (password, second factor, access keys,
+        sessions, an unused enrolment code) and return a new enrolment code, once. When an admin
+        resets, every membership of the user waits for a reviewer's confirmation again."""
+        admin = self._admin(by)
+        now = utcnow()
+        with self.db.write() as session:
+            user = users.find_user(session, name)
+            accounts.forget_credentials(session, user.id)
+            users.revoke_access_keys_of(session, user.id, now)
+            accounts.end_sessions_of(session, user.id)
+            held = []
+            if admin is not None:
+                held = confirmations.hold_all(session, user.id, reason="user.reset", requested_by=actor)
+            code = enrolments.issue(session, user, by_operator=admin is None, now=now)
+            self.audit.append(session, actor=actor, action="user.reset", target=user.id,
+                              details={"pending": held} if admin is not None else None)
+        return code
+
+    def set_role(self, name: str, role: str, *, actor: str, by: UserInfo | Operator = OPERATOR) -> UserInfo:
+        """Change user ``name``'s role. When an admin changes it, every membership of the user
+        waits for a reviewer's confirmation again; nobody changes their own role."""
+        admin = self._admin(by)
+        parsed = parse_role(role)
+        if admin is not None and admin.name == name:
+            raise Forbidden("you cannot change your own role; ask another admin")
+        with self.db.write() as session:
+            user = users.find_user(session, name)
+            was = user.role
+            if was != parsed.value:
+                user.role = parsed.value
+                if admin is not None:
+                    confirmations.hold_all(session, user.id, reason="user.role", requested_by=actor)
+                self.audit.append(session, actor=actor, action="user.role", target=user.id,
+                                  details={"role": parsed.value, "was": was})
+            return self._with_pending(session, user)
+
+    def confirmations(self, by: UserInfo | Operator = OPERATOR) -> list[Confirmation]:
+        """The memberships waiting for ``by``: those of the cases they review (a confirmed
+        reviewer), never their own; every one for the operator."""
+        now = utcnow()
+        with self.db.read() as session:
+            if isinstance(by, Operator):
+                case_ids = None
+            else:
+                case_ids = frozenset(c for c in by.cases if permits(by.actor, Permission.MEMBERSHIP_CONFIRM, c))
+            return [confirmations.Confirmation(
+                p.id, p.user_id, u.name, parse_role(u.role), p.case_id, p.reason, p.requested_by, p.created_at,
+                enrolments.awaiting(session, u.id, now))
+                for p, u in confirmations.waiting(session, case_ids)
+                if isinstance(by, Operator) or u.id != by.id]
+
+    def confirm(self, confirmation_id: str, *, approve: bool, actor: str,
+                by: UserInfo | Operator = OPERATOR) -> Confirmation:
+        """A reviewer of the case (or the operator) lets a waiting membership reach the case, or
+        refuses it (the membership is dropped). Four eyes: nobody confirms their own. Refused
+        while the user has not redeemed an admin's enrolment code: whoever redeems it would be
+        confirmed."""
+        now = utcnow()
+        with self.db.write() as session:
+            row = session.get(PendingMembershipRow, confirmation_id) if _valid_id(confirmation_id) else None
+            if row is None or (isinstance(by, UserInfo) and not (
+                    permits(by.actor, Permission.MEMBERSHIP_CONFIRM, row.case_id) or row.user_id == by.id)):
+                raise NotFound("no such confirmation")
+            if isinstance(by, UserInfo) and row.user_id == by.id:
+                raise Forbidden("nobody confirms their own membership or credentials (four eyes)")
+            subject = session.get(UserRow, row.user_id)
+            assert subject is not None
+            found = confirmations.Confirmation(row.id, row.user_id, subject.name, parse_role(subject.role), row.case_id,
+                                               row.reason, row.requested_by, row.created_at,
+                                               enrolments.awaiting(session, row.user_id, now))
+            if approve and found.awaiting_enrolment:
+                raise Conflict(f"{subject.name} has not enrolled yet; confirm once they have redeemed their code")
+            if approve:
+                confirmations.grant(session, row.user_id, row.case_id)
+            else:
+                confirmations.drop(session, row.user_id, row.case_id)
+            self.audit.append(session, actor=actor, action="membership.confirm" if approve else "membership.refuse",
+                              target=row.user_id, details={"case": row.case_id, "confirmation": row.id,
+                                                           "reason": row.reason})
+            return found
+
+    def enrol(self, code: str, *, password: str, totp_secret: str | None = None, totp_code: str | None = None,
+              totp_required: bool = True, client: str = "api") -> tuple[UserInfo, str]:
+        """Redeem an enrolment code: the holder sets the user's password (and second factor:
+        required of reviewers and admins unless ``totp_required`` is off, as in the demo), their
+        other credentials are revoked, and their new access key is returned, once. A code an
+        admin issued leaves the user's memberships waiting for a reviewer."""
+        now = utcnow()
+        accounts.check_password(password)
+        secret = accounts.check_totp_secret(totp_secret) if totp_secret else None
+        with self.db.write() as session:
+            enrolment = enrolments.find(session, code, now)
+            user = session.get(UserRow, enrolment.user_id)
+            if user is None or not user.active:
+                raise enrolments.EnrolmentFailed("the enrolment code is not valid; ask an admin for a new one")
+            if secret is None and totp_required and user.role in accounts.SECOND_FACTOR_ROLES:
+                raise InvalidInput("your role needs a second factor: give an authenticator secret and a code from it")
+            if secret is not None and accounts.totp_step(secret, totp_code or "", now) is None:
+                raise InvalidInput("that code does not fit the secret; check the authenticator's clock and try again")
+            enrolments.use(session, enrolment, now)
+            accounts.forget_credentials(session, user.id)
+            session.flush()
+            accounts.set_password(session, user, password, now)
+            if secret is not None:
+                accounts.set_totp(session, user, secret, self._credentials_key(), now)
+            users.revoke_access_keys_of(session, user.id, now)
+            accounts.end_sessions_of(session, user.id)
+            if not enrolment.by_operator:  # confirmed since the code was issued: not by its holder
+                confirmations.hold_all(session, user.id, reason="user.enrol", requested_by=f"{user.name} ({client})")
+            row, key = users.issue_access_key(session, user, None)
+            self.audit.append(session, actor=f"{user.name} ({client})", action="user.enrol", target=user.id,
+                              details={"second_factor": secret is not None, "prefix": row.prefix})
+            return users.user_info(session, user), key
 
     def authenticate(self, access_key: str) -> UserInfo:
         """The user an access key belongs to; Unauthenticated if it is unknown, revoked or expired."""
@@ -1250,7 +1429,8 @@ class Vault:
     def reset_sign_in(self, name: str, *, actor: str, second_factor: bool = True) -> tuple[str, str | None]:
         """A new random password for user ``name`` and, for reviewers and admins, a new TOTP secret
         (unless ``second_factor`` is off, as in the demo); both returned once. Ends the user's
-        sessions."""
+        sessions. The operator's alone (the demo, the test fixtures): it shows a password, so no
+        admin may reach it; they use ``reset_credentials``."""
         password = accounts.new_password()
         with self.db.write() as session:
             user = users.find_user(session, name)
@@ -1339,19 +1519,26 @@ class Vault:
 
     # -- memberships and accounts ----------------------------------------------------------------
 
-    def set_membership(self, name: str, case: CaseInfo, *, member: bool, actor: str) -> UserInfo:
-        """Add user ``name`` to ``case``, or remove them; takes effect on their next request."""
+    def set_membership(self, name: str, case: CaseInfo, *, member: bool, actor: str,
+                       by: UserInfo | Operator = OPERATOR) -> UserInfo:
+        """Add user ``name`` to ``case``, or remove them; takes effect on their next request. A
+        membership an admin adds waits for a reviewer of the case (``confirm``); the operator's
+        holds at once (and confirms a waiting one)."""
+        admin = self._admin(by)
         with self.db.write() as session:
             user = users.find_user(session, name)
-            row = session.get(MembershipRow, (user.id, case.id))
-            if member and row is None:
-                session.add(MembershipRow(user_id=user.id, case_id=case.id))
-            elif not member and row is not None:
-                session.delete(row)
+            confirmed = session.get(MembershipRow, (user.id, case.id)) is not None
+            if not member:
+                confirmations.drop(session, user.id, case.id)
+            elif admin is None:
+                confirmations.grant(session, user.id, case.id)
+            elif not confirmed:
+                confirmations.hold(session, user.id, case.id, reason="membership.add", requested_by=actor)
             session.flush()
             self.audit.append(session, actor=actor, action="membership.add" if member else "membership.remove",
-                              target=user.id, details={"case": case.id})
-            return users.user_info(session, user)
+                              target=user.id, details={"case": case.id}
+                              | ({"pending": True} if member and admin is not None and not confirmed else {}))
+            return self._with_pending(session, user)
 
     def set_active(self, name: str, *, active: bool, actor: str) -> UserInfo:
         """Enable or disable a user; a disabled user's keys and sessions stop working at once."""
@@ -1377,9 +1564,47 @@ class Vault:
         with self.db.read() as session:
             return self.audit.verify(session)
 
-    def audit_entries(self, *, after: int = 0, limit: int = 100) -> list[AuditEntry]:
+    def audit_entries(self, *, after: int = 0, limit: int = 100,
+                      reader: UserInfo | Operator = OPERATOR) -> list[AuditEntry]:
+        """Entries after position ``after``. The operator reads every detail; an admin
+        (``reader``) reads who did what, when, to which object, and of a search only a keyed
+        digest of its query (repeated queries correlate): never a query, a justification, a
+        name or text, whatever a detail may hold (only the details in ``ADMIN_DETAILS`` pass)."""
         with self.db.read() as session:
-            return self.audit.entries(session, after=after, limit=limit)
+            entries = self.audit.entries(session, after=after, limit=limit)
+        if isinstance(reader, Operator):
+            return entries
+        self._admin(reader)
+        return [dataclasses.replace(e, details=self._details_for_admins(e.details)) for e in entries]
+
+    def case_audit(self, case: CaseInfo, reader: UserInfo, *, after: int = 0, limit: int = 100) -> list[AuditEntry]:
+        """The entries that name ``case`` (searches over it, identity and membership changes),
+        after position ``after``, for a confirmed reviewer of the case: in full, queries
+        included, when the reader reviews every case the entry names; as admins read it
+        otherwise (a search over another case too keeps that case's query to its reviewers)."""
+        decision = permits(reader.actor, Permission.AUDIT_READ_CASE, case.id)
+        if not decision:
+            raise Forbidden(f"not allowed: {decision.reason}")
+        found: list[AuditEntry] = []
+        with self.db.read() as session:
+            while len(found) < limit and (batch := self.audit.entries(session, after=after, limit=500)):
+                for entry in batch:
+                    named = _cases_named(entry.details)
+                    if case.id in named:
+                        whole = all(permits(reader.actor, Permission.AUDIT_READ_CASE, c) for c in named)
+                        found.append(entry if whole else
+                                     dataclasses.replace(entry, details=self._details_for_admins(entry.details)))
+                after = batch[-1].seq
+        return found[:limit]
+
+    def _details_for_admins(self, details: dict[str, object] | None) -> dict[str, object] | None:
+        if details is None:
+            return None
+        shown = {k: v for k, v in details.items() if k in ADMIN_DETAILS}
+        if isinstance(details.get("query"), str):
+            digest = keyed_digest(self._keys.system["audit-details"], "audit-query", details["query"].encode())
+            shown["query_digest"] = digest.hex()[:32]
+        return shown
 
     def rotate_keys(self, *, actor: str, case: CaseInfo | None = None) -> KeyStatus:
         """Make a new version of every case key (or of ``case``'s), wrapped by the newest master

@@ -359,11 +359,32 @@ def users(request: Request, user: User) -> list[dict[str, object]]:
 
 @router.post("/users", status_code=201)
 def add_user(request: Request, user: User, body: UserIn) -> dict[str, object]:
-    """A new user with memberships; the answer holds their first access key, shown once."""
+    """A new user; the answer holds their one-time enrolment code (for them: they redeem it at
+    /enrol to set their own credentials). Their memberships wait for a reviewer of each case."""
     _require(user, Permission.USER_MANAGE)
     vault = _vault(request)
-    added, key = vault.add_user(body.name, body.role, cases=tuple(body.cases), actor=_actor(user))
-    return _json.user_json(added, _case_names(vault)) | {"access_key": key}
+    added, code = vault.add_user(body.name, body.role, cases=tuple(body.cases), actor=_actor(user), by=user)
+    return _json.user_json(added, _case_names(vault)) | {"enrolment_code": code}
+
+
+class RoleIn(BaseModel):
+    role: str = Field(max_length=40)
+
+
+@router.put("/users/{name}/role")
+def set_role(request: Request, user: User, name: str, body: RoleIn) -> dict[str, object]:
+    """Change a user's role; their memberships wait for a reviewer's confirmation again."""
+    _require(user, Permission.USER_MANAGE)
+    vault = _vault(request)
+    return _json.user_json(vault.set_role(name, body.role, actor=_actor(user), by=user), _case_names(vault))
+
+
+@router.post("/users/{name}/reset")
+def reset_credentials(request: Request, user: User, name: str) -> dict[str, object]:
+    """Revoke the user's password, second factor, keys and sessions; the answer holds a new
+    enrolment code for them. Their memberships wait for a reviewer's confirmation again."""
+    _require(user, Permission.USER_MANAGE)
+    return {"name": name, "enrolment_code": _vault(request).reset_credentials(name, actor=_actor(user), by=user)}
 
 
 @router.put("/users/{name}/cases/{case}")
@@ -371,7 +392,7 @@ def add_membership(request: Request, user: User, name: str, case: str) -> dict[s
     """Make user ``name`` a member of ``case``; takes effect at their next request."""
     _require(user, Permission.USER_MANAGE)
     vault = _vault(request)
-    changed = vault.set_membership(name, _visible_case(vault, user, case), member=True, actor=_actor(user))
+    changed = vault.set_membership(name, _visible_case(vault, user, case), member=True, actor=_actor(user), by=user)
     return _json.user_json(changed, _case_names(vault))
 
 
@@ -380,30 +401,70 @@ def remove_membership(request: Request, user: User, name: str, case: str) -> dic
     """Take user ``name`` out of ``case``; their next request no longer sees it."""
     _require(user, Permission.USER_MANAGE)
     vault = _vault(request)
-    changed = vault.set_membership(name, _visible_case(vault, user, case), member=False, actor=_actor(user))
+    changed = vault.set_membership(name, _visible_case(vault, user, case), member=False, actor=_actor(user), by=user)
     return _json.user_json(changed, _case_names(vault))
 
 
 @router.get("/users/{name}/access-keys")
 def access_keys(request: Request, user: User, name: str) -> list[dict[str, object]]:
-    _require(user, Permission.ACCESS_KEY_MANAGE)
+    """A user's keys (prefixes and dates): one's own, or anyone's for an admin."""
+    _require(user, Permission.ACCESS_KEY_OWN if name == user.name else Permission.ACCESS_KEY_MANAGE)
     return [_json.access_key_json(k) for k in _vault(request).access_keys(name)]
 
 
 @router.post("/users/{name}/access-keys", status_code=201)
 def issue_access_key(request: Request, user: User, name: str, body: AccessKeyIn) -> dict[str, object]:
-    """A new access key for the user, shown once in this answer."""
-    _require(user, Permission.ACCESS_KEY_MANAGE)
+    """A new access key for the caller themselves, shown once in this answer (nobody issues a
+    key for someone else: 403)."""
     expires = datetime.now(UTC) + timedelta(days=body.expires_in_days) if body.expires_in_days else None
-    info, key = _vault(request).issue_access_key(name, expires_at=expires, actor=_actor(user))
+    info, key = _vault(request).issue_access_key(name, expires_at=expires, actor=_actor(user), by=user)
     return _json.access_key_json(info) | {"access_key": key}
 
 
 @router.delete("/access-keys/{key_id}")
 def revoke_access_key(request: Request, user: User, key_id: str) -> dict[str, object]:
-    """Revoke a key at once; its next request is refused."""
-    _require(user, Permission.ACCESS_KEY_MANAGE)
-    return _json.access_key_json(_vault(request).revoke_access_key(key_id, actor=_actor(user)))
+    """Revoke a key at once (one's own, or anyone's for an admin); its next request is refused."""
+    return _json.access_key_json(_vault(request).revoke_access_key(key_id, actor=_actor(user), by=user))
+
+
+# -- confirmations and enrolment ------------------------------------------------------------------
+
+class ConfirmationIn(BaseModel):
+    approve: bool
+
+
+@router.get("/confirmations")
+def confirmations(request: Request, user: User) -> list[dict[str, object]]:
+    """Memberships waiting for the caller: those of the cases they review, never their own."""
+    if user.role is not Role.REVIEWER:
+        raise Forbidden("only reviewers confirm memberships, those of the cases they review")
+    vault = _vault(request)
+    return [_json.confirmation_json(c, _case_names(vault)) for c in vault.confirmations(user)]
+
+
+@router.post("/confirmations/{confirmation_id}")
+def confirm(request: Request, user: User, confirmation_id: str, body: ConfirmationIn) -> dict[str, object]:
+    """Let a waiting membership reach its case, or refuse it (four eyes: never one's own)."""
+    vault = _vault(request)
+    done = vault.confirm(confirmation_id, approve=body.approve, actor=_actor(user), by=user)
+    return _json.confirmation_json(done, _case_names(vault)) | {"state": "confirmed" if body.approve else "refused"}
+
+
+class EnrolIn(BaseModel):
+    code: str = Field(max_length=200)
+    password: str = Field(max_length=1024)
+    totp_secret: str | None = Field(default=None, max_length=128)
+    totp_code: str | None = Field(default=None, max_length=12)
+
+
+@router.post("/enrol")
+def enrol(request: Request, body: EnrolIn) -> dict[str, object]:
+    """Redeem an enrolment code (no access key needed): set one's own password and second
+    factor; the answer holds one's own new access key, shown once."""
+    settings = request.app.state.settings
+    enrolled, key = _vault(request).enrol(body.code, password=body.password, totp_secret=body.totp_secret,
+                                          totp_code=body.totp_code, totp_required=settings.second_factor)
+    return {"name": enrolled.name, "role": enrolled.role.value, "access_key": key}
 
 
 # -- keys and audit -----------------------------------------------------------------------------
@@ -432,10 +493,22 @@ def rotate_keys(request: Request, user: User, body: RotateIn | None = None) -> d
 @router.get("/audit")
 def audit_entries(request: Request, user: User, after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
                   limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, object]]:
-    """Audit entries after position ``after`` (details decrypted for admins)."""
+    """Audit entries after position ``after``: who, what, when, which object, and details that
+    hold no query (a keyed digest instead), justification or name."""
     _require(user, Permission.AUDIT_READ)
     return [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "target": e.target,
-             "details": e.details} for e in _vault(request).audit_entries(after=after, limit=limit)]
+             "details": e.details} for e in _vault(request).audit_entries(after=after, limit=limit, reader=user)]
+
+
+@router.get("/cases/{case}/audit")
+def case_audit(request: Request, user: User, case: str, after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+               limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, object]]:
+    """The case's audit entries for its reviewers, search queries included (admins read digests)."""
+    vault = _vault(request)
+    case_info = _visible_case(vault, user, case)
+    _require(user, Permission.AUDIT_READ_CASE, case_info.id)
+    return [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "target": e.target,
+             "details": e.details} for e in vault.case_audit(case_info, user, after=after, limit=limit)]
 
 
 @router.get("/audit/verify")

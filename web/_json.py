@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vault import AccessKeyInfo, DocumentInfo, DocumentView, Kind, KeyStatus, ReviewView, UnmaskRequest, UserInfo
+from vault import AccessKeyInfo, Confirmation, DocumentInfo, DocumentView, Kind, KeyStatus, ReviewView, UnmaskRequest, UserInfo
 
 
 def _seconds(ms: int | None) -> float | None:
@@ -55,7 +55,15 @@ def key_status_json(status: KeyStatus) -> dict[str, object]:
 
 def user_json(user: UserInfo, case_names: dict[str, str]) -> dict[str, object]:
     return {"id": user.id, "name": user.name, "role": user.role.value, "active": user.active,
-            "cases": sorted(case_names.get(c, c) for c in user.cases)}
+            "cases": sorted(case_names.get(c, c) for c in user.cases),
+            "pending_cases": sorted(case_names.get(c, c) for c in user.pending)}
+
+
+def confirmation_json(confirmation: Confirmation, case_names: dict[str, str]) -> dict[str, object]:
+    return {"id": confirmation.id, "user": confirmation.user_name, "role": confirmation.role.value,
+            "case": case_names.get(confirmation.case_id, confirmation.case_id), "reason": confirmation.reason,
+            "requested_by": confirmation.requested_by, "requested_at": confirmation.created_at.isoformat(),
+            "awaiting_enrolment": confirmation.awaiting_enrolment}
 
 
 def access_key_json(key: AccessKeyInfo) -> dict[str, object]:

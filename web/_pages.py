@@ -81,6 +81,7 @@ def render(request: Request, template: str, session: WebSession | None, status: 
             nav += [("Search", "/search"), ("Upload", "/upload"), ("Unmask requests", "/unmask")]
         if user.role is Role.REVIEWER:
             nav.insert(2, ("Review", "/review"))
+            nav.insert(3, ("Confirmations", "/confirmations"))
         if user.role is Role.ADMIN:
             nav += [("Users", "/admin/users"), ("Keys", "/admin/keys"), ("Audit log", "/admin/audit")]
         nav.append(("Account", "/account"))
@@ -426,6 +427,64 @@ async def unmask_revoke(request: Request, session: SignedIn, request_id: str) ->
     return _see_other("/unmask")
 
 
+# -- confirmations and enrolment ------------------------------------------------------------------
+
+@router.get("/confirmations")
+def confirmations_page(request: Request, session: SignedIn) -> HTMLResponse:
+    """Memberships waiting for this reviewer: admins grant access, reviewers let it reach content."""
+    user = _reviewer(session)
+    vault = _vault(request)
+    names = {c.id: c.name for c in vault.cases()}
+    return render(request, "confirmations.html", session, rows=vault.confirmations(user), case_names=names,
+                  notice=request.query_params.get("notice"))
+
+
+@router.post("/confirmations/{confirmation_id}")
+async def confirm(request: Request, session: SignedIn, confirmation_id: str) -> RedirectResponse:
+    values = await _form(request, session)
+    user = _reviewer(session)
+    approve = values.get("approve") == "1"
+    _vault(request).confirm(confirmation_id, approve=approve, actor=_actor(user), by=user)
+    return _see_other("/confirmations?notice=" + ("confirmed" if approve else "refused"))
+
+
+def _enrol_page(request: Request, status: int = 200, error: str | None = None) -> HTMLResponse:
+    names = request.app.state.cookies
+    token = _sessions.new_sign_in_token()
+    secret = pyotp.random_base32()
+    response = render(request, "enrol.html", None, status, sign_in_token=token, error=error, secret=secret,
+                      uri=pyotp.TOTP(secret).provisioning_uri(name="casevault user", issuer_name="casevault"),
+                      second_factor=request.app.state.settings.second_factor)
+    _sessions.set_cookie(response, names, names.sign_in, token, _sessions.SIGN_IN_COOKIE_SECONDS)
+    return response
+
+
+@router.get("/enrol")
+def enrol_page(request: Request) -> HTMLResponse:
+    """Where a new (or reset) user redeems their enrolment code: nobody else chooses their secrets."""
+    return _enrol_page(request)
+
+
+@router.post("/enrol")
+async def enrol(request: Request) -> HTMLResponse:
+    form = await request.form(max_fields=10, max_files=0)
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    _sessions.check_sign_in_token(request, values.get("sign_in_token"))
+    if values.get("password") != values.get("repeat"):
+        return _enrol_page(request, 400, "the password and its repetition differ")
+    code = values.get("code") or None
+    try:
+        enrolled, key = await run_in_threadpool(
+            _vault(request).enrol, values.get("enrolment_code", "").strip(), password=values.get("password", ""),
+            totp_secret=values.get("secret") if code else None, totp_code=code,
+            totp_required=request.app.state.settings.second_factor, client="web")
+    except InvalidInput as error:
+        return _enrol_page(request, 400, str(error))
+    response = render(request, "enrolled.html", None, 201, name=enrolled.name, access_key=key)
+    _sessions.clear_cookie(response, request.app.state.cookies, request.app.state.cookies.sign_in)
+    return response
+
+
 # -- account and second factor ------------------------------------------------------------------
 
 @router.get("/account")
@@ -491,11 +550,10 @@ async def admin_add_user(request: Request, session: SignedIn) -> HTMLResponse:
     values = await _form(request, session)
     admin = _admin(session, Permission.USER_MANAGE)
     vault = _vault(request)
-    added, key = vault.add_user(values.get("name", "").strip(), values.get("role", ""),
-                                cases=tuple(map(str, values.getlist("cases"))), actor=_actor(admin))
-    password, secret = await run_in_threadpool(vault.reset_sign_in, added.name, actor=_actor(admin))
-    return render(request, "admin_secrets.html", session, subject=added.name, access_key=key, password=password,
-                  secret=secret, status=201)
+    added, code = vault.add_user(values.get("name", "").strip(), values.get("role", ""),
+                                 cases=tuple(map(str, values.getlist("cases"))), actor=_actor(admin), by=admin)
+    return render(request, "admin_secrets.html", session, subject=added.name, access_key=None, enrolment_code=code,
+                  status=201)
 
 
 @router.get("/admin/users/{name}")
@@ -514,7 +572,15 @@ async def admin_membership(request: Request, session: SignedIn, name: str) -> Re
     admin = _admin(session, Permission.USER_MANAGE)
     vault = _vault(request)
     case = _case_by_id(vault, admin, values.get("case", ""))
-    vault.set_membership(name, case, member=values.get("member") == "1", actor=_actor(admin))
+    vault.set_membership(name, case, member=values.get("member") == "1", actor=_actor(admin), by=admin)
+    return _see_other(f"/admin/users/{name}")
+
+
+@router.post("/admin/users/{name}/role")
+async def admin_role(request: Request, session: SignedIn, name: str) -> RedirectResponse:
+    values = await _form(request, session)
+    admin = _admin(session, Permission.USER_MANAGE)
+    _vault(request).set_role(name, values.get("role", ""), actor=_actor(admin), by=admin)
     return _see_other(f"/admin/users/{name}")
 
 
@@ -532,9 +598,8 @@ async def admin_active(request: Request, session: SignedIn, name: str) -> Redire
 async def admin_reset_sign_in(request: Request, session: SignedIn, name: str) -> HTMLResponse:
     await _form(request, session)
     admin = _admin(session, Permission.USER_MANAGE)
-    password, secret = await run_in_threadpool(_vault(request).reset_sign_in, name, actor=_actor(admin))
-    return render(request, "admin_secrets.html", session, subject=name, access_key=None, password=password,
-                  secret=secret)
+    code = _vault(request).reset_credentials(name, actor=_actor(admin), by=admin)
+    return render(request, "admin_secrets.html", session, subject=name, access_key=None, enrolment_code=code)
 
 
 @router.post("/admin/users/{name}/access-keys")
@@ -550,8 +615,8 @@ async def admin_issue_key(request: Request, session: SignedIn, name: str) -> HTM
         raise InvalidInput("give the days as a number above 0 and at most 3650, "
                            "or leave it empty for a key that does not expire")
     expires = datetime.now(UTC) + timedelta(days=valid_days) if valid_days is not None else None
-    _, key = _vault(request).issue_access_key(name, expires_at=expires, actor=_actor(admin))
-    return render(request, "admin_secrets.html", session, subject=name, access_key=key, password=None, secret=None,
+    _, key = _vault(request).issue_access_key(name, expires_at=expires, actor=_actor(admin), by=admin)
+    return render(request, "admin_secrets.html", session, subject=name, access_key=key, enrolment_code=None,
                   status=201)
 
 
@@ -560,7 +625,7 @@ async def admin_revoke_key(request: Request, session: SignedIn, key_id: str) -> 
     values = await _form(request, session)
     admin = _admin(session, Permission.ACCESS_KEY_MANAGE)
     vault = _vault(request)
-    vault.revoke_access_key(key_id, actor=_actor(admin))
+    vault.revoke_access_key(key_id, actor=_actor(admin), by=admin)
     owner = values.get("user", "")
     return _see_other(f"/admin/users/{quote(owner, safe='')}?notice=revoked" if owner else "/admin/users")
 
@@ -585,7 +650,7 @@ def admin_audit(request: Request, session: SignedIn, after: int = 0) -> HTMLResp
     _admin(session, Permission.AUDIT_READ)
     if not 0 <= after <= MAX_POSITION:
         raise InvalidInput("after is a position, 0 or more")
-    entries = _vault(request).audit_entries(after=after, limit=AUDIT_PAGE)
+    entries = _vault(request).audit_entries(after=after, limit=AUDIT_PAGE, reader=session.user)
     return render(request, "admin_audit.html", session, entries=entries, after=after, page=AUDIT_PAGE,
                   report=None)
 
@@ -595,7 +660,7 @@ async def admin_audit_verify(request: Request, session: SignedIn) -> HTMLRespons
     await _form(request, session)
     _admin(session, Permission.AUDIT_VERIFY)
     report = await run_in_threadpool(_vault(request).verify_audit)
-    entries = _vault(request).audit_entries(after=0, limit=AUDIT_PAGE)
+    entries = _vault(request).audit_entries(after=0, limit=AUDIT_PAGE, reader=session.user)
     return render(request, "admin_audit.html", session, entries=entries, after=0, page=AUDIT_PAGE, report=report,
                   status=200 if report.intact else 409)
 

@@ -557,17 +557,62 @@ def user() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @_guard
 def user_add(name: str, role: str, cases: tuple[str, ...], as_json: bool) -> None:
-    """Add a user; prints their access key once (it is stored only as a digest)."""
+    """Add a user; prints their one-time enrolment code (good for 72 hours, stored only as a
+    digest): they redeem it at /enrol to choose their password and second factor and get their
+    access key. Memberships made here (by the operator) hold at once."""
     with _open_vault() as vault:
-        info, key = vault.add_user(name, role, cases=cases, actor=_actor())
-        password, secret = vault.reset_sign_in(info.name, actor=_actor())
+        info, code = vault.add_user(name, role, cases=cases, actor=_actor(), enrolment=True)
     if as_json:
-        _print_json({"name": info.name, "role": info.role.value, "access_key": key, "password": password,
-                     "totp_secret": secret})
+        _print_json({"name": info.name, "role": info.role.value, "enrolment_code": code})
         return
-    click.echo(f"user {info.name} ({info.role.value}) added; shown once:\n  access key  {key}\n  password    {password}")
-    if secret:
-        click.echo(f"  authenticator secret (TOTP, for the web pages)  {secret}")
+    click.echo(f"user {info.name} ({info.role.value}) added; their enrolment code, shown once "
+               f"(redeem at /enrol within 72 hours):\n  {code}")
+
+
+@user.command("reset")
+@click.argument("name")
+@_guard
+def user_reset(name: str) -> None:
+    """Revoke a user's password, second factor, access keys and sessions; prints a new
+    enrolment code, once. Their memberships stay confirmed (the operator holds the code)."""
+    with _open_vault() as vault:
+        code = vault.reset_credentials(name, actor=_actor())
+    click.echo(f"{name}'s credentials are revoked; their new enrolment code, shown once:\n  {code}")
+
+
+@user.command("confirm")
+@click.argument("name")
+@click.option("--case", "case_name", required=True, help="The case of the waiting membership.")
+@click.option("--refuse", is_flag=True, help="Refuse it instead: the membership is removed.")
+@_guard
+def user_confirm(name: str, case_name: str, refuse: bool) -> None:
+    """Confirm a membership an admin made (or left waiting): the only way for a case that has no
+    reviewer yet. `casevault user waiting` lists them."""
+    with _open_vault() as vault:
+        case_id = vault.case(case_name).id
+        waiting = [c for c in vault.confirmations() if c.user_name == name and c.case_id == case_id]
+        if not waiting:
+            _fail(f"no membership of {name} in that case waits for a confirmation; `casevault user waiting` lists them")
+        vault.confirm(waiting[0].id, approve=not refuse, actor=_actor())
+    click.echo(f"{name}'s membership {'refused and removed' if refuse else 'confirmed'}")
+
+
+@user.command("waiting")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@_guard
+def user_waiting(as_json: bool) -> None:
+    """List the memberships waiting for a reviewer's (or the operator's) confirmation."""
+    with _open_vault() as vault:
+        names = {c.id: c.name for c in vault.cases()}
+        rows = [{"user": c.user_name, "role": c.role.value, "case": names.get(c.case_id, c.case_id),
+                 "reason": c.reason, "requested_by": c.requested_by, "awaiting_enrolment": c.awaiting_enrolment}
+                for c in vault.confirmations()]
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['user']:<24} {row['role']:<13} {row['case']}  ({row['reason']} by {row['requested_by']}"
+                   f"{'; not enrolled yet' if row['awaiting_enrolment'] else ''})")
 
 
 @user.command("list")

@@ -56,6 +56,9 @@ ROWS = [
     (INVESTIGATOR, P.KEY_STATUS, False),
     (INVESTIGATOR, P.AUDIT_VERIFY, False),
     (INVESTIGATOR, P.BACKUP, False),
+    (INVESTIGATOR, P.MEMBERSHIP_CONFIRM, False),
+    (INVESTIGATOR, P.ACCESS_KEY_OWN, True),
+    (INVESTIGATOR, P.AUDIT_READ_CASE, False),
     # reviewers: review, release, see real names of their cases, decide unmask requests
     (REVIEWER, P.DOCUMENT_READ, True),
     (REVIEWER, P.DOCUMENT_READ_IN_REVIEW, True),
@@ -77,6 +80,9 @@ ROWS = [
     (REVIEWER, P.AUDIT_READ, False),
     (REVIEWER, P.AUDIT_VERIFY, False),
     (REVIEWER, P.BACKUP, False),
+    (REVIEWER, P.MEMBERSHIP_CONFIRM, True),  # four eyes on what an admin grants
+    (REVIEWER, P.ACCESS_KEY_OWN, True),
+    (REVIEWER, P.AUDIT_READ_CASE, True),  # the queries run over their case
     # admins: manage access, never content or names, even as a member of the case
     (ADMIN, P.USER_MANAGE, True),
     (ADMIN, P.CASE_MANAGE, True),
@@ -98,6 +104,9 @@ ROWS = [
     (ADMIN, P.DOCUMENT_REVIEW, False),
     (ADMIN, P.DOCUMENT_RELEASE, False),
     (ADMIN, P.IDENTITY_MANAGE, False),
+    (ADMIN, P.MEMBERSHIP_CONFIRM, False),  # an admin never lets anyone into content alone
+    (ADMIN, P.ACCESS_KEY_OWN, True),
+    (ADMIN, P.AUDIT_READ_CASE, False),  # admins read digests, never queries
     # members of another case: nothing of this one
     (OUTSIDER, P.DOCUMENT_READ, False),
     (OUTSIDER, P.SEARCH, False),
@@ -105,6 +114,8 @@ ROWS = [
     (OUTSIDE_REVIEWER, P.DOCUMENT_READ_IN_REVIEW, False),
     (OUTSIDE_REVIEWER, P.IDENTITY_REAL_NAME, False),
     (OUTSIDE_REVIEWER, P.UNMASK_DECIDE, False),
+    (OUTSIDE_REVIEWER, P.MEMBERSHIP_CONFIRM, False),
+    (OUTSIDE_REVIEWER, P.AUDIT_READ_CASE, False),
     # a disabled account: nothing at all
     (DISABLED, P.DOCUMENT_READ, False),
     (DISABLED, P.IDENTITY_REAL_NAME, False),

@@ -171,16 +171,33 @@ def test_audit_verify_names_the_broken_position(run, tmp_path, database_url):
     assert "audit log broken at position 3" in result.stderr
 
 
-def test_user_add_prints_the_access_key_once(run):
+def test_user_add_prints_an_enrolment_code_once(run):
     added = json.loads(run("user", "add", "ivy", "--role", "investigator", "--case", MANIFEST["case"], "--json").stdout)
-    assert set(added) == {"name", "role", "access_key", "password", "totp_secret"}
-    assert len(added["password"]) >= 12 and added["totp_secret"] is None  # investigators: no second factor
-    assert added["name"] == "ivy" and added["role"] == "investigator" and added["access_key"].startswith("cvk_")
+    assert set(added) == {"name", "role", "enrolment_code"}
+    assert added["name"] == "ivy" and added["role"] == "investigator" and added["enrolment_code"].startswith("cve_")
     listed = run("user", "list", "--json").stdout
-    assert added["access_key"] not in listed and added["access_key"][4:] not in listed and added["password"] not in listed
-    assert json.loads(listed)[0]["name"] == "ivy"
+    assert added["enrolment_code"] not in listed and added["enrolment_code"][4:] not in listed
+    assert json.loads(listed)[0]["name"] == "ivy" and json.loads(listed)[0]["cases"]  # the operator's: confirmed
     refused = run("user", "add", "ivy", "--role", "reviewer", check=False)
     assert refused.returncode == 1 and "exists already" in refused.stderr
+
+
+def test_the_operator_confirms_a_membership_an_admin_made(run, settings):
+    """A case with no reviewer: only the operator (the CLI, with the passphrase) lets an admin's
+    membership reach it."""
+    run("user", "add", "ada", "--role", "admin")
+    run("user", "add", "walt", "--role", "investigator")
+    from vault import Vault
+    with Vault.open(settings, PASSPHRASE) as vault:
+        vault.set_membership("walt", vault.case(MANIFEST["case"]), member=True, actor="ada (api)", by=vault.user("ada"))
+        assert vault.user("walt").cases == frozenset()
+    waiting = json.loads(run("user", "waiting", "--json").stdout)
+    assert [(w["user"], w["case"], w["requested_by"]) for w in waiting] == [("walt", MANIFEST["case"], "ada (api)")]
+    assert "confirmed" in run("user", "confirm", "walt", "--case", MANIFEST["case"]).stdout
+    with Vault.open(settings, PASSPHRASE) as vault:
+        assert vault.user("walt").cases == frozenset({vault.case(MANIFEST["case"]).id})
+    again = run("user", "confirm", "walt", "--case", MANIFEST["case"], check=False)
+    assert again.returncode == 1 and "no membership of walt" in again.stderr
 
 
 def test_a_file_name_that_is_not_utf8_does_not_stop_the_batch(run, tmp_path):

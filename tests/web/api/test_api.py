@@ -119,8 +119,8 @@ def test_a_field_the_query_language_does_not_offer_is_refused_not_searched_as_wo
 
 
 def test_a_revoked_access_key_is_refused_at_its_next_request(world):
-    with world.client("admin") as ada:
-        issued = ada.post("/api/v1/users/otto/access-keys", json={}).json()
+    with world.client("admin") as ada, world.client("outsider") as otto:
+        issued = otto.post("/api/v1/users/otto/access-keys", json={}).json()  # otto's own
         keys = ada.get("/api/v1/users/otto/access-keys").json()
         assert issued["access_key"].startswith("cvk_") and all("access_key" not in k for k in keys)
         with world.client("anonymous") as anyone:
@@ -217,8 +217,12 @@ def test_a_membership_removed_through_the_api_hides_the_case_at_the_next_request
         assert removed.status_code == 200 and removed.json()["cases"] == []
         assert ivy.get(document).status_code == 404
         assert ivy.get("/api/v1/cases").json() == []
-        added = ada.put(f"/api/v1/users/ivy/cases/{world.case.name}")
-        assert added.status_code == 200 and added.json()["cases"] == [world.case.name]
+        added = ada.put(f"/api/v1/users/ivy/cases/{world.case.name}")  # waits for a reviewer of the case
+        assert added.status_code == 200 and added.json()["pending_cases"] == [world.case.name]
+        assert ivy.get(document).status_code == 404
+        with world.client("reviewer") as rex:
+            waiting = rex.get("/api/v1/confirmations").json()
+            assert rex.post(f"/api/v1/confirmations/{waiting[0]['id']}", json={"approve": True}).status_code == 200
         assert ivy.get(document).status_code == 200
         assert ada.put("/api/v1/users/nobody/cases/" + world.case.name).status_code == 404
 

@@ -73,15 +73,22 @@ TABLE = [
         {"investigator": 403, "reviewer": 409, "admin": 404, "outsider": 404}),
     Row("GET", "/api/v1/users", _admin_only(200)),
     Row("POST", "/api/v1/users", _admin_only(201), _json(lambda w, p: {"name": f"new-{p}", "role": "investigator"})),
+    Row("PUT", "/api/v1/users/otto/role", _admin_only(200), _json({"role": "investigator"})),
     Row("PUT", "/api/v1/users/otto/cases/{case}", _admin_only(200)),
     Row("DELETE", "/api/v1/users/otto/cases/{case}", _admin_only(200)),
-    Row("GET", "/api/v1/users/ivy/access-keys", _admin_only(200)),
-    Row("POST", "/api/v1/users/otto/access-keys", _admin_only(201), _json({"expires_in_days": 30})),
-    Row("DELETE", "/api/v1/access-keys/{spare_key}", _admin_only(200)),
+    # one's own keys, and an admin lists and revokes anyone's; nobody issues a key for someone else
+    Row("GET", "/api/v1/users/ivy/access-keys", _admin_only(200) | {"investigator": 200}),
+    Row("POST", "/api/v1/users/otto/access-keys", _same(403) | {"outsider": 201}, _json({"expires_in_days": 30})),
+    Row("DELETE", "/api/v1/access-keys/{spare_key}", _same(404) | {"admin": 200, "outsider": 200}),
+    Row("GET", "/api/v1/confirmations", _same(403) | {"reviewer": 200}),
+    Row("POST", "/api/v1/confirmations/{confirmation}", _same(404) | {"reviewer": 200}, _json({"approve": False})),
+    Row("POST", "/api/v1/enrol", _same(401), _json({"code": "cve_unknown", "password": "x" * 12})),
     Row("GET", "/api/v1/keys", _admin_only(200)),
     Row("POST", "/api/v1/keys/rotate", _admin_only(200)),
     Row("GET", "/api/v1/audit", _admin_only(200)),
     Row("GET", "/api/v1/audit/verify", _admin_only(200)),
+    Row("GET", "/api/v1/cases/{case}/audit", {"investigator": 403, "reviewer": 200, "admin": 403, "outsider": 404}),
+    Row("POST", "/api/v1/users/rita/reset", _admin_only(200)),  # last: rita's key stops working
 ]
 
 
@@ -106,6 +113,7 @@ def test_every_route_has_a_row(world):
 def _template(path: str) -> str:
     return (path.replace("{call1}", "{document_id}").replace("{review}", "{document_id}")
             .replace("{request}", "{request_id}").replace("{spare_key}", "{key_id}")
+            .replace("{confirmation}", "{confirmation_id}").replace("/users/rita/", "/users/{name}/")
             .replace("/users/ivy/", "/users/{name}/").replace("/users/otto/", "/users/{name}/")
             .replace("/cases/{case}", "/cases/{case}"))
 
@@ -115,8 +123,11 @@ def test_every_route_answers_every_persona_as_the_table_says(world):
                      for r in u.suggestions if r["state"] == "pending"]
     request = world.vault.request_unmask(world.users["investigator"], world.case, "H", JUSTIFICATION, actor="tester")
     spare, _ = world.vault.issue_access_key("otto", actor="tester")
+    world.vault.add_user("walt", "investigator", actor="tester")  # a membership an admin made waits for rex
+    world.vault.set_membership("walt", world.case, member=True, actor="tester", by=world.users["admin"])
+    waiting = world.vault.confirmations()[0]
     values = {"call1": world.documents["call1"].id, "review": world.documents["review"].id, "case": world.case.name,
-              "request": request.id, "spare_key": spare.id}
+              "request": request.id, "spare_key": spare.id, "confirmation": waiting.id}
     wrong = []
     for row in TABLE:
         path = row.path.format(**values)

@@ -189,6 +189,11 @@ def test_an_admin_issues_and_revokes_an_access_key(world, open_page):
     sign_in(page, world, "admin")
     shot(page, "11-admin-users")
     page.click("a[href='/admin/users/otto']")
+    assert page.locator("text=Issue a new key").count() == 0  # nobody issues a key for someone else
+    page.click("text=Reset credentials")
+    assert page.locator("#enrolment-code").inner_text().startswith("cve_")  # for otto to redeem
+    assert page.locator("#access-key, #password, #totp-secret").count() == 0
+    page.goto("/admin/users/ada")
     page.fill("input[name=days]", "30")
     page.click("text=Issue a new key")
     key = page.locator("#access-key").inner_text()
@@ -196,7 +201,7 @@ def test_an_admin_issues_and_revokes_an_access_key(world, open_page):
     shot(page, "12-access-key-shown-once")
     with httpx.Client(base_url=world.base, headers={"Authorization": f"Bearer {key}"}) as api:
         assert api.get("/api/v1/cases").status_code == 200
-        page.click("text=Back to otto")
+        page.click("text=Back to ada")
         row = page.locator("tr", has_text=key[:12])
         row.locator("text=Revoke").click()
         expect(page.locator(".notice")).to_contain_text("revoked")
