@@ -14,7 +14,7 @@ from vault._unmask import UnmaskRequest, UnmaskState
 from vault._users import ACCESS_KEY_PREFIX, OPERATOR, AccessKeyInfo, Operator, Unauthenticated, UserInfo
 from vault._identities import Identity, IdentityCategory
 from vault._masking import MaskedDocument, MaskedUnit
-from vault._vault import (
+from vault._views import (
     BlobPurpose,
     CaseInfo,
     Display,
@@ -25,9 +25,9 @@ from vault._vault import (
     KeyStatus,
     ReviewView,
     SearchableDocument,
-    Vault,
     ViewUnit,
 )
+from vault._vault import Vault
 
 __all__ = [
     "ACCESS_KEY_PREFIX",

@@ -90,6 +90,20 @@ from vault import _confirmations as confirmations
 from vault import _enrolment as enrolments
 from vault import _users as users
 from vault._settings import Settings
+from vault._store import Store, UnitOfWork, index_key_context as _index_key_context, scope_kind as _scope_kind, valid_id as _valid_id
+from vault._views import (
+    BlobPurpose,
+    CaseInfo,
+    Display,
+    DocumentInfo,
+    DocumentStatus,
+    DocumentView,
+    IndexChange,
+    KeyStatus,
+    ReviewView,
+    SearchableDocument,
+    ViewUnit,
+)
 from vault._unmask import UnmaskRequest
 from vault._confirmations import Confirmation
 from vault._users import OPERATOR, Operator, UserInfo, parse_role
@@ -118,127 +132,6 @@ ADMIN_DETAILS = frozenset({
 })
 
 
-class DocumentStatus(enum.StrEnum):
-    IN_REVIEW = "in_review"
-    RELEASED = "released"
-
-
-class BlobPurpose(enum.StrEnum):
-    ORIGINAL = "original"
-    CONTENT = "content"  # the extracted text, in clear inside the ciphertext
-    MASKED = "masked"  # the masked text and the review's suggestions
-
-
-@dataclass(frozen=True, slots=True)
-class CaseInfo:
-    id: str
-    name: str
-    created_at: datetime
-    documents: int = 0
-    archive_scope: bool = False  # pseudonyms shared with the other archive-scope cases
-
-
-@dataclass(frozen=True, slots=True)
-class DocumentInfo:
-    id: str
-    case_id: str
-    case_name: str
-    kind: Kind
-    format: Format
-    status: DocumentStatus
-    title: str
-    filename: str
-    size_bytes: int
-    pages: int
-    turns: int
-    text_encoding: str | None
-    uploaded_by: str
-    created_at: datetime
-    pending_suggestions: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ViewUnit:
-    position: int  # page number, or turn index
-    text: str
-    speaker: str | None = None
-    start_ms: int | None = None
-    end_ms: int | None = None
-    marks: tuple[tuple[int, int, bool], ...] = ()  # where identities stand in ``text``: (start, end, real name)
-
-
-@dataclass(frozen=True, slots=True)
-class IndexChange:
-    id: int
-    case_id: str
-    document_id: str
-    purge: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class SearchableDocument:
-    """A document's masked form with what an index filters and checks on."""
-
-    id: str
-    case_id: str
-    kind: Kind
-    status: DocumentStatus
-    version: int  # of the masked form: a hit from an older version is stale
-    created_at: datetime
-    masked: MaskedDocument
-
-
-@dataclass(frozen=True, slots=True)
-class Display:
-    """How one user sees one case's identity tokens: ``shown`` maps each token to its label or,
-    where the policy allows, the real name; ``revealing`` holds the tokens shown as real names
-    (with their identity ids, for the audit); ``vocabulary`` pairs what the user may type in a
-    query (labels, and the names and aliases they may see) with its token."""
-
-    shown: dict[str, str]
-    revealing: dict[str, str]
-    vocabulary: tuple[tuple[str, str], ...]
-
-    def revealed_in(self, tokens: Iterable[str]) -> list[str]:
-        """The identity ids whose real names a text holding ``tokens`` reveals, in a stable order."""
-        return sorted({self.revealing[t] for t in tokens if t in self.revealing})
-
-
-@dataclass(frozen=True, slots=True)
-class DocumentView:
-    """A document as one user may see it. It carries no real name unless the policy allowed it,
-    and no field that could (no file name, no original title)."""
-
-    id: str
-    case_name: str
-    kind: Kind
-    format: Format
-    status: DocumentStatus
-    title: str
-    units: tuple[ViewUnit, ...]
-    pending_suggestions: int
-
-
-@dataclass(frozen=True, slots=True)
-class ReviewView:
-    """A reviewer's view of a document in review: identity spans and suggestions, in clear."""
-
-    id: str
-    status: DocumentStatus
-    spans: list[dict[str, object]]
-    suggestions: list[dict[str, object]]
-    units: tuple[tuple[int, str, str], ...] = ()  # (position, "speaker" or "text", the text in clear)
-
-
-@dataclass(frozen=True, slots=True)
-class KeyStatus:
-    master_versions: list[tuple[int, KdfParams, str]]
-    system_keys: dict[str, list[int]]
-    case_key_versions: dict[int, int]  # version -> number of cases
-    documents_by_case_key_version: dict[int, int]
-    blobs_by_key_version: dict[int, int]
-
-
 def normalise_case_name(name: str) -> str:
     """The form a case name is looked up by: NFC, case-folded, single spaces."""
     return " ".join(unicodedata.normalize("NFC", name).casefold().split())
@@ -255,35 +148,12 @@ def _check_case_name(name: str) -> str:
     return name
 
 
-def _index_key_context(case_id: str) -> Context:
-    return Context("index-key", case_id=case_id)
-
-
-def _enqueue_index(session: Session, case_id: str, document_id: str, *, purge: bool = False) -> None:
-    """Tell the search indexes that a document changed. Called after the audit append, which
-    holds the audit head's lock until commit, so outbox ids are handed out in commit order and a
-    follower that has seen id n has seen every id below it."""
-    session.add(IndexOutboxRow(case_id=case_id, document_id=document_id, purge=purge))
-    session.flush()
-
-
-def _scope_kind(scope: str) -> str:
-    return "archive" if scope == ARCHIVE_SCOPE else "case"
-
-
 def _cases_named(details: dict[str, object] | None) -> set[str]:
     """The case ids an audit entry's details name (``case``, or ``cases`` for a search)."""
     if not details:
         return set()
     named = details.get("cases") if isinstance(details.get("cases"), list) else []
     return {str(c) for c in [details.get("case"), *named] if c}  # type: ignore[misc]
-
-
-def _valid_id(value: str) -> bool:
-    try:
-        return str(uuid.UUID(value)) == value
-    except ValueError:
-        return False
 
 
 def _view_unit(unit: MaskedUnit, display: Display) -> ViewUnit:
@@ -299,12 +169,13 @@ class Vault:
         self.settings = settings
         self.db = db
         self._keys = keys
-        self.blobs = BlobStore(settings.blob_dir)
+        # the clock is looked up at each call, so a test can move it
+        self.store = Store(settings, db, keys, clock=lambda: utcnow())
+        self.blobs = self.store.blobs
         self.parsers = ParserSlots(settings.parsers, settings.parser_queue)
-        self.audit = AuditLog(keys.system["audit-chain"], keys.system["audit-details"])
-        self.identity_map = IdentityMap(keys)
-        # what the policy view decrypted, kept while the policy epoch stands still (vault._policy)
-        self._policy_cache = policy.EpochCache()
+        self.audit = self.store.audit
+        self.identity_map = self.store.identity_map
+        self._policy_cache = self.store.policy_cache
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -410,9 +281,7 @@ class Vault:
         return CaseInfo(case_id, name, row.created_at, archive_scope=archive_scope)
 
     def _case_info(self, session: Session, row: CaseRow, documents: int = 0) -> CaseInfo:
-        keyring = self._case_keyring(session, row.id, row.name_ct)
-        name = keyring.decrypt(row.name_ct, Context("case-name", case_id=row.id)).decode()
-        return CaseInfo(row.id, name, row.created_at, documents, archive_scope=row.scope == ARCHIVE_SCOPE)
+        return UnitOfWork(self.store, session).case_info(row, documents)
 
     def cases(self, user: UserInfo | None = None) -> list[CaseInfo]:
         """Every case with its document count: all documents for the operator (no ``user``), only
@@ -505,7 +374,7 @@ class Vault:
                 session.flush()
                 self.audit.append(session, actor=actor, action="document.ingest", target=document_id,
                                   details={"case": case.id, "format": extracted.format.value})
-                _enqueue_index(session, case.id, document_id)
+                UnitOfWork(self.store, session).enqueue_index(case.id, document_id)
                 for blob in pending:
                     blob.publish()
         except SQLAlchemyError:
@@ -522,16 +391,12 @@ class Vault:
 
     def _write_blob(self, key: SecretKey, purpose: BlobPurpose, case_id: str, document_id: str, version: int,
                     data: bytes) -> PendingBlob:
-        context = Context(purpose.value, case_id, document_id, version)
-        return self.blobs.write(StreamEncryptor(key, context).chunks(iter([data])))
+        return self.store.write_blob(key, purpose, case_id, document_id, version, data)
 
     def _mask(self, case_id: str, extracted: Extracted, decisions: dict[str, Suggestion] | None = None, *,
               title: str) -> tuple[MaskedDocument, int]:
-        """The masked form under the scope's identities, and the scope epoch it reflects."""
-        with self.db.read() as session:
-            matcher, epoch = self.identity_map.matcher(session, case_id)
-            token_key = self.identity_map.token_key(session, case_id)
-        return mask_document(extracted, matcher, token_key, decisions, title=title), epoch
+        with self.store.read() as work:
+            return work.mask(case_id, extracted, decisions, title=title)
 
     def _stored(self, document_id: str) -> bool:
         try:
@@ -555,7 +420,7 @@ class Vault:
             row = self._document_row(session, document_id)
             self.audit.append(session, actor=actor, action="document.ingest-duplicate", target=document_id,
                               details={"case": row.case_id})
-            _enqueue_index(session, row.case_id, document_id)
+            UnitOfWork(self.store, session).enqueue_index(row.case_id, document_id)
 
     @contextmanager
     def _decrypting(self, handle: BinaryIO, size: int, key: SecretKey, context: Context) -> Iterator[DecryptingReader]:
@@ -570,32 +435,16 @@ class Vault:
             reader.close()
 
     def _document_row(self, session: Session, document_id: str) -> DocumentRow:
-        row = session.get(DocumentRow, document_id) if _valid_id(document_id) else None
-        if row is None:
-            raise NotFound("no such document")
-        return row
+        return UnitOfWork(self.store, session).document_row(document_id)
 
     def _case_keyring(self, session: Session, case_id: str, token: bytes) -> Keyring:
-        """The case's keyring, able to decrypt ``token`` if any stored version can."""
-        return self._keys.case_keyring(session, case_id, needs=token_version(token))
+        return UnitOfWork(self.store, session).case_keyring(case_id, token)
 
     def _document_key(self, session: Session, row: DocumentRow) -> SecretKey:
-        keyring = self._case_keyring(session, row.case_id, row.key_ct)
-        return unwrap_key(keyring, row.key_ct, document_key_context(row.case_id, row.id), 1)
+        return UnitOfWork(self.store, session).document_key(row)
 
     def _document_info(self, session: Session, row: DocumentRow, case_names: dict[str, str]) -> DocumentInfo:
-        key = self._document_key(session, row)
-        if row.case_id not in case_names:
-            case_names[row.case_id] = self._case_info(session, session.get(CaseRow, row.case_id)).name  # type: ignore[arg-type]
-        return DocumentInfo(
-            id=row.id, case_id=row.case_id, case_name=case_names[row.case_id], kind=Kind(row.kind),
-            format=Format(row.format), status=DocumentStatus(row.status),
-            title=key.decrypt(row.title_ct, Context("title", row.case_id, row.id, 1)).decode(),
-            filename=key.decrypt(row.filename_ct, Context("filename", row.case_id, row.id, 1)).decode("utf-8", "replace"),
-            size_bytes=row.size_bytes, pages=row.page_count, turns=row.turn_count,
-            text_encoding=row.text_encoding, uploaded_by=row.uploaded_by, created_at=row.created_at,
-            pending_suggestions=row.pending_suggestions,
-        )
+        return UnitOfWork(self.store, session).document_info(row, case_names)
 
     def document(self, document_id: str) -> DocumentInfo:
         with self.db.read() as session:
@@ -611,24 +460,11 @@ class Vault:
 
     @staticmethod
     def _latest_blob(session: Session, document_id: str, purpose: BlobPurpose) -> BlobRow | None:
-        return session.scalar(select(BlobRow).where(BlobRow.document_id == document_id, BlobRow.purpose == purpose.value)
-                              .order_by(BlobRow.version.desc()))
+        return UnitOfWork(None, session).latest_blob(document_id, purpose)  # type: ignore[arg-type]
 
     def _open_blob(self, session: Session, row: DocumentRow, purpose: BlobPurpose,
                    blob: BlobRow | None = None) -> DecryptingReader:
-        blob = blob or self._latest_blob(session, row.id, purpose)
-        if blob is None:
-            raise NotFound("no such document")
-        key = self._document_key(session, row)
-        try:
-            handle, size = self.blobs.open(blob.storage_name)
-        except FileNotFoundError:
-            raise IntegrityFailed() from None
-        try:
-            return DecryptingReader(key, handle, size, Context(purpose.value, row.case_id, row.id, blob.version))
-        except BaseException:
-            handle.close()
-            raise
+        return UnitOfWork(self.store, session).open_blob(row, purpose, blob)
 
     def content(self, document_id: str, *, actor: str) -> Extracted:
         """The extracted pages or turns, in clear. The read is audited before it is returned."""
@@ -721,79 +557,18 @@ class Vault:
     def stale_documents(self, document_ids: Iterable[str] | None = None) -> list[str]:
         """Documents (all, or those of the ids given) masked before the latest change to their
         scope's identities."""
-        query = (select(DocumentRow.id).join(CaseRow, CaseRow.id == DocumentRow.case_id)
-                 .join(PseudonymScopeRow, PseudonymScopeRow.id == CaseRow.scope)
-                 .where(DocumentRow.mask_epoch < PseudonymScopeRow.epoch).order_by(DocumentRow.created_at))
-        if document_ids is not None:
-            query = query.where(DocumentRow.id.in_(list(document_ids)))
-        with self.db.read() as session:
-            return list(session.scalars(query))
+        return self.store.stale_documents(document_ids)
 
     def remask_stale(self, *, actor: str) -> int:
-        """Mask every stale document again under its scope's current identities; returns how many.
-
-        Runs after every identity change and when the vault opens, so a crash half-way through
-        is finished later. A document a reviewer changes at the same moment is retried once;
-        if it is still busy it stays stale, and reading it masks it first (see ``view``)."""
-        done = 0
-        for document_id in self.stale_documents():
-            for attempt in range(2):
-                try:
-                    self._remask(document_id, actor=actor, action="document.remask")
-                    done += 1
-                    break
-                except Conflict:
-                    if attempt:
-                        log.warning("document %s is busy; it will be masked again when next read", document_id)
-        return done
+        """Mask every stale document again under its scope's current identities; returns how many."""
+        return self.store.remask_stale(actor=actor)
 
     def _fresh(self, document_id: str, actor: str) -> None:
-        """Mask a stale document again before its masked form is used."""
-        if self.stale_documents([document_id]):
-            self._remask(document_id, actor=actor, action="document.remask")
+        self.store.fresh(document_id, actor)
 
     def _remask(self, document_id: str, *, actor: str, action: str,
                 decide: Callable[[dict[str, Suggestion], MaskedDocument], dict[str, object]] | None = None) -> MaskedDocument:
-        """Write a new version of a document's masked form, keeping (or changing, through
-        ``decide``) its review decisions. Optimistic: a concurrent change makes this a Conflict."""
-        with self.db.read() as session:
-            row = self._document_row(session, document_id)
-            case_id = row.case_id
-            key = self._document_key(session, row)
-            title = key.decrypt(row.title_ct, Context("title", row.case_id, row.id, 1)).decode()
-            with self._open_blob(session, row, BlobPurpose.CONTENT) as reader:
-                extracted = Extracted.from_json(reader.read())
-            with self._open_blob(session, row, BlobPurpose.MASKED) as reader:
-                previous = MaskedDocument.from_json(reader.read())
-            old = session.scalar(select(BlobRow).where(BlobRow.document_id == document_id,
-                                                       BlobRow.purpose == BlobPurpose.MASKED.value))
-            assert old is not None
-            old_name, version = old.storage_name, old.version + 1
-        decisions = decisions_of(previous)
-        details: dict[str, object] = {"version": version}
-        if decide is not None:
-            details |= decide(decisions, previous)
-        masked, epoch = self._mask(case_id, extracted, decisions, title=title)
-        blob = self._write_blob(key, BlobPurpose.MASKED, case_id, document_id, version, masked.to_json())
-        try:
-            with self.db.write() as session:
-                # the version moves only from the one read above: two writers cannot both win
-                moved = session.execute(
-                    update(BlobRow).where(BlobRow.document_id == document_id,
-                                          BlobRow.purpose == BlobPurpose.MASKED.value, BlobRow.version == version - 1)
-                    .values(version=version, storage_name=blob.name, stored_bytes=blob.size)).rowcount
-                if moved != 1:
-                    raise Conflict("the document was changed by someone else at the same time; reload it and try again")
-                session.execute(update(DocumentRow).where(DocumentRow.id == document_id)
-                                .values(pending_suggestions=masked.undecided, mask_epoch=epoch))
-                self.audit.append(session, actor=actor, action=action, target=document_id, details=details)
-                _enqueue_index(session, case_id, document_id, purge=True)
-                blob.publish()
-        except BaseException:
-            blob.discard()
-            raise
-        self.blobs.delete(old_name)  # the superseded masked form
-        return masked
+        return self.store.remask(document_id, actor=actor, action=action, decide=decide)
 
     def decide(self, document_id: str, user: UserInfo, suggestion_ids: list[str], *, accept: bool,
                identity_id: str | None = None, actor: str) -> MaskedDocument:
@@ -909,7 +684,7 @@ class Vault:
                 raise Conflict("the document was released or changed by someone else at the same time")
             self.audit.append(session, actor=actor, action="document.release", target=document_id,
                               details={"user": user.id})
-            _enqueue_index(session, row.case_id, document_id)
+            UnitOfWork(self.store, session).enqueue_index(row.case_id, document_id)
         return self.document(document_id)
 
     def in_review(self, user: UserInfo | None = None) -> list[DocumentInfo]:
@@ -1554,11 +1329,7 @@ class Vault:
     def record(self, *, actor: str, action: str, target: str | None = None,
                details: dict[str, object] | None = None) -> int:
         """Write one audit entry in its own transaction; AuditFailed if it cannot be written."""
-        try:
-            with self.db.write_connection() as connection:  # the entry alone: no ORM session needed
-                return self.audit.append(connection, actor=actor, action=action, target=target, details=details)
-        except SQLAlchemyError:
-            raise AuditFailed("the audit log could not be written, so the action was not carried out") from None
+        return self.store.record(actor=actor, action=action, target=target, details=details)
 
     def verify_audit(self) -> AuditReport:
         with self.db.read() as session:

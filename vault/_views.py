@@ -1,0 +1,137 @@
+"""What the vault hands out: frozen views, never database rows.
+
+Each carries only what its reader may see; a ``DocumentView`` holds no real name unless the
+policy allowed it.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from keys import KdfParams
+from vault._ingest._model import Format, Kind
+from vault._masking import MaskedDocument
+
+
+class DocumentStatus(enum.StrEnum):
+    IN_REVIEW = "in_review"
+    RELEASED = "released"
+
+
+class BlobPurpose(enum.StrEnum):
+    ORIGINAL = "original"
+    CONTENT = "content"  # the extracted text, in clear inside the ciphertext
+    MASKED = "masked"  # the masked text and the review's suggestions
+
+
+@dataclass(frozen=True, slots=True)
+class CaseInfo:
+    id: str
+    name: str
+    created_at: datetime
+    documents: int = 0
+    archive_scope: bool = False  # pseudonyms shared with the other archive-scope cases
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInfo:
+    id: str
+    case_id: str
+    case_name: str
+    kind: Kind
+    format: Format
+    status: DocumentStatus
+    title: str
+    filename: str
+    size_bytes: int
+    pages: int
+    turns: int
+    text_encoding: str | None
+    uploaded_by: str
+    created_at: datetime
+    pending_suggestions: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ViewUnit:
+    position: int  # page number, or turn index
+    text: str
+    speaker: str | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
+    marks: tuple[tuple[int, int, bool], ...] = ()  # where identities stand in ``text``: (start, end, real name)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexChange:
+    id: int
+    case_id: str
+    document_id: str
+    purge: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SearchableDocument:
+    """A document's masked form with what an index filters and checks on."""
+
+    id: str
+    case_id: str
+    kind: Kind
+    status: DocumentStatus
+    version: int  # of the masked form: a hit from an older version is stale
+    created_at: datetime
+    masked: MaskedDocument
+
+
+@dataclass(frozen=True, slots=True)
+class Display:
+    """How one user sees one case's identity tokens: ``shown`` maps each token to its label or,
+    where the policy allows, the real name; ``revealing`` holds the tokens shown as real names
+    (with their identity ids, for the audit); ``vocabulary`` pairs what the user may type in a
+    query (labels, and the names and aliases they may see) with its token."""
+
+    shown: dict[str, str]
+    revealing: dict[str, str]
+    vocabulary: tuple[tuple[str, str], ...]
+
+    def revealed_in(self, tokens: Iterable[str]) -> list[str]:
+        """The identity ids whose real names a text holding ``tokens`` reveals, in a stable order."""
+        return sorted({self.revealing[t] for t in tokens if t in self.revealing})
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentView:
+    """A document as one user may see it. It carries no real name unless the policy allowed it,
+    and no field that could (no file name, no original title)."""
+
+    id: str
+    case_name: str
+    kind: Kind
+    format: Format
+    status: DocumentStatus
+    title: str
+    units: tuple[ViewUnit, ...]
+    pending_suggestions: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewView:
+    """A reviewer's view of a document in review: identity spans and suggestions, in clear."""
+
+    id: str
+    status: DocumentStatus
+    spans: list[dict[str, object]]
+    suggestions: list[dict[str, object]]
+    units: tuple[tuple[int, str, str], ...] = ()  # (position, "speaker" or "text", the text in clear)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStatus:
+    master_versions: list[tuple[int, KdfParams, str]]
+    system_keys: dict[str, list[int]]
+    case_key_versions: dict[int, int]  # version -> number of cases
+    documents_by_case_key_version: dict[int, int]
+    blobs_by_key_version: dict[int, int]
