@@ -3,15 +3,15 @@
 Open one with ``Vault.initialize(settings, passphrase)`` or ``Vault.open(settings, passphrase)``.
 """
 
-from vault._accounts import SessionEnded, SignIn, SignInFailed, WebSession
+from vault._accounts import SignIn, WebSession
 from vault._audit import AuditEntry, AuditReport
 from vault._confirmations import Confirmation
-from vault._enrolment import ENROLMENT_PREFIX, EnrolmentFailed
+from vault._enrolment import ENROLMENT_PREFIX
 from vault._ingest._limits import Limits
 from vault._ingest._model import Extracted, Format, Kind, Page, Turn
-from vault._settings import InvalidSetting, Settings
+from vault._settings import Settings
 from vault._unmask import UnmaskRequest, UnmaskState
-from vault._users import ACCESS_KEY_PREFIX, OPERATOR, AccessKeyInfo, Operator, Unauthenticated, UserInfo
+from vault._users import ACCESS_KEY_PREFIX, OPERATOR, AccessKeyInfo, Operator, UserInfo
 from vault._identities import Identity, IdentityCategory
 from vault._masking import MaskedDocument, MaskedUnit
 from vault._views import (
@@ -28,6 +28,7 @@ from vault._views import (
     ViewUnit,
 )
 from vault._vault import Vault
+from vault.errors import EnrolmentFailed, InvalidSetting, SessionEnded, SignInFailed, Unauthenticated
 
 __all__ = [
     "ACCESS_KEY_PREFIX",

@@ -17,17 +17,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from vault._models import EnrolmentRow, UserRow
-from vault._users import Unauthenticated
+from vault.errors import EnrolmentFailed
 
 ENROLMENT_PREFIX = "cve_"
 LIFETIME = timedelta(hours=72)
 MAX_CODE = 200  # a longer "code" is not one of ours; do not hash megabytes
-
-
-class EnrolmentFailed(Unauthenticated):
-    """An enrolment code that is unknown, used or expired: one answer for all."""
-
-    code = "ENROLMENT_FAILED"
 
 
 def _digest(code: str) -> bytes:

@@ -11,13 +11,9 @@ from pathlib import Path
 
 from keys import WeakPassphrase, check_passphrase
 from vault._ingest._limits import MiB, Limits
-from vault.errors import InvalidInput
+from vault.errors import InvalidSetting
 
 _PREFIX = "CASEVAULT_"
-
-
-class InvalidSetting(InvalidInput):
-    code = "INVALID_SETTING"
 
 
 def _whole_number(name: str, value: str, minimum: int = 0) -> int:

@@ -18,16 +18,10 @@ from sqlalchemy.orm import Session
 
 from redaction import Actor, Role
 from vault._models import AccessKeyRow, MembershipRow, UserRow, utcnow
-from vault.errors import Conflict, InvalidInput, NotFound
+from vault.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 
 ACCESS_KEY_PREFIX = "cvk_"
 _USER_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
-
-
-class Unauthenticated(NotFound):
-    """An access key that is unknown, revoked or expired, or a disabled account: all alike."""
-
-    code = "UNAUTHENTICATED"
 
 
 class Operator:

@@ -31,6 +31,30 @@ class NotFound(VaultError):
     code = "NOT_FOUND"
 
 
+class Unauthenticated(NotFound):
+    """An access key that is unknown, revoked or expired, or a disabled account: all alike."""
+
+    code = "UNAUTHENTICATED"
+
+
+class EnrolmentFailed(Unauthenticated):
+    """An enrolment code that is unknown, used or expired: one answer for all."""
+
+    code = "ENROLMENT_FAILED"
+
+
+class SignInFailed(VaultError):
+    """Wrong name, password or code, or no such user: one answer for all."""
+
+    code = "SIGN_IN_FAILED"
+
+
+class SessionEnded(VaultError):
+    """A session token that is unknown, ended, expired, or whose user is disabled."""
+
+    code = "SESSION_ENDED"
+
+
 class Conflict(VaultError):
     code = "CONFLICT"
 
@@ -65,6 +89,12 @@ class InvalidInput(VaultError):
     """A value given by the caller (a case name, a setting) that is not acceptable."""
 
     code = "INVALID_INPUT"
+
+
+class InvalidSetting(InvalidInput):
+    """A setting (``CASEVAULT_...``) with a value that cannot be used."""
+
+    code = "INVALID_SETTING"
 
 
 class IngestError(VaultError):
