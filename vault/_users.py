@@ -16,9 +16,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from redaction import Actor, Role
+from redaction import Actor, Permission, Role, permits
 from vault._models import AccessKeyRow, MembershipRow, UserRow, utcnow
-from vault.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 
 ACCESS_KEY_PREFIX = "cvk_"
 _USER_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
@@ -66,6 +66,16 @@ class AccessKeyInfo:
 
     def in_force(self, now: datetime) -> bool:
         return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+
+def admin_acting(by: UserInfo | Operator) -> UserInfo | None:
+    """None for the operator; the admin acting otherwise (Forbidden for anyone else)."""
+    if isinstance(by, Operator):
+        return None
+    decision = permits(by.actor, Permission.USER_MANAGE)
+    if not decision:
+        raise Forbidden(f"not allowed: {decision.reason}")
+    return by
 
 
 def access_key_info(row: AccessKeyRow) -> AccessKeyInfo:

@@ -1,0 +1,67 @@
+"""Making a new vault's database and key hierarchy, or unsealing an existing one."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, inspect, select
+
+from keys import KdfParams
+from vault import _policy as policy
+from vault._audit import AuditLog
+from vault._db import Database
+from vault._identities import ARCHIVE_SCOPE, IdentityMap
+from vault._keystore import KeyStore
+from vault._models import Base, MasterKeyVersion
+from vault._settings import Settings
+from vault.errors import AlreadyInitialized, NotInitialized
+
+
+def create(settings: Settings, passphrase: str, *, kdf: KdfParams | None, actor: str) -> tuple[Database, KeyStore]:
+    """The schema, a sealed master key, system keys, the audit log and the archive-wide pseudonym
+    scope, in one transaction; the database and the unsealed keys. Nothing is kept on failure."""
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    try:
+        db.check_reachable()
+        if inspect(db.engine).has_table(MasterKeyVersion.__tablename__):
+            with db.read() as session:
+                if session.scalar(select(func.count()).select_from(MasterKeyVersion)):
+                    raise AlreadyInitialized(
+                        "a vault already exists here; use it, or choose another CASEVAULT_DATA"
+                    )
+        Base.metadata.create_all(db.engine)
+        with db.write() as session:
+            keys = KeyStore.initialize(session, passphrase, kdf)
+            AuditLog.create(session)
+            policy.create(session)
+            session.flush()
+            IdentityMap(keys).create_scope(session, ARCHIVE_SCOPE)
+            AuditLog(keys.system["audit-chain"], keys.system["audit-details"]).append(
+                session, actor=actor, action="vault.init")
+    except BaseException:
+        db.dispose()
+        raise
+    return db, keys
+
+
+def unseal(settings: Settings, passphrase: str) -> tuple[Database, KeyStore]:
+    """The database and the unsealed keys of an existing vault; WrongPassphrase (and nothing
+    changed) if the passphrase does not fit."""
+    if settings.database_url is None and not (settings.data_dir / "casevault.db").exists():
+        raise NotInitialized(
+            f"no vault in {settings.data_dir}; run `casevault init` or set CASEVAULT_DATA"
+        )
+    db = Database(settings.resolved_database_url)
+    try:
+        db.check_reachable()
+        if not inspect(db.engine).has_table(MasterKeyVersion.__tablename__):
+            raise NotInitialized("this database has no vault yet; run `casevault init` first")
+        with db.read() as session:
+            keys = KeyStore.unseal(session, passphrase)
+        Base.metadata.create_all(db.engine)  # tables added since the vault was made (no column changes)
+        with db.write() as session:
+            keys.add_missing_system_keys(session)
+        policy.ensure(db)  # a vault made before the policy epoch existed
+    except BaseException:
+        db.dispose()
+        raise
+    return db, keys
