@@ -126,7 +126,7 @@ class Cases:
         """Change an identity's real name, aliases or pseudonym, then re-mask its scope. A new
         real name keeps the old one as an alias (documents may still say it) unless it is removed."""
         if name is None and label is None and not add_aliases and not remove_aliases:
-            raise InvalidInput("nothing to change: give --name, --alias, --remove-alias or --pseudonym")
+            raise InvalidInput("nothing to change: give a new real name or pseudonym, or aliases to add or remove")
         with self.store.write() as work:
             before, after = self.store.identity_map.edit(work.session, case.id, pseudonym, name=name, label=label,
                                                          add_aliases=list(add_aliases),

@@ -141,7 +141,7 @@ class IdentityMap:
         removed = {_clean(a, "alias").casefold() for a in remove_aliases}
         new_name = _clean(name, "name") if name else before.name
         if new_name.casefold() in removed:
-            raise InvalidInput("the real name cannot be removed; give a new --name instead")
+            raise InvalidInput("the real name cannot be removed; give a new real name instead")
         unknown = removed - {a.casefold() for a in before.aliases}
         if unknown:
             raise InvalidInput(f"{len(unknown)} of the aliases to remove are not aliases of this identity")
