@@ -25,7 +25,8 @@ from fpdf import FPDF
 from vault._ingest._decode import decode_text
 from vault._ingest._limits import Limits
 from vault._ingest._model import Format, Page, Turn
-from vault._ingest._records import parse_docx, parse_html, parse_pdf, parse_text_record
+from vault._ingest._docx import parse_docx
+from vault._ingest._records import parse_html, parse_pdf, parse_text_record
 from vault._ingest._sniff import sniff
 from vault._ingest._transcripts import (
     looks_like_transcript,

@@ -1,4 +1,4 @@
-"""Court records: plain text, HTML, PDF and DOCX, each turned into numbered pages.
+"""Court records: plain text, HTML and PDF, each turned into numbered pages (DOCX: ``_docx``).
 
 PDF and DOCX come from the outside world and their libraries are large parsers of hostile
 input; ``parse_pdf`` and ``parse_docx`` are run in a sandboxed child process by the pipeline, but
@@ -12,22 +12,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import stat
 import unicodedata
 import zipfile
 from collections.abc import Iterator
 from html.parser import HTMLParser
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-import docx
 import pypdf
-from docx.opc.constants import RELATIONSHIP_TYPE
-from docx.document import Document as WordDocument
-from docx.oxml.ns import qn
-from docx.oxml.xmlchemy import BaseOxmlElement
 from pypdf.errors import LimitReachedError
 
-from vault._ingest._limits import MiB, Limits
+from vault._ingest._limits import Limits
 from vault._ingest._model import Extracted, Format, Page
 from vault.errors import IngestError, MalformedDocument, ParserLimitExceeded, TypeMismatch
 
@@ -45,9 +39,9 @@ def parse_text_record(text: str, *, limits: Limits = Limits()) -> Extracted:
     parts = text.split("\f")
     if len(parts) > 1 and not parts[-1].strip():
         parts.pop()  # a form feed after the last page ends it; it does not start an empty one
-    _check_page_count(len(parts), limits)
+    check_page_count(len(parts), limits)
     pages = tuple(Page(number, _nfc(part)) for number, part in enumerate(parts, start=1))
-    return Extracted(Format.TEXT, title=_first_line(text), pages=pages)
+    return Extracted(Format.TEXT, title=first_line(text), pages=pages)
 
 
 def parse_html(text: str, *, limits: Limits = Limits()) -> Extracted:
@@ -62,10 +56,10 @@ def parse_html(text: str, *, limits: Limits = Limits()) -> Extracted:
     reader.feed(text)
     reader.close()
     pages = reader.pages()
-    _check_page_count(len(pages), limits)
+    check_page_count(len(pages), limits)
     return Extracted(
         Format.HTML,
-        title=_shorten(reader.title or reader.first_heading),
+        title=shorten(reader.title or reader.first_heading),
         pages=tuple(Page(number, _nfc(page)) for number, page in enumerate(pages, start=1)),
     )
 
@@ -99,39 +93,6 @@ def parse_pdf(stream: BinaryIO, limits: Limits = Limits()) -> Extracted:
         ) from None
 
 
-def parse_docx(stream: BinaryIO, limits: Limits = Limits()) -> Extracted:
-    """A Word (DOCX) court record: paragraphs and table cells in document order.
-
-    The ZIP container is checked entry by entry before anything is inflated (entry count,
-    declared sizes, compression ratios, overlapping entries, unsafe or duplicate names, symbolic
-    links). A hard page break, a paragraph set to start on a new page and a section break start a
-    new page.
-    """
-    _inspect_zip(stream, limits)
-    stream.seek(0)
-    try:
-        document = docx.Document(stream)
-        pages, notes = _docx_pages(document.element.body, limits)
-        title = _docx_title(document) or _first_line("\n".join(pages))
-    except IngestError:
-        raise
-    except MemoryError:
-        raise ParserLimitExceeded("the document needs more memory to read than the limits allow") from None
-    except Exception:
-        # python-docx and lxml raise KeyError, ValueError, XMLSyntaxError and others on damaged
-        # packages; their messages may quote the file.
-        raise MalformedDocument(
-            "the file is not a Word document that can be read (damaged, or another kind of Office "
-            "file); open it in Word or LibreOffice and save it again as .docx"
-        ) from None
-    return Extracted(
-        Format.DOCX,
-        title=title,
-        pages=tuple(Page(number, page) for number, page in enumerate(pages, start=1)),
-        notes=notes,
-    )
-
-
 # -- shared -----------------------------------------------------------------------------------
 
 
@@ -139,35 +100,35 @@ def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
-def _shorten(line: str | None) -> str | None:
+def shorten(line: str | None) -> str | None:
     if line is None:
         line = ""
     line = _nfc(" ".join(line.split()))
     return line[:_TITLE_CHARS] or None
 
 
-def _first_line(text: str) -> str | None:
+def first_line(text: str) -> str | None:
     for line in text.splitlines():
         if line.strip():
-            return _shorten(line)
+            return shorten(line)
     return None
 
 
-def _check_page_count(count: int, limits: Limits) -> None:
+def check_page_count(count: int, limits: Limits) -> None:
     if count > limits.max_pages:
         raise ParserLimitExceeded(
             f"the document has more than {limits.max_pages} pages; split it into smaller files"
         )
 
 
-def _clean(text: str) -> tuple[str, int]:
+def clean_text(text: str) -> tuple[str, int]:
     """Drop stray control characters and surrogates; return the text and how many were dropped."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     cleaned, dropped = _STRAY_CHARACTERS.subn("", text)
     return _nfc(cleaned), dropped
 
 
-def _dropped_note(dropped: int) -> tuple[str, ...]:
+def dropped_note(dropped: int) -> tuple[str, ...]:
     if not dropped:
         return ()
     return (f"{dropped} control characters or broken characters in the extracted text were removed",)
@@ -335,15 +296,15 @@ def _read_pdf(stream: BinaryIO, limits: Limits) -> Extracted:
     if reader.is_encrypted and reader.decrypt("") == pypdf.PasswordType.NOT_DECRYPTED:
         raise MalformedDocument("the PDF is password-protected; remove the password and upload it again")
     page_count = len(reader.pages)
-    _check_page_count(page_count, limits)
+    check_page_count(page_count, limits)
     pages: list[Page] = []
     dropped = 0
     for number, page in enumerate(reader.pages, start=1):
-        text, removed = _clean(page.extract_text())
+        text, removed = clean_text(page.extract_text())
         dropped += removed
         pages.append(Page(number, text))
-    title = _pdf_title(reader) or _first_line("\n".join(page.text for page in pages))
-    return Extracted(Format.PDF, title=title, pages=tuple(pages), notes=_dropped_note(dropped))
+    title = _pdf_title(reader) or first_line("\n".join(page.text for page in pages))
+    return Extracted(Format.PDF, title=title, pages=tuple(pages), notes=dropped_note(dropped))
 
 
 def _pdf_title(reader: pypdf.PdfReader) -> str | None:
@@ -351,214 +312,4 @@ def _pdf_title(reader: pypdf.PdfReader) -> str | None:
     title = metadata.title if metadata is not None else None
     if not isinstance(title, str):
         return None
-    return _shorten(_clean(title)[0])
-
-
-# -- DOCX -------------------------------------------------------------------------------------
-
-_LOCAL_HEADER_BYTES = 30  # fixed part of a ZIP local file header, before the name and extra field
-
-
-def _inspect_zip(stream: BinaryIO, limits: Limits) -> None:
-    stream.seek(0)
-    try:
-        archive = zipfile.ZipFile(stream)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
-        raise MalformedDocument(
-            "the file is not a readable Word document (its ZIP container is damaged); save it again as .docx"
-        ) from None
-    with archive:
-        entries = archive.infolist()
-
-    if len(entries) > limits.max_zip_entries:
-        raise ParserLimitExceeded(
-            f"the document's archive has more than {limits.max_zip_entries} entries; "
-            "a Word document needs far fewer, so it was refused"
-        )
-    if sum(entry.file_size for entry in entries) > limits.max_decompressed_bytes:
-        raise ParserLimitExceeded(
-            f"the document would inflate to more than {limits.max_decompressed_bytes // MiB} MiB; "
-            "it was refused as a possible decompression bomb"
-        )
-    names: set[str] = set()
-    for entry in entries:
-        _check_entry(entry, names, limits)
-        names.add(entry.filename)
-    _refuse_overlapping_entries(entries)
-    if "word/document.xml" not in names or "[Content_Types].xml" not in names:
-        raise MalformedDocument(
-            "the ZIP archive is not a Word document (it has no word/document.xml); save it as .docx"
-        )
-    # Python's zipfile stops inflating an entry at its declared size, so the declared sizes
-    # checked here bound what python-docx can make it inflate.
-
-
-def _check_entry(entry: zipfile.ZipInfo, seen: set[str], limits: Limits) -> None:
-    name = entry.filename
-    parts = name.split("/")
-    if name.startswith("/") or "\\" in name or ".." in parts or re.match(r"[A-Za-z]:", name):
-        raise MalformedDocument(
-            "the document's archive holds an entry with an unsafe path (absolute or going up with ..); "
-            "it was refused"
-        )
-    if stat.S_ISLNK(entry.external_attr >> 16):
-        raise MalformedDocument("the document's archive holds a symbolic link; it was refused")
-    if name in seen:
-        raise MalformedDocument(
-            "the document's archive holds two entries with the same name (a file built to be read "
-            "differently by different programs); it was refused"
-        )
-    if entry.flag_bits & 0x1:
-        raise MalformedDocument("the document is password-protected; remove the password and upload it again")
-    # XML compresses about 10:1 and images barely at all; a small entry may compress very well
-    # without harm, so only entries over 1 MiB are judged by their ratio.
-    if entry.file_size > MiB and entry.file_size > limits.max_compression_ratio * max(entry.compress_size, 1):
-        raise ParserLimitExceeded(
-            f"an entry of the document's archive inflates more than {limits.max_compression_ratio} "
-            "times (a decompression bomb); it was refused"
-        )
-
-
-def _refuse_overlapping_entries(entries: list[zipfile.ZipInfo]) -> None:
-    # A bomb can point many central-directory entries at one compressed stream (Fifield's
-    # "better zip bomb"). Each entry's local header and data must end before the next begins; the
-    # local extra field is not counted, so the check can only under-estimate an entry's extent.
-    ordered = sorted(entries, key=lambda entry: entry.header_offset)
-    for current, following in zip(ordered, ordered[1:]):
-        name_bytes = len(current.filename.encode("utf-8" if current.flag_bits & 0x800 else "cp437", "replace"))
-        end = current.header_offset + _LOCAL_HEADER_BYTES + name_bytes + current.compress_size
-        if end > following.header_offset:
-            raise ParserLimitExceeded(
-                "entries of the document's archive overlap (a decompression bomb); it was refused"
-            )
-
-
-def _docx_title(document: WordDocument) -> str | None:
-    # python-docx invents core properties (title "Word Document") for a package without them, so
-    # they are read only when the package has its own.
-    package = document.part.package
-    if not any(rel.reltype == RELATIONSHIP_TYPE.CORE_PROPERTIES for rel in package.rels.values()):
-        return None
-    return _shorten(document.core_properties.title)
-
-
-_W_P = qn("w:p")
-_W_T = qn("w:t")
-_W_TAB = qn("w:tab")
-_W_TABS = qn("w:tabs")
-_W_BR = qn("w:br")
-_W_CR = qn("w:cr")
-_W_NO_BREAK_HYPHEN = qn("w:noBreakHyphen")
-_W_TR = qn("w:tr")
-_W_TC = qn("w:tc")
-_W_PPR = qn("w:pPr")
-_W_PAGE_BREAK_BEFORE = qn("w:pageBreakBefore")
-_W_SECT_PR = qn("w:sectPr")
-_W_TYPE = qn("w:type")
-_W_VAL = qn("w:val")
-
-# What the walk over a DOCX body yields: text, or one of these marks.
-_PARAGRAPH = "paragraph"
-_CELL = "cell"
-_PAGE = "page"
-
-
-def _docx_pages(body: BaseOxmlElement, limits: Limits) -> tuple[list[str], tuple[str, ...]]:
-    """Cut the body into pages of lines, one line per paragraph and one per table row."""
-    pages: list[list[str]] = [[]]
-    line: list[str] = []
-    in_later_cell = False  # the next paragraph opens the second or later cell of a table row
-    section_ended = False  # the last paragraph ended a section, so the next one opens a page
-
-    def break_line() -> None:
-        pages[-1].append("".join(line))
-        line.clear()
-
-    def break_page() -> None:
-        break_line()
-        pages.append([])
-        _check_page_count(len(pages), limits)
-
-    for mark, value in _docx_events(body):
-        if mark == _PARAGRAPH:
-            paragraph_properties = value.find(_W_PPR)
-            if section_ended or _starts_page(paragraph_properties):
-                break_page()
-            elif in_later_cell:
-                line.append("\t")  # cells of a row share a line, so a row reads across
-            else:
-                break_line()
-            in_later_cell = False
-            section_ended = _ends_section(paragraph_properties)
-        elif mark == _CELL:
-            in_later_cell = True
-        elif mark == _PAGE:
-            break_page()
-        else:
-            line.append(value)
-    break_line()
-
-    texts: list[str] = []
-    dropped = 0
-    for page in pages:
-        text, removed = _clean("\n".join(page).strip("\n"))
-        texts.append(text)
-        dropped += removed
-    while len(texts) > 1 and not texts[-1].strip():
-        texts.pop()  # a break after the last paragraph opens no page
-    return texts, _dropped_note(dropped)
-
-
-def _docx_events(body: BaseOxmlElement) -> Iterator[tuple[str, Any]]:
-    """The body's paragraphs, cells, breaks and text in document order.
-
-    One pass of lxml's iterator, so a hostile nesting depth costs no Python recursion. Text in
-    tracked insertions, hyperlinks, content controls and text boxes is included; deleted text
-    (w:delText) and field codes (w:instrText) are not.
-    """
-    first_cell_of_row = False
-    tags = (_W_P, _W_T, _W_TAB, _W_BR, _W_CR, _W_NO_BREAK_HYPHEN, _W_TR, _W_TC)
-    for element in body.iter(*tags):
-        tag = element.tag
-        if tag == _W_P:
-            yield _PARAGRAPH, element
-        elif tag == _W_T:
-            yield "text", element.text or ""
-        elif tag == _W_TAB:
-            if element.getparent().tag != _W_TABS:  # a tab character, not a tab stop
-                yield "text", "\t"
-        elif tag == _W_BR:
-            kind = element.get(_W_TYPE)
-            if kind == "page":
-                yield _PAGE, None
-            elif kind != "column":
-                yield "text", "\n"
-        elif tag == _W_CR:
-            yield "text", "\n"
-        elif tag == _W_NO_BREAK_HYPHEN:
-            yield "text", "-"
-        elif tag == _W_TR:
-            first_cell_of_row = True
-        elif tag == _W_TC:
-            if not first_cell_of_row:
-                yield _CELL, None
-            first_cell_of_row = False
-
-
-def _starts_page(paragraph_properties: BaseOxmlElement | None) -> bool:
-    if paragraph_properties is None:
-        return False
-    flag = paragraph_properties.find(_W_PAGE_BREAK_BEFORE)
-    return flag is not None and flag.get(_W_VAL, "true") not in ("0", "false", "off")
-
-
-def _ends_section(paragraph_properties: BaseOxmlElement | None) -> bool:
-    # A section's properties sit in its last paragraph; every section type but "continuous"
-    # (and "nextColumn") starts the next section on a new page.
-    if paragraph_properties is None:
-        return False
-    section = paragraph_properties.find(_W_SECT_PR)
-    if section is None:
-        return False
-    kind = section.find(_W_TYPE)
-    return kind is None or kind.get(_W_VAL) not in ("continuous", "nextColumn")
+    return shorten(clean_text(title)[0])

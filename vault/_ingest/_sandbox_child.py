@@ -32,7 +32,8 @@ def _limit(limits: Limits) -> None:
 
 
 def _parse(fmt: Format, data: bytes, limits: Limits, legacy_encoding: str | None) -> Extracted:
-    from vault._ingest._records import parse_docx, parse_html, parse_pdf
+    from vault._ingest._docx import parse_docx
+    from vault._ingest._records import parse_html, parse_pdf
 
     if fmt is Format.HTML:
         from vault._ingest._decode import decode_text
