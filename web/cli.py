@@ -27,13 +27,12 @@ import click
 
 from keys import KeyringError, check_passphrase
 from redaction import RedactionError
-from search import Search, SearchError, Sort
+from search import Search, Sort
 from vault import DocumentInfo, Extracted, KeyStatus, Kind, Settings, Vault
 from web._json import key_status_json, review_json, review_queue_json, unmask_json, view_json
 from vault.errors import DuplicateDocument, VaultError
+from web.errors import EXIT_FAILED, EXIT_INTERNAL, answer_of
 
-EXIT_FAILED = 1
-EXIT_INTERNAL = 70
 
 
 def _fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
@@ -65,15 +64,12 @@ def _open_vault() -> Iterator[Vault]:
 
 
 def _guard(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn domain errors into one line on stderr and a non-zero exit."""
+    """Turn errors into one line on stderr and a non-zero exit: a domain error (web.errors has its
+    rule) is exit 1 with its message, anything else exit 70 with its type only."""
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (VaultError, KeyringError, RedactionError) as error:
-            _fail(str(error))
-        except SearchError as error:
-            _fail(f"{error.message} ({error.code})")
         except KeyboardInterrupt:
             _fail("interrupted; nothing half-written was kept")
         except BrokenPipeError:  # `casevault show ... | head`: the reader left, which is fine
@@ -82,7 +78,10 @@ def _guard(command: Callable[..., Any]) -> Callable[..., Any]:
         except (click.exceptions.Exit, click.ClickException):
             raise
         except Exception as error:  # noqa: BLE001 - the last line of defence: no trace, no data
-            _fail(f"unexpected {type(error).__name__}; nothing half-written was kept", EXIT_INTERNAL)
+            answer = answer_of(error)
+            if answer is None:
+                _fail(f"unexpected {type(error).__name__}; nothing half-written was kept", EXIT_INTERNAL)
+            _fail(answer.text)
 
     wrapper.__name__ = command.__name__
     wrapper.__doc__ = command.__doc__

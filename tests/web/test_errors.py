@@ -17,8 +17,9 @@ from keys import KeyringError
 from search import _bulk
 from search.errors import SearchError
 from tests.web.test_cli import MANIFEST, run  # noqa: F401 - run: the CLI fixture, a fresh vault
-from vault.errors import VaultError
-from web import _errors, cli
+from vault import Unauthenticated
+from vault.errors import NotFound, VaultError
+from web import _errors, cli, errors
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("keys", "redaction", "vault", "search")
@@ -62,7 +63,7 @@ def test_every_domain_error_is_a_4xx_or_a_deliberate_503(kind):
     app = FastAPI()
     _errors.install(app)
     handler = next(app.exception_handlers[k] for k in kind.__mro__ if k in app.exception_handlers)
-    status = _errors.status_of(_instance(kind))
+    status = errors.status_of(_instance(kind))
     assert handler is _errors._domain, f"{kind.__module__}.{kind.__name__} reaches {handler.__name__}, not _domain"
     assert 400 <= status < 500 or status == 503, f"{kind.__module__}.{kind.__name__} answers {status}"
 
@@ -77,6 +78,22 @@ def test_every_domain_error_is_one_line_and_exit_1_in_the_cli(kind, capsys):
     said = capsys.readouterr().err
     assert exited.value.code == cli.EXIT_FAILED, f"{kind.__module__}.{kind.__name__} exits {exited.value.code}"
     assert said.startswith("error: ") and "unexpected" not in said and len(said.strip().splitlines()) == 1, said
+
+
+def test_every_rule_names_a_class():
+    for name in [*errors.STATUS, *errors.CODE_IN_TEXT]:
+        module, _, attribute = name.rpartition(".")
+        kind = getattr(importlib.import_module(module), attribute, None)
+        assert isinstance(kind, type) and issubclass(kind, Exception), f"{name} names no error class"
+
+
+def test_unauthenticated_is_401_by_its_own_rule_not_by_the_order_of_the_rules(monkeypatch):
+    """An unknown credential is a NotFound to the vault and a 401 to the caller."""
+    assert issubclass(Unauthenticated, NotFound) and "vault.Unauthenticated" in errors.STATUS
+    before = {kind: errors.status_of(_instance(kind)) for kind in ERRORS}
+    assert before[Unauthenticated] == 401
+    monkeypatch.setattr(errors, "STATUS", dict(reversed(list(errors.STATUS.items()))))
+    assert {kind: errors.status_of(_instance(kind)) for kind in ERRORS} == before
 
 
 def test_the_bases_are_never_raised_themselves():
