@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from web.cli._exit import fail, guard
+from web.cli._hints import about
 from web.cli._operator import actor, case_named, open_vault
 from web.cli._output import print_json
 
@@ -24,7 +25,7 @@ def user_add(name: str, role: str, cases: tuple[str, ...], as_json: bool) -> Non
     """Add a user; prints their one-time enrolment code (good for 72 hours, stored only as a
     digest): they redeem it at /enrol to choose their password and second factor and get their
     access key. Memberships made here (by the operator) hold at once."""
-    with open_vault() as vault:
+    with open_vault() as vault, about("case"):
         info, code = vault.add_user(name, role, cases=cases, actor=actor(), enrolment=True)
     if as_json:
         print_json({"name": info.name, "role": info.role.value, "enrolment_code": code})
@@ -39,7 +40,7 @@ def user_add(name: str, role: str, cases: tuple[str, ...], as_json: bool) -> Non
 def user_reset(name: str) -> None:
     """Revoke a user's password, second factor, access keys and sessions; prints a new
     enrolment code, once. Their memberships stay confirmed (the operator holds the code)."""
-    with open_vault() as vault:
+    with open_vault() as vault, about("user"):
         code = vault.reset_credentials(name, actor=actor())
     click.echo(f"{name}'s credentials are revoked; their new enrolment code, shown once:\n  {code}")
 
