@@ -32,8 +32,8 @@ from redaction._policy import (
     may_see_real_name,
     permits,
 )
-from redaction._review import AlreadyDecided, Suggestion, SuggestionState, redactions, undecided
-from redaction.errors import InvalidAlias, RedactionError
+from redaction._review import Suggestion, SuggestionState, redactions, undecided
+from redaction.errors import AlreadyDecided, InvalidAlias, OverlappingRedactions, RedactionError, ReviewError
 
 __all__ = [
     "TOKEN_PATTERN",
@@ -51,9 +51,11 @@ __all__ = [
     "MaskedSpan",
     "MaskedText",
     "Mention",
+    "OverlappingRedactions",
     "Permission",
     "Redaction",
     "RedactionError",
+    "ReviewError",
     "Role",
     "Suggestion",
     "SuggestionState",

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes, hmac
 
-from redaction.errors import RedactionError
+from redaction.errors import OverlappingRedactions
 
 TOKEN_PREFIX = "cvx"
 TOKEN_PATTERN = re.compile(r"cvx[a-z2-7]{16}")
@@ -62,10 +62,6 @@ class MaskedSpan:
 class MaskedText:
     text: str
     spans: tuple[MaskedSpan, ...]
-
-
-class OverlappingRedactions(RedactionError):
-    code = "OVERLAPPING_REDACTIONS"
 
 
 def mask(text: str, redactions: Sequence[Redaction], token_of: Callable[[str], str]) -> MaskedText:

@@ -14,21 +14,13 @@ from dataclasses import dataclass, replace
 
 from redaction._mask import Redaction
 from redaction._matcher import Mention
-from redaction.errors import RedactionError
+from redaction.errors import AlreadyDecided
 
 
 class SuggestionState(enum.StrEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
-
-
-class ReviewError(RedactionError):
-    code = "REVIEW_ERROR"
-
-
-class AlreadyDecided(ReviewError):
-    code = "ALREADY_DECIDED"
 
 
 @dataclass(frozen=True, slots=True)

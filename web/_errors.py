@@ -1,4 +1,4 @@
-"""Domain errors to HTTP: the one place where an error becomes a status code.
+"""Domain errors over HTTP: the status of web/errors.py, as JSON or as an error page.
 
 Every answer to a failure of the API is JSON ``{"error": CODE, "message": ...}`` with a message a
 person can act on; a page answers with the same message on an error page (and a page that needs a
@@ -16,66 +16,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from keys import EmptyKeyring, IntegrityFailed, KeyringError, KeyVersionRetired, WeakPassphrase, WrongPassphrase
-from redaction import AlreadyDecided, RedactionError
-from search.errors import IndexCorrupt, IndexLocked, IndexWriteFailed, QueryNotAllowed, SearchError, SearchTimeout
-from vault import SessionEnded, SignInFailed, Unauthenticated
+from keys import KeyringError
+from redaction import RedactionError
+from search.errors import SearchError
+from vault import SessionEnded
+from vault.errors import VaultError
 from web._pages import templates
-from web._sessions import TooManyAttempts
-from vault.errors import (
-    AlreadyInitialized,
-    AuditFailed,
-    Conflict,
-    DuplicateDocument,
-    Forbidden,
-    IngestError,
-    InvalidInput,
-    NotFound,
-    NotInitialized,
-    ParsersBusy,
-    StorageFailed,
-    TooLarge,
-    UnsupportedType,
-    VaultError,
-)
+from web.errors import answer_of, status_of  # noqa: F401 - status_of: re-exported for the app's tests
 
 log = logging.getLogger(__name__)
 
-# first match wins: subclasses before their bases
-STATUS: tuple[tuple[type[Exception], int], ...] = (
-    (Unauthenticated, 401),
-    (SessionEnded, 401),
-    (SignInFailed, 401),
-    (TooManyAttempts, 429),
-    (NotFound, 404),
-    (Forbidden, 403),
-    (DuplicateDocument, 409),
-    (Conflict, 409),
-    (TooLarge, 413),
-    (UnsupportedType, 415),
-    (IngestError, 422),
-    (InvalidInput, 400),
-    (QueryNotAllowed, 400),
-    (AuditFailed, 503),
-    (ParsersBusy, 503),
-    (StorageFailed, 503),
-    (SearchTimeout, 503),
-    (IndexLocked, 503),
-    (IndexCorrupt, 503),
-    (IndexWriteFailed, 503),
-    # redaction: a decision taken twice, else what the caller gave (an alias, a span) is not usable
-    (AlreadyDecided, 409),
-    (RedactionError, 400),
-    # keys and opening: a typed answer, never a trace; stored data that does not authenticate, or a
-    # vault that is not open, is the server's state, which an operator repairs (rebuild, restore)
-    (WeakPassphrase, 400),
-    (AlreadyInitialized, 409),
-    (IntegrityFailed, 503),
-    (KeyVersionRetired, 503),
-    (EmptyKeyring, 503),
-    (WrongPassphrase, 503),
-    (NotInitialized, 503),
-)
 _HTTP_CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND",
                405: "METHOD_NOT_ALLOWED", 413: "TOO_LARGE", 415: "UNSUPPORTED_TYPE"}
 _TITLES = {400: "That did not work", 401: "Sign in", 403: "Not allowed", 404: "Not found", 405: "Not allowed",
@@ -88,13 +38,6 @@ def route_of(request: Request) -> str:
     which is stored encrypted, and logs are not."""
     route = request.scope.get("route")
     return getattr(route, "path", "(no route)")
-
-
-def status_of(error: Exception) -> int:
-    for kind, status in STATUS:
-        if isinstance(error, kind):
-            return status
-    return 500
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -116,14 +59,13 @@ def _answer(request: Request, status: int, code: str, message: str, *, needs_ses
 
 
 async def _domain(request: Request, error: Exception) -> Response:
-    status = status_of(error)
-    if status == 500:
+    answer = answer_of(error)
+    if answer is None:
         return await _internal(request, error)
     # a refusal that lifts by itself (429, a busy 503) says when to come back
-    retry_after = getattr(error, "retry_after", None)
-    return _answer(request, status, getattr(error, "code", "ERROR"), str(error),
+    return _answer(request, answer.status, answer.code, answer.message,
                    needs_session=isinstance(error, SessionEnded),
-                   headers={"Retry-After": str(retry_after)} if retry_after is not None else None)
+                   headers=None if answer.retry_after is None else {"Retry-After": str(answer.retry_after)})
 
 
 async def _validation(request: Request, error: Exception) -> Response:

@@ -1,7 +1,8 @@
-"""Every error class of every domain package (keys, redaction, vault, search), found by walking
-their modules, answers a person: over HTTP a 4xx or a deliberate 503 through the domain handler,
-in the CLI one line and exit 1 (EXIT_FAILED, bad data or usage). Never the 500 of an unexpected
-error, never the CLI's exit 70 (EXIT_INTERNAL): a new error class without a mapping fails here."""
+"""Every error class of every package (keys, redaction, vault, search and web's own), found by
+walking their modules wherever they are defined, answers a person: over HTTP a 4xx or a
+deliberate 503 through the domain handler, in the CLI one line and exit 1 (EXIT_FAILED, bad
+data or usage). Never the 500 of an unexpected error, never the CLI's exit 70 (EXIT_INTERNAL):
+a new error class without a mapping fails here."""
 
 from __future__ import annotations
 
@@ -16,12 +17,14 @@ from fastapi import FastAPI
 from keys import KeyringError
 from search import _bulk
 from search.errors import SearchError
-from tests.web.test_cli import MANIFEST, run  # noqa: F401 - run: the CLI fixture, a fresh vault
-from vault.errors import VaultError
-from web import _errors, cli
+from tests.web.cli.test_commands import MANIFEST, run  # noqa: F401 - run: the CLI fixture, a fresh vault
+from vault import Unauthenticated
+from vault.errors import NotFound, VaultError
+from web import _errors, errors
+from web.cli._exit import guard
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("keys", "redaction", "vault", "search")
+PACKAGES = ("keys", "redaction", "vault", "search", "web")
 # Bases that no module raises itself (held by test_the_bases_are_never_raised_themselves)
 BASES = {VaultError, KeyringError, SearchError}
 # Control flow inside one module, never raised out of it (held by test_the_internal_signal_...)
@@ -33,7 +36,8 @@ def _error_classes() -> list[type[Exception]]:
     for package in PACKAGES:
         root = importlib.import_module(package)
         modules = [root] + [importlib.import_module(m.name)
-                            for m in pkgutil.walk_packages(root.__path__, f"{package}.")]
+                            for m in pkgutil.walk_packages(root.__path__, f"{package}.")
+                            if m.name != "web.__main__"]  # that one runs the command line
         for module in modules:
             for _, kind in inspect.getmembers(module, inspect.isclass):
                 if issubclass(kind, Exception) and kind.__module__.split(".")[0] == package:
@@ -53,7 +57,8 @@ def _instance(kind: type[Exception]) -> Exception:
 def test_the_walk_finds_the_errors_of_every_package():
     names = {kind.__name__ for kind in ERRORS}
     assert {"InvalidAlias", "AlreadyDecided", "OverlappingRedactions", "IntegrityFailed", "KeyVersionRetired",
-            "DuplicateDocument", "SessionEnded", "InvalidSetting", "QueryTooComplex", "IndexCorrupt"} <= names
+            "DuplicateDocument", "SessionEnded", "InvalidSetting", "QueryTooComplex", "IndexCorrupt",
+            "TooManyAttempts"} <= names
     assert len(ERRORS) >= 35
 
 
@@ -62,7 +67,7 @@ def test_every_domain_error_is_a_4xx_or_a_deliberate_503(kind):
     app = FastAPI()
     _errors.install(app)
     handler = next(app.exception_handlers[k] for k in kind.__mro__ if k in app.exception_handlers)
-    status = _errors.status_of(_instance(kind))
+    status = errors.status_of(_instance(kind))
     assert handler is _errors._domain, f"{kind.__module__}.{kind.__name__} reaches {handler.__name__}, not _domain"
     assert 400 <= status < 500 or status == 503, f"{kind.__module__}.{kind.__name__} answers {status}"
 
@@ -73,10 +78,36 @@ def test_every_domain_error_is_one_line_and_exit_1_in_the_cli(kind, capsys):
         raise _instance(kind)
 
     with pytest.raises(SystemExit) as exited:
-        cli._guard(command)()
+        guard(command)()
     said = capsys.readouterr().err
-    assert exited.value.code == cli.EXIT_FAILED, f"{kind.__module__}.{kind.__name__} exits {exited.value.code}"
+    assert exited.value.code == errors.EXIT_FAILED, f"{kind.__module__}.{kind.__name__} exits {exited.value.code}"
     assert said.startswith("error: ") and "unexpected" not in said and len(said.strip().splitlines()) == 1, said
+
+
+def test_an_unexpected_error_is_exit_70_with_its_type_only(capsys):
+    def command() -> None:
+        raise ZeroDivisionError("a detail that must not show")
+
+    with pytest.raises(SystemExit) as exited:
+        guard(command)()
+    assert exited.value.code == errors.EXIT_INTERNAL
+    assert capsys.readouterr().err == "error: unexpected ZeroDivisionError; nothing half-written was kept\n"
+
+
+def test_every_rule_names_a_class():
+    for name in [*errors.STATUS, *errors.CODE_IN_TEXT]:
+        module, _, attribute = name.rpartition(".")
+        kind = getattr(importlib.import_module(module), attribute, None)
+        assert isinstance(kind, type) and issubclass(kind, Exception), f"{name} names no error class"
+
+
+def test_unauthenticated_is_401_by_its_own_rule_not_by_the_order_of_the_rules(monkeypatch):
+    """An unknown credential is a NotFound to the vault and a 401 to the caller."""
+    assert issubclass(Unauthenticated, NotFound) and "vault.Unauthenticated" in errors.STATUS
+    before = {kind: errors.status_of(_instance(kind)) for kind in ERRORS}
+    assert before[Unauthenticated] == 401
+    monkeypatch.setattr(errors, "STATUS", dict(reversed(list(errors.STATUS.items()))))
+    assert {kind: errors.status_of(_instance(kind)) for kind in ERRORS} == before
 
 
 def test_the_bases_are_never_raised_themselves():
@@ -94,5 +125,5 @@ def test_an_alias_without_a_letter_is_exit_1_of_the_cli_not_an_internal_error(ru
     """InvalidAlias (a RedactionError) ended the CLI with exit 70 and "unexpected InvalidAlias"."""
     result = run("identity", "add", "--case", MANIFEST["case"], "--name", "Hadrien Quillon", "--alias", "!!!",
                  check=False)
-    assert result.returncode == cli.EXIT_FAILED, (result.returncode, result.stderr)
+    assert result.returncode == errors.EXIT_FAILED, (result.returncode, result.stderr)
     assert "alias needs at least one letter or digit" in result.stderr and "unexpected" not in result.stderr

@@ -23,7 +23,7 @@ from tests.conftest import DEMO_CORPUS, DEMO_DIR, PASSPHRASE, set_days
 MANIFEST = json.loads((DEMO_DIR / "manifest.json").read_text())
 
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_the_casevault_command_is_installed():

@@ -1,0 +1,29 @@
+"""What the commands print besides their own lines: JSON, clock times, progress bars."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import click
+
+
+def print_json(value: object) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def clock(ms: int | None) -> str:
+    if ms is None:
+        return "--:--:--"
+    seconds = ms // 1000
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+@contextmanager
+def progress(label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal (counts of documents); silent otherwise."""
+    with click.progressbar(length=0, label=label, file=sys.stderr, show_pos=True,
+                           hidden=not sys.stderr.isatty()) as bar:
+        yield bar.update
