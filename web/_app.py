@@ -46,10 +46,10 @@ SEARCHES = frozenset({"/search", "/api/v1/search"})  # a search catches up itsel
 def _follow(search: Search) -> None:
     """Index what a write changed before its answer leaves, so the writer pays for indexing
     and whoever searches after the answer finds it; a search running meanwhile answers from
-    the last commit rather than waiting (see ``Search._catch_up``). One query when nothing
+    the last commit rather than waiting (see ``Follower.before_search``). One query when nothing
     changed. The write itself is done: if the indexes cannot follow now, the next search does."""
     try:
-        search.sync()
+        search.catch_up()
     except SearchError as error:
         log.warning("search indexes could not follow a write yet (%s); the next search will", error)
 
