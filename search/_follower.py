@@ -142,9 +142,7 @@ class Follower:
             return -1
         try:
             for status in _STATUS_DIR:
-                index = self.index(case_id, status)
-                index.storage.sweep_orphans()
-                index.verify()
+                self.index(case_id, status).check()
             mark = self.index(case_id, DocumentStatus.RELEASED).mark()
         except (IndexCorrupt, OSError, ValueError) as error:
             log.warning("search index of case %s is unreadable (%s); rebuilding it", case_id, error)

@@ -184,6 +184,12 @@ class CaseIndex:
         with self.storage.create_file(MARK_FILE) as handle:
             handle.write(str(value).encode())
 
+    def check(self) -> None:
+        """Remove what interrupted writers left behind, then ``verify``: IndexCorrupt (or OSError)
+        if the index cannot be trusted and must be rebuilt."""
+        self.storage.sweep_orphans()
+        self.verify()
+
     def verify(self) -> None:
         """Read (decrypt and authenticate) every file of the index: IndexCorrupt if one fails.
         Done once at open; it also warms the cache of decrypted files. An index of an older
