@@ -64,7 +64,7 @@ from dataclasses import dataclass, field  # noqa: E402
 import httpx  # noqa: E402
 
 from search import Search  # noqa: E402
-from search._analysis import word_analyzer  # noqa: E402
+from search._engine._analysis import word_analyzer  # noqa: E402
 from vault import Settings, Vault  # noqa: E402
 
 PASSPHRASE = "bench passphrase 2026 long"

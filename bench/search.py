@@ -14,16 +14,16 @@ anything is ingested, every transcript ingested (encrypted, masked, suggestions 
 pending suggestion rejected in one decision, and the transcript released by a second reviewer.
 Then ``Search.open(vault)`` builds the encrypted index from nothing: this process reads the
 masked documents from the vault a chunk at a time and deals their units out to two forked
-writer processes (the machine's cores), each writing a segment in one pass (``search._writer``,
+writer processes (the machine's cores), each writing a segment in one pass (``search._engine._writer``,
 which a test holds to Whoosh's own bytes), with the analyzer's cached per-word path
-(``search._analysis.terms``, which tests hold equal to the token chain). Two indexing figures:
+(``search._engine._analysis.terms``, which tests hold equal to the token chain). Two indexing figures:
 "index only" is the ``Search.open`` build over already-released documents; "end to end" is ingest +
 review + release + that build. Queries go through ``Search.search`` as an investigator: policy,
 query checks, the index search with facets, the re-check of hits against the database, snippets
 for the 10 hits of the first page rendered through the policy, and the audit entry.
 
 Plain Whoosh: ``whoosh.index.create_in`` (a plain ``FileStorage``), the same analyzer
-(``search._analysis.word_analyzer``, run as Whoosh runs it, token by token through its filters) on
+(``search._engine._analysis.word_analyzer``, run as Whoosh runs it, token by token through its filters) on
 a stored, positional text field, plus ``speaker`` and ``kind``; the same turn text as generated (it has no masking, so the real name is in it); one
 writer, no ``procs``, committed every ``--turns-per-doc`` * 200 turns (the batch casevault's
 rebuild commits). Queries: ``QueryParser("text")`` with ``FuzzyTermPlugin``, one searcher kept
@@ -70,7 +70,7 @@ from whoosh.fields import ID, KEYWORD, TEXT, Schema  # noqa: E402
 from whoosh.qparser import FuzzyTermPlugin, QueryParser  # noqa: E402
 
 from search import Search  # noqa: E402
-from search._analysis import word_analyzer  # noqa: E402
+from search._engine._analysis import word_analyzer  # noqa: E402
 from vault import Settings, Vault  # noqa: E402
 
 PASSPHRASE = "bench passphrase 2026 long"

@@ -1,12 +1,15 @@
 """Search: encrypted Whoosh indexes over the masked text only, and the queries over them.
 
 ``Search.open(vault)`` opens (and reconciles) the indexes of a vault; ``search(user, query)``
-answers what the policy lets that user find, by relevance or by date (``Sort``). See DESIGN.md, rules 1, 7 and 8.
+answers what the policy lets that user find, by relevance or by date (``Sort``). After a write,
+``catch_up()`` indexes it at once; ``follower.start()`` and ``follower.stop()`` follow the vault
+from a background thread (what other processes write). See DESIGN.md, rules 1, 7 and 8.
 """
 
-from search._index import Sort
-from search._service import Hit, Search, SearchResults, Snippet
-from search._storage import DEFAULT_CACHE_BYTES, EncryptedStorage
+from search._engine import DEFAULT_CACHE_BYTES, EncryptedStorage
+from search._query import Sort
+from search._results import Hit, SearchResults, Snippet
+from search._service import Search
 from search.errors import (
     IndexCorrupt,
     IndexLocked,

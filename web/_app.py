@@ -46,10 +46,10 @@ SEARCHES = frozenset({"/search", "/api/v1/search"})  # a search catches up itsel
 def _follow(search: Search) -> None:
     """Index what a write changed before its answer leaves, so the writer pays for indexing
     and whoever searches after the answer finds it; a search running meanwhile answers from
-    the last commit rather than waiting (see ``Search._catch_up``). One query when nothing
+    the last commit rather than waiting (see ``Follower.before_search``). One query when nothing
     changed. The write itself is done: if the indexes cannot follow now, the next search does."""
     try:
-        search.sync()
+        search.catch_up()
     except SearchError as error:
         log.warning("search indexes could not follow a write yet (%s); the next search will", error)
 
@@ -75,8 +75,9 @@ def create_app(settings: Settings, *, vault: Vault | None = None) -> FastAPI:
     services = Services(vault, Search.open(vault))
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        services.search.follower.start()  # indexes what other processes write (a CLI ingest, another node)
         yield
-        services.close()
+        services.close()  # stops the follower first
 
     app = FastAPI(title="casevault", version="1", openapi_url="/api/v1/openapi.json", docs_url=None,
                   redoc_url=None, swagger_ui_oauth2_redirect_url=None, lifespan=lifespan)
@@ -90,10 +91,15 @@ def create_app(settings: Settings, *, vault: Vault | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=_pages.HERE / "static"), name="static")
 
     @app.middleware("http")
-    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def indexed_before_answer(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
         if request.method in WRITES and request.url.path not in SEARCHES:
             await run_in_threadpool(_follow, services.search)
+        return response
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
         if response.headers.get("content-type", "").startswith("text/html"):
             response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
         for name, value in SECURITY_HEADERS.items():

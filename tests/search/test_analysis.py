@@ -13,7 +13,7 @@ import random
 
 import pytest
 
-from search._analysis import pair_analyzer, pairs, term_spans, terms, word_analyzer
+from search._engine._analysis import pair_analyzer, pairs, term_spans, terms, word_analyzer
 
 PIECES = ("a", "é", "É", "İ", "ı", "ß", "ﬁ", "œ", "中", "文", "字", "日本語", "한국어", "x", "Z", "7", "_", "-",
           "'", "’", " ", " ", "  ", "the", "les", "running", "sisters", "Gérard", "noose", "tightened")

@@ -1,4 +1,4 @@
-"""The bulk path (search._bulk) answers exactly as Whoosh's matcher walk does.
+"""The bulk path (search._engine._bulk) answers exactly as Whoosh's matcher walk does.
 
 Over a corpus spread across several segments, with deleted units in the in-review index (a
 release deletes without rewriting), random queries of every shape the language has are
@@ -15,8 +15,8 @@ import pytest
 from whoosh import query as q
 
 from search import Search
-from search import _bulk
-from search._query import expand, parse
+from search._engine import _bulk
+from search._engine._parse import expand, parse
 from tests.conftest import ingest_bytes, set_days
 from vault import DocumentStatus
 
@@ -42,14 +42,14 @@ def spread(vault, case, people):
                 documents.append(ingest_bytes(vault, case, ("\n".join(turns) + "\n").encode(), f"b{batch}-{n}.txt"))
             # days spread over a week, so a date sort has days to order and ties within each
             set_days(vault.db.engine, {d.id: date(2026, 3, rng.randint(1, 7)) for d in documents})
-            search.sync()
+            search.catch_up()
             released = documents[: 4 + batch]
             for document in released:  # decided (re-masked: a purge), and indexed so ...
                 _decide_all(vault, document.id, people["rex"])
-            search.sync()
+            search.catch_up()
             for document in released:  # ... the release only deletes from the review index
                 vault.release(document.id, people["rita"], actor="tester")
-            search.sync()
+            search.catch_up()
         yield search
 
 
@@ -105,7 +105,7 @@ def test_andnot_is_a_set_difference_where_whoosh_walk_is_not(spread, case):
     index answers ``notice ANDNOT ferry`` with one unit that says "ferry"): the bulk path is held
     to the difference of the two words' own matches instead of to the walk."""
     for status in (DocumentStatus.RELEASED, DocumentStatus.IN_REVIEW):
-        index = spread._index(case.id, status)
+        index = spread.follower.index(case.id, status)
         searcher = index.searcher()
         for a, b in (("notice", "ferry"), ("sister", "mother"), ("keys", "red")):
             first = {hit.docnum for hit in searcher.search(parse(a).query, limit=None)}
@@ -117,16 +117,16 @@ def test_andnot_is_a_set_difference_where_whoosh_walk_is_not(spread, case):
 
 def test_the_corpus_has_what_the_comparison_needs(spread, case):
     """Several segments, and deleted units in one of them: else the test above proves less."""
-    review = spread._index(case.id, DocumentStatus.IN_REVIEW).searcher()
-    released = spread._index(case.id, DocumentStatus.RELEASED).searcher()
+    review = spread.follower.index(case.id, DocumentStatus.IN_REVIEW).searcher()
+    released = spread.follower.index(case.id, DocumentStatus.RELEASED).searcher()
     assert len(released.reader().leaf_readers()) > 1
     assert any(reader.has_deletions() for reader, _ in review.reader().leaf_readers())
 
 
 def test_bulk_scores_equal_whoosh_scores_unit_by_unit(spread, case):
     """Below the service: the scores of every match, from the bulk path and from Whoosh."""
-    searcher = spread._index(case.id, DocumentStatus.RELEASED).searcher()
-    index = spread._index(case.id, DocumentStatus.RELEASED)
+    searcher = spread.follower.index(case.id, DocumentStatus.RELEASED).searcher()
+    index = spread.follower.index(case.id, DocumentStatus.RELEASED)
     for text in ("noose", "harbour keeper", "red OR lyon", "sister NOT mother", "speaker:H money",
                  "kind:transcript keys", "kind:court_record OR keys"):
         query = expand(parse(text).query, searcher.reader())
@@ -149,10 +149,10 @@ def test_the_walk_counts_every_match_once_its_page_is_full(spread, case):
     """The walk (date ranges take it) counted only the matches seen before its page filled:
     TopCollector's rising minimum score let Whoosh prune the posting lists that could not beat
     it. Totals and facets count every match."""
-    from search._index import CountingCollector
+    from search._engine._walk import CountingCollector
     missed = []
     for status in (DocumentStatus.RELEASED, DocumentStatus.IN_REVIEW):
-        index = spread._index(case.id, status)
+        index = spread.follower.index(case.id, status)
         searcher = index.searcher()
         for text in [*WORDS, *(f"{word}~1" for word in WORDS), "red OR lyon OR keys"]:
             query = expand(parse(text).query, searcher.reader())

@@ -40,7 +40,7 @@ def test_reindex_killed_again_and_again_leaves_a_consistent_index(vault, case, p
         answer = search.search(people["ivy"], "lighthouse", actor="tester").to_json()
         assert answer["total"] == 20 * 20  # every turn of the 20 released calls, each once
         assert search.search(people["rex"], "harbour", actor="tester").total == 40 * 20
-        for index in search._indexes.values():
+        for index in search.follower.indexes():
             assert index.storage._orphans("MAIN") == []
             leftovers = [p.name for p in index.path.iterdir() if p.name.endswith(".partial") or p.name.endswith(".tmp")]
             assert leftovers == []

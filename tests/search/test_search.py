@@ -20,8 +20,8 @@ from whoosh.reading import SegmentReader
 
 from keys import SecretKey
 from search import QueryNotAllowed, Search, SearchError
-from search import _service as search_service
-from search._index import CaseIndex
+from search import _follower
+from search._engine._index import CaseIndex
 from tests.conftest import ingest_bytes
 from tests.search.conftest import NAMES, release
 from vault import DocumentStatus
@@ -72,7 +72,7 @@ def test_a_speaker_label_finds_its_turns_whether_or_not_it_was_linked_to_the_ide
     assert any(r["field"] == "speaker" and r["text"] == "H" for u in vault.masked(unlinked.id).units for r in u.suggestions)
     vault.decide(unlinked.id, people["rex"], pending, accept=False, actor="tester")  # "H" stays a plain label
     vault.release(unlinked.id, people["rita"], actor="tester")
-    search.sync()
+    search.catch_up()
     for persona in ("ivy", "rex"):
         answer = _answer(search, people[persona], "speaker:H", per_page=50)
         found = {h["id"] for h in answer["hits"]}
@@ -128,7 +128,7 @@ def test_cjk_text_is_searchable_by_bigrams(vault, case, people):
 def _index_plaintext(search) -> bytes:
     """Every file of every index, decrypted, plus every term and stored field."""
     out = []
-    for index in search._indexes.values():
+    for index in search.follower.indexes():
         storage = index.storage
         for name in storage.list():
             if "WRITELOCK" not in name and not name.endswith(".tmp"):
@@ -152,7 +152,7 @@ def _assert_index_clean(search, names=NAMES) -> None:
 
 
 def test_no_real_name_in_any_term_stored_field_or_file(vault, search, people):
-    search.sync()
+    search.catch_up()
     _assert_index_clean(search)
     raw = b"".join(p.read_bytes() for p in search.root.rglob("*") if p.is_file())
     assert b"noos" not in raw and b"sister" not in raw  # on disk, even the other words are ciphertext
@@ -161,10 +161,10 @@ def test_no_real_name_in_any_term_stored_field_or_file(vault, search, people):
 def test_a_name_registered_later_is_rewritten_out_of_the_index_files(vault, case, people, search):
     document = ingest_bytes(vault, case, "[00:00:01] QM: Odile Verlaine keeps the keys; your sister too.\n".encode(), "late.txt")
     release(vault, document.id, people["rex"], people["rita"])
-    search.sync()
+    search.catch_up()
     assert b"verlain" in _index_plaintext(search).lower()  # unregistered: indexed like any word
     vault.add_identity(case, name="Odile Verlaine", label="Relative 1", actor="tester")
-    search.sync()
+    search.catch_up()
     _assert_index_clean(search, ["Odile Verlaine", "Verlaine", "Odile"])
     assert _answer(search, people["ivy"], '"Relative 1" keys')["total"] == 1
 
@@ -376,13 +376,13 @@ def test_changes_committed_while_no_index_was_open_are_replayed_at_open(vault, c
 
 def test_an_index_commit_whose_mark_was_lost_is_replayed_without_duplicates(vault, search, people, case):
     before = _answer(search, people["ivy"], "noose red")
-    index = search._index(case.id, DocumentStatus.RELEASED)
+    index = search.follower.index(case.id, DocumentStatus.RELEASED)
     count = index.doc_count()
     index.set_mark(0)  # the process died after the index commit, before the mark moved
     search.close()
     with Search.open(vault) as reopened:
         assert _answer(reopened, people["ivy"], "noose red") == before
-        assert reopened._index(case.id, DocumentStatus.RELEASED).doc_count() == count
+        assert reopened.follower.index(case.id, DocumentStatus.RELEASED).doc_count() == count
 
 
 def test_a_tampered_index_is_rebuilt_at_open(vault, search, people, case):
@@ -419,7 +419,7 @@ def test_a_case_created_after_the_indexes_opened_is_followed(vault, search):
 
 
 def test_a_rebuild_by_two_processes_answers_like_one(vault, search, people, case, monkeypatch):
-    from search import _index
+    from search._engine import _index
 
     def answers() -> dict[str, dict]:
         # hits of equal score come in index order, which the processes' segments change
@@ -431,11 +431,11 @@ def test_a_rebuild_by_two_processes_answers_like_one(vault, search, people, case
 
     before = answers()
     monkeypatch.setattr(_index, "PARALLEL_ABOVE_UNITS", 0)  # fork even for this small case
-    monkeypatch.setattr(search_service, "INDEX_PROCS", 2)
+    monkeypatch.setattr(_follower, "INDEX_PROCS", 2)
     search.rebuild(case.id)
     assert answers() == before
     for status in (DocumentStatus.RELEASED, DocumentStatus.IN_REVIEW):
-        index = search._index(case.id, status)
+        index = search.follower.index(case.id, status)
         assert index.doc_count() > 0
         assert len(index.searcher().reader().leaf_readers()) == 2  # a segment from each process
 
@@ -446,10 +446,10 @@ def test_writers_forked_while_other_threads_search(vault, search, people, case, 
     writer processes: no write hangs or fails, and every answer is one of the index's states."""
     import threading
 
-    from search import _index
+    from search._engine import _index
 
     monkeypatch.setattr(_index, "PARALLEL_ABOVE_UNITS", 0)  # every write forks
-    monkeypatch.setattr(search_service, "INDEX_PROCS", 2)
+    monkeypatch.setattr(_follower, "INDEX_PROCS", 2)
     start = _answer(search, people["ivy"], "harbour")["total"]
     stop, errors, totals = threading.Event(), [], set()
 
@@ -468,8 +468,8 @@ def test_writers_forked_while_other_threads_search(vault, search, people, case, 
             lines = "".join(f"[00:00:{t:02d}] QM: the harbour keeper {n} called twice ({t}).\n" for t in range(10))
             document = ingest_bytes(vault, case, lines.encode(), f"harbour-{n}.txt")
             release(vault, document.id, people["rex"], people["rita"])
-            search.sync()
-            assert len(search._index(case.id, DocumentStatus.RELEASED).searcher().reader().leaf_readers()) >= 2
+            search.catch_up()
+            assert len(search.follower.index(case.id, DocumentStatus.RELEASED).searcher().reader().leaf_readers()) >= 2
     finally:
         stop.set()
         for thread in threads:
@@ -505,11 +505,11 @@ def test_a_decision_rewrites_a_segment_shared_with_other_documents(vault, search
     value, and its posting pool refused them (AssertionError): every search then failed with 500."""
     first = ingest_bytes(vault, case, "[00:00:01] QM: Odile Verlaine keeps the harbour keys.\n".encode(), "a.txt")
     ingest_bytes(vault, case, "[00:00:01] QM: the harbour master called twice.\n".encode(), "b.txt")
-    search.sync()  # one commit: both documents in one segment of the review index
+    search.catch_up()  # one commit: both documents in one segment of the review index
     pending = [r["id"] for u in vault.masked(first.id).units for r in u.suggestions if r["state"] == "pending"]
     assert pending
     vault.decide(first.id, people["rex"], pending, accept=False, actor="tester")  # re-masked: a purge
-    search.sync()
+    search.catch_up()
     assert _answer(search, people["rex"], "harbour")["total"] == 2
     assert _answer(search, people["rex"], "master")["total"] == 1
 
@@ -518,12 +518,12 @@ def test_a_failed_index_commit_releases_the_write_lock(vault, search, people, ca
     """A commit that raises cancels its writer. Before, the writer kept the index's write lock for
     as long as the exception lived (an error handler or log holds it; its frames hold the writer):
     the next write waited WRITE_LOCK_SECONDS holding the sync lock, and every search behind it."""
-    from search import _index
+    from search._engine import _index
 
     def broken(_writer, _segments):
         raise RuntimeError("merge failed")
 
-    index = search._index(case.id, DocumentStatus.IN_REVIEW)
+    index = search.follower.index(case.id, DocumentStatus.IN_REVIEW)
     merge = _index._merge_when_many
     monkeypatch.setattr(_index, "WRITE_LOCK_SECONDS", 0.5)
     monkeypatch.setattr(_index, "_merge_when_many", broken)
@@ -546,7 +546,7 @@ class _Writing:
         self._thread = threading.Thread(target=self._hold, args=(search,))
 
     def _hold(self, search) -> None:
-        with search._sync_lock:
+        with search.follower.lock:
             self._held.set()
             self._done.wait(30)
 

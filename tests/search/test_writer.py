@@ -1,4 +1,4 @@
-"""search._writer: segments written in one pass, and by several processes, read as Whoosh's own.
+"""search._engine._writer: segments written in one pass, and by several processes, read as Whoosh's own.
 
 ``UnitWriter`` writes the term dictionary and the postings itself, so its files are held to the
 bytes Whoosh's ``SegmentWriter`` writes for the same rows, and what a reader finds in an index
@@ -22,10 +22,10 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
 from keys import SecretKey
-from search import _index, _writer
-from search._analysis import case_schema
-from search._index import CaseIndex, _rewrite_segments_with_deletions
-from search._writer import CaseCodec, UnitWriter, _inlined_terminfo, _singleton_terminfo
+from search._engine import _index, _writer
+from search._engine._analysis import case_schema
+from search._engine._index import CaseIndex, _rewrite_segments_with_deletions
+from search._engine._writer import CaseCodec, UnitWriter, _inlined_terminfo, _singleton_terminfo
 from search.errors import IndexWriteFailed
 
 WORDS = ("noose tighten sister mother harbour keeper notice red lyon family waiting called money return home "

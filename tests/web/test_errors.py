@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from keys import KeyringError
-from search import _bulk
+from search._engine import _bulk
 from search.errors import SearchError
 from tests.web.cli.test_commands import MANIFEST, run  # noqa: F401 - run: the CLI fixture, a fresh vault
 from vault import Unauthenticated
@@ -118,7 +118,7 @@ def test_the_bases_are_never_raised_themselves():
 
 
 def test_the_internal_signal_never_leaves_search():
-    assert "except _bulk.Unsupported" in (ROOT / "search" / "_service.py").read_text()
+    assert "except _bulk.Unsupported" in (ROOT / "search" / "_engine" / "_answer.py").read_text()
 
 
 def test_an_alias_without_a_letter_is_exit_1_of_the_cli_not_an_internal_error(run):

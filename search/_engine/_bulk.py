@@ -27,27 +27,22 @@ import time
 from itertools import accumulate, repeat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from whoosh import query as q
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching import ListMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import SegmentReader, TermNotFound
 from whoosh.scoring import BM25FScorer, WeightScorer
 from whoosh.searching import Searcher
-from whoosh.util.numeric import byte_to_length
 
-from search._analysis import DAY_MICROSECONDS
+from search._engine._analysis import DAY_MICROSECONDS
+from search._engine._columns import SegmentColumns, SegmentLengths
 from search.errors import SearchTimeout
-
-if TYPE_CHECKING:
-    from search._index import SegmentColumns  # which imports this module's SegmentLengths
 
 Scores = dict[int, float]  # docnum within a segment -> score
 COLUMN_FILTERS = {"kind": "kind"}  # query field -> the facet column holding its one value per unit
 DAY_FIELD = "date"  # the field whose ranges are read from the day column (SegmentColumns.days)
-_LENGTHS = [byte_to_length(b) for b in range(256)]
 
 
 class Unsupported(Exception):
@@ -89,38 +84,6 @@ def _in_range(node: q.NumericRange) -> Callable[[int], bool]:
                 and (high is None or (value < high if node.endexcl else value <= high)))
 
     return test
-
-
-class SegmentLengths:
-    """The field lengths of every document of one segment, read once per field (a segment never
-    changes), as BM25F needs them."""
-
-    def __init__(self, reader: SegmentReader) -> None:
-        self._reader = reader
-        self._fields: dict[str, list[int]] = {}
-
-    def of(self, fieldname: str) -> list[int]:
-        lengths = self._fields.get(fieldname)
-        if lengths is None:
-            reader = self._reader
-            count = reader.doc_count_all()
-            column = _length_column(reader, fieldname)
-            if column is not None:
-                lengths = [_LENGTHS[b] or 1 for b in column]
-            else:
-                lengths = [reader.doc_field_length(d, fieldname, 1) or 1 for d in range(count)]
-            self._fields[fieldname] = lengths
-        return lengths
-
-
-def _length_column(reader: SegmentReader, fieldname: str) -> list[int] | None:
-    """The raw length bytes of a field, or None where Whoosh keeps them some other way."""
-    perdoc = getattr(reader, "_perdoc", None)
-    cached = getattr(perdoc, "_cached_reader", None)
-    if cached is None:
-        return None
-    column = cached(_lenfield(fieldname), LENGTHS_COLUMN)
-    return None if column is None else list(column)
 
 
 @dataclass

@@ -9,31 +9,23 @@ opened once and keeps one searcher, refreshed after commits, never reopened per 
 from __future__ import annotations
 
 import threading
-from array import array
-from bisect import bisect_right
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
-from enum import StrEnum
-from heapq import heappush, heapreplace
 from pathlib import Path
 
-from whoosh.collectors import TopCollector
 from whoosh.index import Index, LockError
 from whoosh.reading import MultiReader, SegmentReader
 from whoosh.searching import Searcher
 from whoosh.writing import MERGE_SMALL, SegmentWriter
 
 from keys import SecretKey
-from search._analysis import DAY_MICROSECONDS, case_schema
-from search._bulk import SegmentLengths
-from search._storage import EncryptedStorage
-from search._writer import UnitWriter
+from search._engine._analysis import case_schema
+from search._engine._columns import SegmentColumns, SegmentLengths, segment_id
+from search._engine._storage import EncryptedStorage
+from search._engine._writer import UnitWriter
 from search.errors import IndexCorrupt, IndexLocked
 from vault import SearchableDocument
-from vault.errors import InvalidInput
 
 MARK_FILE = "outbox.mark"
 FORMAT_FILE = "format.mark"
@@ -41,30 +33,6 @@ INDEX_FORMAT = 3  # raise when the schema, the analysis or the encoding changes:
 WRITE_LOCK_SECONDS = 30.0
 MERGE_ABOVE_SEGMENTS = 8
 PARALLEL_ABOVE_UNITS = 1000  # a smaller batch is written in this process: forking would cost more
-
-
-FACETS = {"kind": "kind", "year": "year", "speaker": "speaker_facet"}  # facet: column
-
-
-class Sort(StrEnum):
-    """The orders of a search: by relevance, or by the day each document came in, newest or
-    oldest first (within a day, the more relevant first)."""
-
-    RELEVANCE = "relevance"
-    NEWEST = "newest"
-    OLDEST = "oldest"
-
-    @classmethod
-    def named(cls, value: str) -> Sort:
-        try:
-            return cls(value)
-        except ValueError:
-            raise InvalidInput("sort is one of " + ", ".join(cls)) from None
-
-    @property
-    def day_sign(self) -> int:
-        """How the day weighs in the order: 1 newest first, -1 oldest first, 0 not at all."""
-        return {Sort.NEWEST: 1, Sort.OLDEST: -1}.get(self, 0)
 
 
 def units_of(document: SearchableDocument) -> list[dict[str, object]]:
@@ -102,90 +70,6 @@ def _merge_when_many(writer: SegmentWriter, segments: Sequence[object]) -> list[
     return MERGE_SMALL(writer, segments) if len(segments) > MERGE_ABOVE_SEGMENTS else list(segments)
 
 
-@dataclass(frozen=True, slots=True)
-class SegmentColumns:
-    """What a search reads of every unit of one segment, read once per segment."""
-
-    facets: dict[str, list[object]]  # facet: the value of each unit
-    days: Sequence[int]  # the day each unit's document came in, as ``date.toordinal()``
-
-
-def _segment_id(reader: object) -> str:
-    segment = reader.segment() if isinstance(reader, SegmentReader) else None
-    return segment.segment_id() if segment is not None else ""  # "": an empty index
-
-
-class CountingCollector(TopCollector):
-    """The best ``limit`` matches in the order ``sort``, and the facet counts of every match.
-
-    Whoosh's own facets (``groupedby``) open every facet column of every segment again for
-    each query and turn each match into a key through three calls per facet; here the columns
-    of a segment are read once (``CaseIndex.columns``, segments never change) and a match
-    costs one list append, counted per segment in bulk. A date sort keeps the best by the key
-    (day, score), or (-day, score) for the oldest first, in Whoosh's own heap: a hit's ``score``
-    is then that key (``relevance`` takes the score back out). Whoosh's ``sortedby`` would lose
-    these counts and read the sort column again per query. The counts need every match, not only
-    those that could make the page: block-quality skipping is off, and the lowest score on the
-    page is never handed to the matcher (``minscore`` stays 0; given it, Whoosh's ``replace``
-    turns an OR into an AND-maybe when one side alone cannot reach it).
-    """
-
-    def __init__(self, limit: int, columns: Callable[[SegmentReader], SegmentColumns],
-                 sort: Sort = Sort.RELEVANCE) -> None:
-        super().__init__(limit=limit, usequality=False)
-        self._columns = columns
-        self._day_sign = sort.day_sign
-        self.facets: dict[str, Counter[object]] = {name: Counter() for name in FACETS}
-        self._segment = SegmentColumns({}, ())
-        self._matched: list[int] = []
-        self._offsets: list[int] = []  # of the segments searched, and their columns
-        self._segments: list[SegmentColumns] = []
-
-    def set_subsearcher(self, subsearcher, offset):  # type: ignore[no-untyped-def]
-        self._count()
-        super().set_subsearcher(subsearcher, offset)
-        self._segment = self._columns(subsearcher.reader())
-        self._offsets.append(offset)
-        self._segments.append(self._segment)
-
-    def collect(self, sub_docnum):  # type: ignore[no-untyped-def]
-        self._matched.append(sub_docnum)
-        return super().collect(sub_docnum)
-
-    def _collect(self, global_docnum, score):  # type: ignore[no-untyped-def]
-        # TopCollector._collect with the key of the sort, and without ``self.minscore = items[0][0]``;
-        # among equal keys the lower docnum stays (matches come in docnum order)
-        if self._day_sign:
-            score = (self._day_sign * self._segment.days[global_docnum - self.offset], score)
-        self.total += 1
-        item = (score, -global_docnum)
-        if len(self.items) < self.limit:
-            heappush(self.items, item)
-        elif score > self.items[0][0]:
-            heapreplace(self.items, item)
-        return score
-
-    @staticmethod
-    def relevance(key: float | tuple[int, float] | None) -> float:
-        """The relevance score in a hit's ``score`` (a key, for a date sort)."""
-        return (key[1] if isinstance(key, tuple) else key) or 0.0
-
-    def day(self, docnum: int) -> int:
-        """The day (``date.toordinal()``) of a unit found, by its top-level docnum."""
-        segment = bisect_right(self._offsets, docnum) - 1
-        return self._segments[segment].days[docnum - self._offsets[segment]]
-
-    def finish(self):  # type: ignore[no-untyped-def]
-        self._count()
-        super().finish()
-
-    def _count(self) -> None:
-        if self._matched:
-            for name, values in self._segment.facets.items():
-                self.facets[name].update(map(values.__getitem__, self._matched))
-            self._matched = []
-
-
 class CaseIndex:
     """The released or the in-review units of one case, encrypted under the case's index key."""
 
@@ -210,11 +94,11 @@ class CaseIndex:
                 self._searcher = self.index.searcher()
             elif not self._searcher.up_to_date():
                 self._searcher = self._refreshed(self._searcher)
-                live = {_segment_id(reader) for reader, _ in self._searcher.reader().leaf_readers()}
-                for segment_id in set(self._columns) - live:  # merged away
-                    del self._columns[segment_id]
-                for segment_id in set(self._lengths) - live:
-                    del self._lengths[segment_id]
+                live = {segment_id(reader) for reader, _ in self._searcher.reader().leaf_readers()}
+                for gone in set(self._columns) - live:  # merged away
+                    del self._columns[gone]
+                for gone in set(self._lengths) - live:
+                    del self._lengths[gone]
             return self._searcher
 
     def _refreshed(self, searcher: Searcher) -> Searcher:
@@ -229,7 +113,7 @@ class CaseIndex:
         thread's search may still be reading them; their files are bytes in memory, no handles.
         """
         toc = self.index._read_toc()
-        kept = {_segment_id(reader): reader for reader, _ in searcher.reader().leaf_readers()}
+        kept = {segment_id(reader): reader for reader, _ in searcher.reader().leaf_readers()}
         readers = []
         for segment in toc.segments:
             reader = kept.get(segment.segment_id())
@@ -245,22 +129,19 @@ class CaseIndex:
         """The facet values and the day of every unit of one segment, read once: a segment never
         changes (a deleted unit keeps its values but never matches)."""
         if not isinstance(reader, SegmentReader):  # an empty index: nothing matches
-            return SegmentColumns({name: [] for name in FACETS}, ())
-        segment_id = _segment_id(reader)
-        columns = self._columns.get(segment_id)
+            return SegmentColumns.read(reader)
+        key = segment_id(reader)
+        columns = self._columns.get(key)
         if columns is None:
-            facets = {name: list(reader.column_reader(column)) for name, column in FACETS.items()}
-            raw = reader.column_reader("date", translate=False)  # whole days: see units_of
-            columns = SegmentColumns(facets, array("i", (value // DAY_MICROSECONDS + 1 for value in raw)))
-            self._columns[segment_id] = columns
+            columns = self._columns[key] = SegmentColumns.read(reader)
         return columns
 
     def segment_lengths(self, reader: SegmentReader) -> SegmentLengths:
         """The field lengths of one segment's units, for scoring in bulk (read once per field)."""
-        segment_id = _segment_id(reader)
-        lengths = self._lengths.get(segment_id)
+        key = segment_id(reader)
+        lengths = self._lengths.get(key)
         if lengths is None:
-            lengths = self._lengths.setdefault(segment_id, SegmentLengths(reader))
+            lengths = self._lengths.setdefault(key, SegmentLengths(reader))
         return lengths
 
     @contextmanager
@@ -303,6 +184,12 @@ class CaseIndex:
         with self.storage.create_file(MARK_FILE) as handle:
             handle.write(str(value).encode())
 
+    def check(self) -> None:
+        """Remove what interrupted writers left behind, then ``verify``: IndexCorrupt (or OSError)
+        if the index cannot be trusted and must be rebuilt."""
+        self.storage.sweep_orphans()
+        self.verify()
+
     def verify(self) -> None:
         """Read (decrypt and authenticate) every file of the index: IndexCorrupt if one fails.
         Done once at open; it also warms the cache of decrypted files. An index of an older
@@ -325,3 +212,21 @@ class CaseIndex:
                 self._searcher.close()
                 self._searcher = None
         self.index.close()
+
+
+def replace_documents(indexes: Mapping[object, CaseIndex], remove: Iterable[str],
+                      documents: Iterable[SearchableDocument], *, purge: bool, procs: int = 1) -> None:
+    """Remove the units of ``remove`` from every index of ``indexes`` (one per document status),
+    then add the units of each of ``documents`` to the index of its status, in one commit per
+    index. Documents are read (from the vault, say) while the units before them are being
+    indexed, by other processes in a large batch."""
+    remove = list(remove)
+    with ExitStack() as stack:
+        writers = {status: stack.enter_context(index.writing(purge=purge, procs=procs))
+                   for status, index in indexes.items()}
+        for writer in writers.values():
+            for document_id in remove:
+                writer.delete_by_term("document", document_id)
+        for document in documents:
+            if document.status in writers:
+                writers[document.status].add_units(units_of(document))

@@ -21,7 +21,7 @@ which makes a whole-file AEAD both simple and cheap:
 * ``temp_storage`` is encrypted too. Whoosh spills posting runs (of a merge) and column buffers
   there; ``RamStorage`` would spill to the system temporary directory.
 * The storage refuses to be pickled, so the key never crosses a pipe: the processes that write a
-  large batch (``search._writer``) are forked and inherit it; under ``spawn`` or ``forkserver``
+  large batch (``_writer``) are forked and inherit it; under ``spawn`` or ``forkserver``
   they would fail loudly.
 * Whoosh never fsyncs and a killed commit leaves orphans; ``sweep_orphans`` removes them.
 
