@@ -20,17 +20,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from redaction import Permission, Role, may_see_document, permits
-from vault import CaseInfo, DocumentInfo, DocumentStatus, Unauthenticated, UserInfo, Vault
-from vault.errors import DuplicateDocument, Forbidden, InvalidInput, NotFound
+from redaction import Permission, may_see_case, may_see_document
+from vault import CaseInfo, DocumentInfo, DocumentStatus, UserInfo, Vault
+from vault.errors import DuplicateDocument, InvalidInput
 from web import _json
 from web._input import MAX_POSITION, plain_text
 from web._upload import Upload, read_upload
+from web.deps import CurrentUser, Require, require, visible_case, visible_document
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(plain_text)])
 
-_NO_CASE = "no such case"
-_BEARER = "Bearer "
+User = CurrentUser
 
 
 def _services(request: Request) -> Any:
@@ -41,52 +41,8 @@ def _vault(request: Request) -> Vault:
     return _services(request).vault
 
 
-def caller(request: Request) -> UserInfo:
-    """The user of the request's access key; 401 for a missing, unknown, revoked or expired key."""
-    header = request.headers.get("authorization", "")
-    if not header.startswith(_BEARER):
-        raise Unauthenticated("send an access key as 'Authorization: Bearer cvk_...'")
-    return _vault(request).authenticate(header[len(_BEARER):].strip())
-
-
-User = Annotated[UserInfo, Depends(caller)]
-
-
 def _actor(user: UserInfo) -> str:
     return f"{user.name} (api)"
-
-
-def _require(user: UserInfo, permission: Permission, case_id: str | None = None) -> None:
-    decision = permits(user.actor, permission, case_id)
-    if not decision:
-        raise Forbidden(f"not allowed: {decision.reason}")  # type: ignore[union-attr]
-
-
-def _knows_case(user: UserInfo, case_id: str) -> bool:
-    """Whether the caller may know the case exists: a member, or an admin (who manages cases)."""
-    return user.role is Role.ADMIN or case_id in user.cases
-
-
-def _visible_case(vault: Vault, user: UserInfo, name_or_id: str) -> CaseInfo:
-    """The case, if the caller may know it exists; 404 otherwise, as for a case that does not."""
-    try:
-        case = vault.case(name_or_id)
-    except NotFound:
-        raise NotFound(_NO_CASE) from None
-    if not _knows_case(user, case.id):
-        raise NotFound(_NO_CASE)
-    return case
-
-
-def visible_document(vault: Vault, user: UserInfo, document_id: str) -> Any:
-    """The document, if the caller may see it; 404 otherwise, as for one that does not exist."""
-    try:
-        info = vault.document(document_id)
-    except NotFound:
-        raise NotFound("no such document") from None
-    if not may_see_document(user.actor, info.case_id, info.status.value):
-        raise NotFound("no such document")
-    return info
 
 
 # -- health and cases ---------------------------------------------------------------------------
@@ -111,12 +67,12 @@ def list_cases(request: Request, user: User) -> list[dict[str, object]]:
     """The cases the caller belongs to (every case for an admin), each counting the documents
     the caller may see."""
     cases = _vault(request).cases(user)
-    return [_case_json(c) for c in cases if _knows_case(user, c.id)]
+    return [_case_json(c) for c in cases if may_see_case(user.actor, c.id)]
 
 
 @router.post("/cases", status_code=201)
 def create_case(request: Request, user: User, body: CaseIn) -> dict[str, object]:
-    _require(user, Permission.CASE_MANAGE)
+    require(user, Permission.CASE_MANAGE)
     return _case_json(_vault(request).create_case(body.name, actor=_actor(user), archive_scope=body.archive_scope))
 
 
@@ -131,8 +87,8 @@ async def upload_document(request: Request, user: User) -> dict[str, object]:
     case_name = upload.fields.get("case")
     if not case_name:
         raise InvalidInput("say which case the document belongs to, in the field 'case'")
-    case = await run_in_threadpool(_visible_case, vault, user, case_name)
-    _require(user, Permission.DOCUMENT_UPLOAD, case.id)
+    case = await run_in_threadpool(visible_case, vault, user, case_name)
+    require(user, Permission.DOCUMENT_UPLOAD, case.id)
     document = await run_in_threadpool(ingest_upload, vault, user, case, upload)
     return {"id": document.id, "kind": document.kind.value, "status": document.status.value}
 
@@ -171,7 +127,7 @@ def download_original(request: Request, user: User, document_id: str) -> Streami
     """The original file as uploaded, for the case's reviewers (audited)."""
     vault = _vault(request)
     info = visible_document(vault, user, document_id)
-    _require(user, Permission.DOCUMENT_DOWNLOAD_ORIGINAL, info.case_id)
+    require(user, Permission.DOCUMENT_DOWNLOAD_ORIGINAL, info.case_id)
     reader = vault.open_original(document_id, actor=_actor(user))
 
     def chunks() -> Any:
@@ -199,11 +155,11 @@ def search(request: Request, user: User, body: SearchIn) -> dict[str, object]:
     """Search what the caller may see (POST, so queries stay out of access logs). Answers like
     ``casevault search --json``."""
     services = _services(request)
-    case = _visible_case(services.vault, user, body.case) if body.case else None
+    case = visible_case(services.vault, user, body.case) if body.case else None
     if case is not None:
-        _require(user, Permission.SEARCH, case.id)
-    elif user.role is Role.ADMIN:  # no case of their own to search; a member of none gets an empty answer
-        raise Forbidden("not allowed: searching is for investigators and reviewers")
+        require(user, Permission.SEARCH, case.id)
+    else:  # admins have no case of their own to search; a member of none gets an empty answer
+        require(user, Permission.SEARCH, refusal="not allowed: searching is for investigators and reviewers")
     return services.search.search(user, body.q, actor=_actor(user), case=case, page=body.page,
                                   sort=body.sort).to_json()
 
@@ -217,10 +173,10 @@ class DecisionsIn(BaseModel):
 
 
 @router.get("/review")
-def review_queue(request: Request, user: User) -> list[dict[str, object]]:
+def review_queue(request: Request,
+                 user: Annotated[UserInfo, Require(Permission.DOCUMENT_REVIEW, "only reviewers have a review queue")],
+                 ) -> list[dict[str, object]]:
     """Documents waiting for the caller's review."""
-    if user.role is not Role.REVIEWER:
-        raise Forbidden("only reviewers have a review queue")
     return _json.review_queue_json(_vault(request).in_review(user))
 
 
@@ -288,8 +244,8 @@ class UnmaskDecisionIn(BaseModel):
 def identities(request: Request, user: User, case: str) -> list[dict[str, object]]:
     """Pseudonyms and categories; real names and aliases only where the policy allows (audited)."""
     vault = _vault(request)
-    case_info = _visible_case(vault, user, case)
-    _require(user, Permission.IDENTITY_READ, case_info.id)
+    case_info = visible_case(vault, user, case)
+    require(user, Permission.IDENTITY_READ, case_info.id)
     return vault.identity_listing(case_info, user, actor=_actor(user))
 
 
@@ -300,7 +256,7 @@ def _labels(vault: Vault, case: CaseInfo) -> dict[str, str]:
 @router.post("/cases/{case}/unmask-requests", status_code=201)
 def request_unmask(request: Request, user: User, case: str, body: UnmaskIn) -> dict[str, object]:
     vault = _vault(request)
-    case_info = _visible_case(vault, user, case)
+    case_info = visible_case(vault, user, case)
     made = vault.request_unmask(user, case_info, body.identity, body.justification, actor=_actor(user))
     return _json.unmask_json(made, _labels(vault, case_info))
 
@@ -309,8 +265,8 @@ def request_unmask(request: Request, user: User, case: str, body: UnmaskIn) -> d
 def unmask_requests(request: Request, user: User, case: str) -> list[dict[str, object]]:
     """All requests of the case for its reviewers; one's own for an investigator."""
     vault = _vault(request)
-    case_info = _visible_case(vault, user, case)
-    _require(user, Permission.IDENTITY_READ, case_info.id)
+    case_info = visible_case(vault, user, case)
+    require(user, Permission.IDENTITY_READ, case_info.id)
     labels = _labels(vault, case_info)
     return [_json.unmask_json(r, labels) for r in vault.unmask_requests(case_info, user)]
 
@@ -351,7 +307,7 @@ def _case_names(vault: Vault) -> dict[str, str]:
 
 @router.get("/users")
 def users(request: Request, user: User) -> list[dict[str, object]]:
-    _require(user, Permission.USER_MANAGE)
+    require(user, Permission.USER_MANAGE)
     vault = _vault(request)
     names = _case_names(vault)
     return [_json.user_json(u, names) for u in vault.users()]
@@ -361,7 +317,7 @@ def users(request: Request, user: User) -> list[dict[str, object]]:
 def add_user(request: Request, user: User, body: UserIn) -> dict[str, object]:
     """A new user; the answer holds their one-time enrolment code (for them: they redeem it at
     /enrol to set their own credentials). Their memberships wait for a reviewer of each case."""
-    _require(user, Permission.USER_MANAGE)
+    require(user, Permission.USER_MANAGE)
     vault = _vault(request)
     added, code = vault.add_user(body.name, body.role, cases=tuple(body.cases), actor=_actor(user), by=user)
     return _json.user_json(added, _case_names(vault)) | {"enrolment_code": code}
@@ -374,7 +330,7 @@ class RoleIn(BaseModel):
 @router.put("/users/{name}/role")
 def set_role(request: Request, user: User, name: str, body: RoleIn) -> dict[str, object]:
     """Change a user's role; their memberships wait for a reviewer's confirmation again."""
-    _require(user, Permission.USER_MANAGE)
+    require(user, Permission.USER_MANAGE)
     vault = _vault(request)
     return _json.user_json(vault.set_role(name, body.role, actor=_actor(user), by=user), _case_names(vault))
 
@@ -383,32 +339,32 @@ def set_role(request: Request, user: User, name: str, body: RoleIn) -> dict[str,
 def reset_credentials(request: Request, user: User, name: str) -> dict[str, object]:
     """Revoke the user's password, second factor, keys and sessions; the answer holds a new
     enrolment code for them. Their memberships wait for a reviewer's confirmation again."""
-    _require(user, Permission.USER_MANAGE)
+    require(user, Permission.USER_MANAGE)
     return {"name": name, "enrolment_code": _vault(request).reset_credentials(name, actor=_actor(user), by=user)}
 
 
 @router.put("/users/{name}/cases/{case}")
 def add_membership(request: Request, user: User, name: str, case: str) -> dict[str, object]:
     """Make user ``name`` a member of ``case``; takes effect at their next request."""
-    _require(user, Permission.USER_MANAGE)
+    require(user, Permission.USER_MANAGE)
     vault = _vault(request)
-    changed = vault.set_membership(name, _visible_case(vault, user, case), member=True, actor=_actor(user), by=user)
+    changed = vault.set_membership(name, visible_case(vault, user, case), member=True, actor=_actor(user), by=user)
     return _json.user_json(changed, _case_names(vault))
 
 
 @router.delete("/users/{name}/cases/{case}")
 def remove_membership(request: Request, user: User, name: str, case: str) -> dict[str, object]:
     """Take user ``name`` out of ``case``; their next request no longer sees it."""
-    _require(user, Permission.USER_MANAGE)
+    require(user, Permission.USER_MANAGE)
     vault = _vault(request)
-    changed = vault.set_membership(name, _visible_case(vault, user, case), member=False, actor=_actor(user), by=user)
+    changed = vault.set_membership(name, visible_case(vault, user, case), member=False, actor=_actor(user), by=user)
     return _json.user_json(changed, _case_names(vault))
 
 
 @router.get("/users/{name}/access-keys")
 def access_keys(request: Request, user: User, name: str) -> list[dict[str, object]]:
     """A user's keys (prefixes and dates): one's own, or anyone's for an admin."""
-    _require(user, Permission.ACCESS_KEY_OWN if name == user.name else Permission.ACCESS_KEY_MANAGE)
+    require(user, Permission.ACCESS_KEY_OWN if name == user.name else Permission.ACCESS_KEY_MANAGE)
     return [_json.access_key_json(k) for k in _vault(request).access_keys(name)]
 
 
@@ -434,10 +390,10 @@ class ConfirmationIn(BaseModel):
 
 
 @router.get("/confirmations")
-def confirmations(request: Request, user: User) -> list[dict[str, object]]:
+def confirmations(request: Request, user: Annotated[UserInfo, Require(
+        Permission.MEMBERSHIP_CONFIRM, "only reviewers confirm memberships, those of the cases they review")],
+        ) -> list[dict[str, object]]:
     """Memberships waiting for the caller: those of the cases they review, never their own."""
-    if user.role is not Role.REVIEWER:
-        raise Forbidden("only reviewers confirm memberships, those of the cases they review")
     vault = _vault(request)
     return [_json.confirmation_json(c, _case_names(vault)) for c in vault.confirmations(user)]
 
@@ -472,7 +428,7 @@ def enrol(request: Request, body: EnrolIn) -> dict[str, object]:
 @router.get("/keys")
 def key_status(request: Request, user: User) -> dict[str, object]:
     """Key versions and what each protects; never key material."""
-    _require(user, Permission.KEY_STATUS)
+    require(user, Permission.KEY_STATUS)
     return _json.key_status_json(_vault(request).key_status())
 
 
@@ -484,9 +440,9 @@ class RotateIn(BaseModel):
 def rotate_keys(request: Request, user: User, body: RotateIn | None = None) -> dict[str, object]:
     """A new version of every case key (or of one case's); answers the key status. Documents
     under older versions still read; new ones use the new version (audited)."""
-    _require(user, Permission.KEY_ROTATE)
+    require(user, Permission.KEY_ROTATE)
     vault = _vault(request)
-    case = _visible_case(vault, user, body.case) if body and body.case else None
+    case = visible_case(vault, user, body.case) if body and body.case else None
     return _json.key_status_json(vault.rotate_keys(actor=_actor(user), case=case))
 
 
@@ -495,7 +451,7 @@ def audit_entries(request: Request, user: User, after: Annotated[int, Query(ge=0
                   limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, object]]:
     """Audit entries after position ``after``: who, what, when, which object, and details that
     hold no query (a keyed digest instead), justification or name."""
-    _require(user, Permission.AUDIT_READ)
+    require(user, Permission.AUDIT_READ)
     return [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "target": e.target,
              "details": e.details} for e in _vault(request).audit_entries(after=after, limit=limit, reader=user)]
 
@@ -505,8 +461,8 @@ def case_audit(request: Request, user: User, case: str, after: Annotated[int, Qu
                limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, object]]:
     """The case's audit entries for its reviewers, search queries included (admins read digests)."""
     vault = _vault(request)
-    case_info = _visible_case(vault, user, case)
-    _require(user, Permission.AUDIT_READ_CASE, case_info.id)
+    case_info = visible_case(vault, user, case)
+    require(user, Permission.AUDIT_READ_CASE, case_info.id)
     return [{"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "action": e.action, "target": e.target,
              "details": e.details} for e in vault.case_audit(case_info, user, after=after, limit=limit)]
 
@@ -514,7 +470,7 @@ def case_audit(request: Request, user: User, case: str, after: Annotated[int, Qu
 @router.get("/audit/verify")
 def audit_verify(request: Request, user: User) -> JSONResponse:
     """Walk the hash chain; 200 when intact, 409 naming the first broken position."""
-    _require(user, Permission.AUDIT_VERIFY)
+    require(user, Permission.AUDIT_VERIFY)
     report = _vault(request).verify_audit()
     body = {"intact": report.intact, "entries": report.entries, "first_broken": report.first_broken,
             "reason": report.reason}

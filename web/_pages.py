@@ -24,14 +24,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 
-from redaction import Permission, Role, permits
+from redaction import Permission, Role, holds, permits
 from search import Sort
 from vault import CaseInfo, Kind, SignInFailed, UserInfo, Vault, WebSession
-from vault.errors import Forbidden, InvalidInput, NotFound
+from vault.errors import Forbidden, InvalidInput
 from web import _sessions
-from web._api import ingest_upload, visible_document
+from web._api import ingest_upload
 from web._input import MAX_POSITION, check_text, plain_text
-from web._sessions import SignedIn
+from web.deps import SignedIn, posted_form, require, visible_case, visible_document
 from web._upload import read_upload
 
 HERE = Path(__file__).parent
@@ -39,7 +39,6 @@ templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoade
                                                    autoescape=True, undefined=jinja2.StrictUndefined))
 router = APIRouter(include_in_schema=False, dependencies=[Depends(plain_text)])
 
-MAX_FORM_FIELDS = 2100  # a review form may list many suggestions
 AUDIT_PAGE = 50
 
 
@@ -72,30 +71,31 @@ def _segments(text: str, marks: tuple[tuple[int, int, bool], ...]) -> list[tuple
     return [s for s in out if s[1]]
 
 
+# what a person is offered, by what their role carries (the pages check again, per case)
+NAV = (
+    (Permission.SEARCH, "Search", "/search"),
+    (Permission.DOCUMENT_UPLOAD, "Upload", "/upload"),
+    (Permission.DOCUMENT_REVIEW, "Review", "/review"),
+    (Permission.MEMBERSHIP_CONFIRM, "Confirmations", "/confirmations"),
+    (Permission.IDENTITY_READ, "Unmask requests", "/unmask"),
+    (Permission.USER_MANAGE, "Users", "/admin/users"),
+    (Permission.KEY_STATUS, "Keys", "/admin/keys"),
+    (Permission.AUDIT_READ, "Audit log", "/admin/audit"),
+)
+
+
 def render(request: Request, template: str, session: WebSession | None, status: int = 200,
            **context: Any) -> HTMLResponse:
     user = session.user if session else None
-    nav = []
+    nav = [] if user is None else [(label, path) for permission, label, path in NAV if holds(user.actor, permission)]
     if user is not None:
-        if user.role is not Role.ADMIN:
-            nav += [("Search", "/search"), ("Upload", "/upload"), ("Unmask requests", "/unmask")]
-        if user.role is Role.REVIEWER:
-            nav.insert(2, ("Review", "/review"))
-            nav.insert(3, ("Confirmations", "/confirmations"))
-        if user.role is Role.ADMIN:
-            nav += [("Users", "/admin/users"), ("Keys", "/admin/keys"), ("Audit log", "/admin/audit")]
         nav.append(("Account", "/account"))
     return templates.TemplateResponse(request, template, {"user": user, "csrf": session.csrf if session else "",
                                                           "nav": nav, **context}, status_code=status)
 
 
 async def _form(request: Request, session: WebSession) -> FormData:
-    """The posted form (text fields only: files are refused), after the CSRF check."""
-    form = await request.form(max_fields=MAX_FORM_FIELDS, max_files=0)
-    _sessions.check_csrf(request, session, str(form.get("csrf") or ""))
-    for name, value in form.multi_items():
-        check_text(name, str(value))
-    return form
+    return await posted_form(request, session)
 
 
 def _see_other(url: str) -> RedirectResponse:
@@ -107,11 +107,7 @@ def _member_cases(vault: Vault, user: UserInfo) -> list[CaseInfo]:
 
 
 def _case_by_id(vault: Vault, user: UserInfo, case_id: str) -> CaseInfo:
-    """A case the user belongs to (admins: any case); 404 otherwise, as for one that does not exist."""
-    for case in vault.cases():
-        if case.id == case_id and (case.id in user.cases or user.role is Role.ADMIN):
-            return case
-    raise NotFound("no such case")
+    return visible_case(vault, user, case_id, by_id=True)
 
 
 # -- signing in ---------------------------------------------------------------------------------
@@ -172,7 +168,7 @@ async def logout(request: Request, session: SignedIn) -> Response:
 
 @router.get("/")
 def home(session: SignedIn) -> RedirectResponse:
-    return _see_other("/admin/users" if session.user.role is Role.ADMIN else "/search")
+    return _see_other("/admin/users" if holds(session.user.actor, Permission.USER_MANAGE) else "/search")
 
 
 # -- search and reading -------------------------------------------------------------------------
@@ -182,8 +178,7 @@ SORTS = {Sort.RELEVANCE: "most relevant first", Sort.NEWEST: "newest first", Sor
 
 def _search_page(request: Request, session: WebSession, values: dict[str, str]) -> HTMLResponse:
     user = session.user
-    if user.role is Role.ADMIN:
-        raise Forbidden("not allowed: searching is for investigators and reviewers")
+    require(user, Permission.SEARCH, refusal="not allowed: searching is for investigators and reviewers")
     vault = _vault(request)
     cases = _member_cases(vault, user)
     query = values.get("q", "").strip()
@@ -267,7 +262,8 @@ async def upload(request: Request, session: SignedIn) -> RedirectResponse:
     if not permits(session.user.actor, Permission.DOCUMENT_UPLOAD, case.id):
         raise Forbidden("not allowed to upload to this case")
     document = await run_in_threadpool(ingest_upload, vault, session.user, case, received)
-    target = "/review/" + document.id if session.user.role is Role.REVIEWER else "/uploaded/" + document.id
+    reviews = permits(session.user.actor, Permission.DOCUMENT_REVIEW, case.id)
+    target = "/review/" + document.id if reviews else "/uploaded/" + document.id
     return _see_other(target)
 
 
@@ -280,8 +276,7 @@ def uploaded(request: Request, session: SignedIn, document_id: str) -> HTMLRespo
 # -- review -------------------------------------------------------------------------------------
 
 def _reviewer(session: WebSession) -> UserInfo:
-    if session.user.role is not Role.REVIEWER:
-        raise Forbidden("only reviewers review documents")
+    require(session.user, Permission.DOCUMENT_REVIEW, refusal="only reviewers review documents")
     return session.user
 
 
@@ -389,8 +384,7 @@ def identities_page(request: Request, session: SignedIn, case_id: str) -> HTMLRe
 def unmask_page(request: Request, session: SignedIn) -> HTMLResponse:
     vault = _vault(request)
     user = session.user
-    if user.role is Role.ADMIN:
-        raise Forbidden("not allowed: unmask requests are for investigators and reviewers")
+    require(user, Permission.IDENTITY_READ, refusal="not allowed: unmask requests are for investigators and reviewers")
     cases = _member_cases(vault, user)
     users = {u.id: u.name for u in vault.users()}
     rows = []
@@ -402,7 +396,8 @@ def unmask_page(request: Request, session: SignedIn) -> HTMLResponse:
                          "justification": r.justification, "state": r.state.value, "expires_at": r.expires_at,
                          "created_at": r.created_at})
     rows.sort(key=lambda r: (r["state"] != "pending", r["created_at"]), reverse=False)
-    return render(request, "unmask.html", session, rows=rows, reviewer=user.role is Role.REVIEWER, cases=cases)
+    return render(request, "unmask.html", session, rows=rows, reviewer=bool(holds(user.actor, Permission.UNMASK_DECIDE)),
+                  cases=cases)
 
 
 @router.post("/unmask/{request_id}/decision")
@@ -528,9 +523,7 @@ async def enrol_second_factor(request: Request, session: SignedIn, name: str) ->
 # -- administration -----------------------------------------------------------------------------
 
 def _admin(session: WebSession, permission: Permission) -> UserInfo:
-    decision = permits(session.user.actor, permission)
-    if not decision:
-        raise Forbidden(f"not allowed: {decision.reason}")  # type: ignore[union-attr]
+    require(session.user, permission)
     return session.user
 
 
