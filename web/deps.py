@@ -23,7 +23,7 @@ from starlette.datastructures import FormData
 
 from redaction import Permission, holds, may_see_case, may_see_document, permits
 from search import Search
-from vault import CaseInfo, DocumentInfo, SessionEnded, Unauthenticated, UserInfo, Vault, WebSession
+from vault import CaseInfo, DocumentInfo, SessionEnded, Settings, Unauthenticated, UserInfo, Vault, WebSession
 from vault.errors import Forbidden, NotFound
 from web import _sessions
 from web._input import check_text
@@ -35,16 +35,27 @@ MAX_SIGN_IN_FIELDS = 10
 _BEARER = "Bearer "
 
 
+# the app's own objects (web/_app.py puts them on app.state); async: nothing here blocks
+
 def vault_of(request: Request) -> Vault:
     return request.app.state.services.vault  # type: ignore[no-any-return]
 
 
-def search_of(request: Request) -> Search:
+async def _vault(request: Request) -> Vault:
+    return vault_of(request)
+
+
+async def _search(request: Request) -> Search:
     return request.app.state.services.search  # type: ignore[no-any-return]
 
 
-VaultDep = Annotated[Vault, Depends(vault_of)]
-SearchDep = Annotated[Search, Depends(search_of)]
+async def _settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+VaultDep = Annotated[Vault, Depends(_vault)]
+SearchDep = Annotated[Search, Depends(_search)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
 # -- who calls ----------------------------------------------------------------------------------
