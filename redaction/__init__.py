@@ -9,7 +9,7 @@ Pure logic: it is handed keys and text and stores nothing; it imports no other p
 - ``pseudonym_token``, ``mask`` and ``render`` turn mentions into keyed tokens and tokens into
   what one reader may see.
 - ``Suggestion`` and ``redactions`` hold a reviewer's decisions and what finally gets masked.
-- ``permits`` and the ``may_*`` functions are the policy: pure decisions, ``Allowed`` or a falsy
+- ``permits``, ``holds`` and the ``may_*`` functions are the policy: pure decisions, ``Allowed`` or a falsy
   ``Denied(reason)``, over a deny-by-default table.
 """
 
@@ -26,8 +26,10 @@ from redaction._policy import (
     Role,
     UnmaskGrant,
     all_of,
+    holds,
     may_decide_unmask,
     may_release,
+    may_see_case,
     may_see_document,
     may_see_real_name,
     permits,
@@ -63,10 +65,12 @@ __all__ = [
     "all_of",
     "detect",
     "fold",
+    "holds",
     "is_common_word",
     "mask",
     "may_decide_unmask",
     "may_release",
+    "may_see_case",
     "may_see_document",
     "may_see_real_name",
     "permits",

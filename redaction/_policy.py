@@ -138,6 +138,22 @@ def all_of(*decisions: Decision) -> Decision:
 
 def permits(actor: Actor, permission: Permission | str, case_id: str | None = None) -> Decision:
     """Whether ``actor`` holds ``permission`` (in ``case_id`` for case permissions)."""
+    carried = holds(actor, permission)
+    if not carried:
+        return carried
+    permission = Permission(permission)
+    if permission in ARCHIVE_PERMISSIONS:
+        return ALLOWED
+    if case_id is None:
+        return Denied(f"{permission} needs a case")
+    if case_id not in actor.cases:
+        return Denied("not a member of the case")
+    return ALLOWED
+
+
+def holds(actor: Actor, permission: Permission | str) -> Decision:
+    """Whether ``actor``'s role carries ``permission`` at all, whatever the case: what a person is
+    offered (a review queue, a search form, the admin pages). Each case still asks ``permits``."""
     if not actor.active:
         return Denied("the account is disabled")
     try:
@@ -146,13 +162,17 @@ def permits(actor: Actor, permission: Permission | str, case_id: str | None = No
         return Denied(f"unknown permission {permission!r}")
     if actor.role not in TABLE.get(permission, frozenset()):
         return Denied(f"the {actor.role} role does not have {permission}")
-    if permission in ARCHIVE_PERMISSIONS:
-        return ALLOWED
-    if case_id is None:
-        return Denied(f"{permission} needs a case")
-    if case_id not in actor.cases:
-        return Denied("not a member of the case")
     return ALLOWED
+
+
+def may_see_case(actor: Actor, case_id: str) -> Decision:
+    """Whether ``actor`` may know that a case exists: its members, and those who manage cases
+    (admins, who see every case and none of its content). Anyone else is answered as if the case
+    did not exist."""
+    if case_id in actor.cases:
+        return ALLOWED
+    managing = permits(actor, Permission.CASE_MANAGE)
+    return ALLOWED if managing else Denied("not a member of the case")
 
 
 def may_see_document(actor: Actor, case_id: str, status: str) -> Decision:

@@ -20,7 +20,8 @@ from search import Search, SearchError
 from vault import Settings, Vault
 from vault.errors import InvalidInput
 from web import _errors, _pages, _sessions
-from web._api import router
+from web.api import router as api_router
+from web.pages import router as page_router
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("casevault.access")  # uvicorn's own access log is off: it logs paths
@@ -86,8 +87,8 @@ def create_app(settings: Settings, *, vault: Vault | None = None) -> FastAPI:
     app.state.cookies = _sessions.cookie_names(settings)
     app.state.throttle = _sessions.Throttle.of(settings)
     _errors.install(app)
-    app.include_router(router)
-    app.include_router(_pages.router)
+    app.include_router(api_router)
+    app.include_router(page_router)
     app.mount("/static", StaticFiles(directory=_pages.HERE / "static"), name="static")
 
     @app.middleware("http")

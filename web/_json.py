@@ -1,12 +1,48 @@
-"""The JSON forms of answers, shared by the CLI's ``--json`` and the API: one shape for both."""
+"""The JSON forms of answers, shared by the CLI's ``--json`` and the API: one shape for both.
+
+Every body the API answers with is built here (a search's results give their own, see
+``search``), from the vault's views; routes pass views in and return what comes out.
+"""
 
 from __future__ import annotations
 
-from vault import AccessKeyInfo, Confirmation, DocumentInfo, DocumentView, Kind, KeyStatus, ReviewView, UnmaskRequest, UserInfo
+from vault import (
+    AccessKeyInfo,
+    AuditEntry,
+    AuditReport,
+    CaseInfo,
+    Confirmation,
+    DocumentInfo,
+    DocumentView,
+    Kind,
+    KeyStatus,
+    MaskedDocument,
+    ReviewView,
+    UnmaskRequest,
+    UserInfo,
+)
 
 
 def _seconds(ms: int | None) -> float | None:
     return None if ms is None else ms / 1000
+
+
+def case_json(case: CaseInfo) -> dict[str, object]:
+    return {"id": case.id, "name": case.name, "archive_scope": case.archive_scope, "documents": case.documents}
+
+
+def document_state_json(document: DocumentInfo) -> dict[str, object]:
+    """What an upload answers (like ``casevault ingest --json``)."""
+    return {"id": document.id, "kind": document.kind.value, "status": document.status.value}
+
+
+def released_json(document: DocumentInfo) -> dict[str, object]:
+    return {"id": document.id, "status": document.status.value}
+
+
+def undecided_json(document_id: str, masked: MaskedDocument) -> dict[str, object]:
+    """What a review decision or a span answers: how many suggestions still wait."""
+    return {"id": document_id, "undecided": masked.undecided}
 
 
 def view_json(view: DocumentView) -> dict[str, object]:
@@ -59,6 +95,19 @@ def user_json(user: UserInfo, case_names: dict[str, str]) -> dict[str, object]:
             "pending_cases": sorted(case_names.get(c, c) for c in user.pending)}
 
 
+def new_user_json(user: UserInfo, case_names: dict[str, str], enrolment_code: str) -> dict[str, object]:
+    """A user just made, with the one-time code they redeem to set their own credentials."""
+    return user_json(user, case_names) | {"enrolment_code": enrolment_code}
+
+
+def reset_json(name: str, enrolment_code: str) -> dict[str, object]:
+    return {"name": name, "enrolment_code": enrolment_code}
+
+
+def enrolled_json(user: UserInfo, access_key: str) -> dict[str, object]:
+    return {"name": user.name, "role": user.role.value, "access_key": access_key}
+
+
 def confirmation_json(confirmation: Confirmation, case_names: dict[str, str]) -> dict[str, object]:
     return {"id": confirmation.id, "user": confirmation.user_name, "role": confirmation.role.value,
             "case": case_names.get(confirmation.case_id, confirmation.case_id), "reason": confirmation.reason,
@@ -66,8 +115,27 @@ def confirmation_json(confirmation: Confirmation, case_names: dict[str, str]) ->
             "awaiting_enrolment": confirmation.awaiting_enrolment}
 
 
+def confirmation_decided_json(confirmation: Confirmation, case_names: dict[str, str], *,
+                              approved: bool) -> dict[str, object]:
+    return confirmation_json(confirmation, case_names) | {"state": "confirmed" if approved else "refused"}
+
+
 def access_key_json(key: AccessKeyInfo) -> dict[str, object]:
     return {"id": key.id, "prefix": key.prefix, "created_at": key.created_at.isoformat(),
             "expires_at": key.expires_at.isoformat() if key.expires_at else None,
             "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None}
 
+
+def issued_key_json(key: AccessKeyInfo, secret: str) -> dict[str, object]:
+    """A key just issued, with its secret: shown once, in this answer only."""
+    return access_key_json(key) | {"access_key": secret}
+
+
+def audit_entry_json(entry: AuditEntry) -> dict[str, object]:
+    return {"seq": entry.seq, "at": entry.at.isoformat(), "actor": entry.actor, "action": entry.action,
+            "target": entry.target, "details": entry.details}
+
+
+def audit_report_json(report: AuditReport) -> dict[str, object]:
+    return {"intact": report.intact, "entries": report.entries, "first_broken": report.first_broken,
+            "reason": report.reason}

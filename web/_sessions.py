@@ -28,11 +28,10 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import Depends, Request, Response
+from fastapi import Request, Response
 
-from vault import SessionEnded, Settings, Vault, WebSession
+from vault import Settings, WebSession
 from vault.errors import Forbidden, VaultError
 
 USER_AND_ADDRESS_WINDOW = 15 * 60.0
@@ -195,22 +194,6 @@ def request_client(request: Request) -> str:
     settings: Settings = request.app.state.settings
     return client_address(request.client.host if request.client else None,
                           request.headers.getlist("x-forwarded-for"), settings.trusted_proxies)
-
-
-def _vault(request: Request) -> Vault:
-    return request.app.state.services.vault
-
-
-def page_session(request: Request) -> WebSession:
-    """The signed-in session of the request's cookie; SessionEnded (a redirect to sign-in) if none."""
-    names: CookieNames = request.app.state.cookies
-    token = request.cookies.get(names.session)
-    if not token:
-        raise SessionEnded("sign in to continue")
-    return _vault(request).web_session(token)
-
-
-SignedIn = Annotated[WebSession, Depends(page_session)]
 
 
 def check_same_site(request: Request) -> None:

@@ -1,4 +1,5 @@
-"""Uploads read from the request stream into memory, under a limit checked while they arrive.
+"""Uploads read from the request stream into memory, under a limit checked while they arrive,
+and ingested as their uploader (the API and the pages alike).
 
 Starlette's form parser spools a large file to the system temporary directory, in clear: an
 uploaded court record would sit on disk unencrypted until the request ends, or forever after a
@@ -10,6 +11,7 @@ used as a path.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from dataclasses import dataclass
 
@@ -17,7 +19,9 @@ from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import Field, File, FormParser, parse_options_header
 from starlette.requests import Request
 
-from vault.errors import InvalidInput, TooLarge
+from redaction import may_see_document
+from vault import CaseInfo, DocumentInfo, DocumentStatus, UserInfo, Vault
+from vault.errors import DuplicateDocument, InvalidInput, TooLarge
 from web._input import check_text
 
 FORM_OVERHEAD = 64 * 1024  # the other fields and the multipart framing
@@ -84,3 +88,19 @@ async def read_upload(request: Request, max_file_bytes: int) -> Upload:
     body.seek(0)
     name = upload.file_name.decode("utf-8", "replace") if upload.file_name else None
     return Upload(fields, body, name)
+
+
+def ingest_upload(vault: Vault, user: UserInfo, case: CaseInfo, upload: Upload) -> DocumentInfo:
+    """Ingest an upload as ``user``. A duplicate of a document they may see is a 409; a duplicate
+    of one they may not see (in review) answers as their own new upload would, in review and
+    unreadable to them, so that the answer is no oracle for what waits in review. The file is
+    not stored twice: the reviewers already have it."""
+    try:
+        return vault.ingest(upload.file, case=case, filename=upload.filename,
+                            actor=user.id)  # the uploader: four eyes compare it
+    except DuplicateDocument as duplicate:
+        existing = vault.document(duplicate.existing_id)
+        if may_see_document(user.actor, existing.case_id, existing.status.value):
+            raise DuplicateDocument("this file is already in the case", "") from None
+        vault.record_duplicate_upload(existing.id, actor=user.id)
+        return dataclasses.replace(existing, status=DocumentStatus.IN_REVIEW)

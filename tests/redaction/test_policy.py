@@ -15,8 +15,10 @@ from redaction._policy import (
     Role,
     UnmaskGrant,
     all_of,
+    holds,
     may_decide_unmask,
     may_release,
+    may_see_case,
     may_see_document,
     may_see_real_name,
     permits,
@@ -160,6 +162,39 @@ def test_all_of_an_empty_list_raises():
         all_of()
     assert not all_of(Allowed(), Denied("no"))
     assert all_of(Allowed(), Allowed())
+
+
+# -- what a role carries anywhere, and who knows a case exists ------------------------------------
+
+@pytest.mark.parametrize("actor, permission, expected", [
+    # what a person is offered: a review queue, confirmations, search, the admin pages
+    (REVIEWER, P.DOCUMENT_REVIEW, True),
+    (OUTSIDE_REVIEWER, P.DOCUMENT_REVIEW, True),  # the role carries it, whatever the case
+    (Actor("nina", Role.REVIEWER), P.MEMBERSHIP_CONFIRM, True),  # a member of no case yet
+    (INVESTIGATOR, P.DOCUMENT_REVIEW, False),
+    (ADMIN, P.DOCUMENT_REVIEW, False),
+    (INVESTIGATOR, P.SEARCH, True),
+    (OUTSIDER, P.SEARCH, True),
+    (ADMIN, P.SEARCH, False),  # admins have no case content to search
+    (ADMIN, P.IDENTITY_READ, False),
+    (ADMIN, P.USER_MANAGE, True),
+    (REVIEWER, P.USER_MANAGE, False),
+    (DISABLED, P.DOCUMENT_REVIEW, False),
+    (REVIEWER, "document:delete", False),  # unknown
+])
+def test_what_a_role_carries(actor, permission, expected):
+    assert bool(holds(actor, permission)) is expected
+
+
+@pytest.mark.parametrize("actor, expected", [
+    (INVESTIGATOR, True),
+    (REVIEWER, True),
+    (Actor("ada2", Role.ADMIN), True),  # admins manage every case, member or not
+    (OUTSIDER, False),
+    (OUTSIDE_REVIEWER, False),
+])
+def test_who_knows_a_case_exists(actor, expected):
+    assert bool(may_see_case(actor, CASE)) is expected
 
 
 # -- documents by status --------------------------------------------------------------------------

@@ -1,0 +1,43 @@
+"""The audit log: entries for admins (query digests, never queries), a case's entries in full
+for its reviewers, and the hash chain's verification."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from redaction import Permission
+from vault import UserInfo
+from web import _json
+from web._input import MAX_POSITION
+from web.api._names import PREFIX
+from web.deps import CurrentUser, Require, VaultDep, VisibleCase, require
+
+router = APIRouter(prefix=PREFIX)
+
+
+@router.get("/audit")
+def audit_entries(vault: VaultDep, user: Annotated[UserInfo, Require(Permission.AUDIT_READ)],
+                  after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
+                  limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, object]]:
+    """Audit entries after position ``after``: who, what, when, which object, and details that
+    hold no query (a keyed digest instead), justification or name."""
+    return [_json.audit_entry_json(e) for e in vault.audit_entries(after=after, limit=limit, reader=user)]
+
+
+@router.get("/cases/{case}/audit")
+def case_audit(vault: VaultDep, user: CurrentUser, case: VisibleCase,
+               after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+               limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, object]]:
+    """The case's audit entries for its reviewers, search queries included (admins read digests)."""
+    require(user, Permission.AUDIT_READ_CASE, case.id)
+    return [_json.audit_entry_json(e) for e in vault.case_audit(case, user, after=after, limit=limit)]
+
+
+@router.get("/audit/verify")
+def audit_verify(vault: VaultDep, user: Annotated[UserInfo, Require(Permission.AUDIT_VERIFY)]) -> JSONResponse:
+    """Walk the hash chain; 200 when intact, 409 naming the first broken position."""
+    report = vault.verify_audit()
+    return JSONResponse(_json.audit_report_json(report), status_code=200 if report.intact else 409)

@@ -1,0 +1,74 @@
+"""Review: the queue, a document's suggestions and spans, decisions, spans by hand, release."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from redaction import Permission
+from vault import UserInfo
+from vault.errors import InvalidInput
+from web import _json
+from web.api._names import PREFIX, actor
+from web.deps import CurrentUser, Require, VaultDep, VisibleDocument
+
+router = APIRouter(prefix=PREFIX)
+
+
+class DecisionsIn(BaseModel):
+    accept: list[str] = Field(default_factory=list, max_length=1000)
+    reject: list[str] = Field(default_factory=list, max_length=1000)
+    identity: str | None = None  # the pseudonym the accepted suggestions are linked to
+
+
+@router.get("/review")
+def review_queue(vault: VaultDep, user: Annotated[UserInfo, Require(Permission.DOCUMENT_REVIEW,
+                                                                    "only reviewers have a review queue")],
+                 ) -> list[dict[str, object]]:
+    """Documents waiting for the caller's review."""
+    return _json.review_queue_json(vault.in_review(user))
+
+
+@router.get("/documents/{document_id}/review")
+def review_document(vault: VaultDep, user: CurrentUser, document_id: str) -> dict[str, object]:
+    return _json.review_json(vault.review_view(document_id, user, actor=actor(user)))
+
+
+@router.post("/documents/{document_id}/decisions")
+def decide(vault: VaultDep, user: CurrentUser, document: VisibleDocument, body: DecisionsIn) -> dict[str, object]:
+    """Accept and reject suggestions; accepted ones may be linked to an identity's pseudonym."""
+    identity_id = vault.identity(vault.case(document.case_id), body.identity).id if body.identity else None
+    masked = None
+    if body.accept:
+        masked = vault.decide(document.id, user, body.accept, accept=True, identity_id=identity_id, actor=actor(user))
+    if body.reject:
+        masked = vault.decide(document.id, user, body.reject, accept=False, actor=actor(user))
+    if masked is None:
+        raise InvalidInput("list suggestion ids to accept or reject")
+    return _json.undecided_json(document.id, masked)
+
+
+class SpanIn(BaseModel):
+    unit: int = Field(default=0, ge=-1, le=2**31 - 1)  # the page number or turn index; any for the title
+    field: Literal["text", "speaker", "title"] = "text"
+    start: int = Field(ge=0, le=2**31 - 1)
+    end: int = Field(gt=0, le=2**31 - 1)
+    category: str = Field(default="other", max_length=20)
+    identity: str | None = None  # the pseudonym the span is masked as, instead of its category
+
+
+@router.post("/documents/{document_id}/spans", status_code=201)
+def add_span(vault: VaultDep, user: CurrentUser, document: VisibleDocument, body: SpanIn) -> dict[str, object]:
+    """Mask a span by hand: of a page's text, a turn's text or speaker, or the title."""
+    identity_id = vault.identity(vault.case(document.case_id), body.identity).id if body.identity else None
+    masked = vault.add_span(document.id, user, unit=body.unit, start=body.start, end=body.end, field_name=body.field,
+                            category=body.category, identity_id=identity_id, actor=actor(user))
+    return _json.undecided_json(document.id, masked)
+
+
+@router.post("/documents/{document_id}/release")
+def release(vault: VaultDep, user: CurrentUser, document_id: str) -> dict[str, object]:
+    """Release to the case's investigators: another reviewer than the uploader, nothing undecided."""
+    return _json.released_json(vault.release(document_id, user, actor=actor(user)))

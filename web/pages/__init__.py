@@ -1,0 +1,26 @@
+"""The pages: server-rendered Jinja2 over the same vault and search as the JSON API.
+
+A person signs in with a password (and a TOTP code for reviewers and admins); the browser then
+holds a session cookie (web/_sessions.py). Every state change is a POST form that carries the
+session's CSRF token, checked by a dependency (``web.deps.PostedForm``) before the handler runs.
+Handlers are plain functions that FastAPI runs in its thread pool, so the vault's blocking work
+(re-masking, fsync, key derivation) never holds the event loop; only the upload is async, to
+read its stream as it arrives, and hands the vault's work to the pool. Pages link by ids, never
+by case names or queries, so no name or query sits in a URL, a history or a log. No page holds
+inline script: the two small scripts (upload progress, selecting a span) are files under
+/static, and the CSP allows nothing else. How a page is drawn is in ``web._pages``.
+
+One module per part: signing in and enrolment, the account, search, documents and uploads,
+review, identities and unmask requests, confirmations, administration.
+"""
+
+from fastapi import APIRouter, Depends
+
+from web._input import plain_text
+from web.pages import _account, _admin, _confirmations, _documents, _review, _search, _sign_in, _unmask
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(plain_text)])
+for _part in (_sign_in, _search, _documents, _review, _unmask, _confirmations, _account, _admin):
+    router.include_router(_part.router)
+
+__all__ = ["router"]

@@ -1,0 +1,84 @@
+"""Reading a document (pseudonyms shown as labels), asking for a name to be unmasked, and
+uploading (parsed from the stream and cut at the size limit, like the API's upload)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from redaction import Permission, permits
+from vault import Kind
+from vault.errors import Forbidden
+from web import _sessions
+from web._pages import actor, clock, render, see_other
+from web._upload import ingest_upload, read_upload
+from web.deps import CurrentUser, PostedForm, SignedIn, VaultDep, VisibleDocument, visible_case
+
+router = APIRouter()
+
+
+def _segments(text: str, marks: tuple[tuple[int, int, bool], ...]) -> list[tuple[str, str]]:
+    """Text cut into ("text" | "label" | "name", piece) so a page can show pseudonyms as labels."""
+    out, position = [], 0
+    for start, end, real in marks:
+        out += [("text", text[position:start]), ("name" if real else "label", text[start:end])]
+        position = end
+    out.append(("text", text[position:]))
+    return [s for s in out if s[1]]
+
+
+@router.get("/documents/{document_id}")
+def document_page(request: Request, vault: VaultDep, session: SignedIn, document_id: str) -> HTMLResponse:
+    user = session.user
+    view = vault.view(document_id, user, actor=actor(user))
+    info = vault.document(document_id)
+    units = [{"position": u.position, "speaker": u.speaker, "start": clock(u.start_ms),
+              "segments": _segments(u.text, u.marks)} for u in view.units]
+    labels = sorted({text for u in units for kind, text in u["segments"] if kind == "label"})
+    may_request = bool(permits(user.actor, Permission.UNMASK_REQUEST, info.case_id))
+    return render(request, "document.html", session, view=view, units=units, transcript=view.kind is Kind.TRANSCRIPT,
+                  labels=labels, may_request=may_request, case_id=info.case_id,
+                  notice=request.query_params.get("notice"))
+
+
+@router.post("/documents/{document_id}/unmask")
+def request_unmask(vault: VaultDep, session: SignedIn, values: PostedForm,
+                   document: VisibleDocument) -> RedirectResponse:
+    user = session.user
+    vault.request_unmask(user, vault.case(document.case_id), str(values.get("identity", "")),
+                         str(values.get("justification", "")), actor=actor(user))
+    return see_other(f"/documents/{document.id}?" + urlencode({"notice": "requested"}))
+
+
+@router.get("/upload")
+def upload_form(request: Request, vault: VaultDep, session: SignedIn) -> HTMLResponse:
+    cases = [c for c in vault.cases() if c.id in session.user.cases
+             and permits(session.user.actor, Permission.DOCUMENT_UPLOAD, c.id)]
+    if not cases:
+        raise Forbidden("not allowed: you may upload to none of your cases")
+    return render(request, "upload.html", session, cases=cases,
+                  limit_mib=vault.settings.limits.max_file_bytes // (1024 * 1024))
+
+
+@router.post("/upload")
+async def upload(request: Request, vault: VaultDep, session: SignedIn, user: CurrentUser) -> RedirectResponse:
+    """Parsed from the stream and cut at the size limit (413), like the API's upload. Async to
+    read the stream as it arrives; the vault's work goes to the thread pool."""
+    _sessions.check_same_site(request)
+    received = await read_upload(request, vault.settings.limits.max_file_bytes)
+    _sessions.check_csrf(request, session, received.fields.get("csrf"))
+    case = await run_in_threadpool(visible_case, vault, user, received.fields.get("case", ""), by_id=True)
+    if not permits(user.actor, Permission.DOCUMENT_UPLOAD, case.id):
+        raise Forbidden("not allowed to upload to this case")
+    document = await run_in_threadpool(ingest_upload, vault, user, case, received)
+    reviews = permits(user.actor, Permission.DOCUMENT_REVIEW, case.id)
+    return see_other(("/review/" if reviews else "/uploaded/") + document.id)
+
+
+@router.get("/uploaded/{document_id}")
+def uploaded(request: Request, session: SignedIn, document_id: str) -> HTMLResponse:
+    """An investigator's upload waits for review; they may not read it yet, only know it arrived."""
+    return render(request, "uploaded.html", session, document_id=document_id)
