@@ -51,7 +51,23 @@ def open_vault() -> Iterator[Vault]:
 
     chosen = settings()
     with Vault.open(chosen, passphrase(chosen)) as vault:
+        head = vault.latest_index_change()
         yield vault
+        if vault.latest_index_change() > head:
+            index_now(vault)
+
+
+def index_now(vault: Vault) -> None:
+    """Bring the search indexes up to what this command wrote (an ingest, a decision, a release,
+    a re-masking), so the next search neither misses it nor has to apply it first. The write is
+    already committed: if a server holds the index, say so and leave it to the server's follower."""
+    from search import Search, SearchError
+
+    try:
+        Search.open(vault).close()
+    except SearchError as error:
+        click.echo(f"note: the search index was not brought up to date now ({error}); "
+                   "the server or the next search will do it", err=True)
 
 
 def case_named(vault: Vault, name: str) -> CaseInfo:

@@ -83,6 +83,20 @@ def test_ingest_a_directory_and_show_every_document(run):
     assert cases[0]["documents"] == len(MANIFEST["documents"])
 
 
+def test_a_command_that_writes_brings_the_search_index_up_to_it(run, settings):
+    # an ingest by the command line is indexed before the command returns, not when a server next opens the index
+    from search import Search
+    from vault import DocumentStatus, Vault
+
+    _ingest_demo(run)
+    with Vault.open(settings, PASSPHRASE) as vault:
+        case = vault.case(MANIFEST["case"])
+        unopened = Search(vault, settings.index_dir)  # reads what is on disk; applies nothing itself
+        case_mark = unopened.follower.index(case.id, DocumentStatus.RELEASED).mark()  # the case's outbox mark
+        assert case_mark == vault.latest_index_change() > 0
+        unopened.close()
+
+
 def test_ingest_again_reports_duplicates_and_succeeds(run):
     _ingest_demo(run)
     again = _ingest_demo(run)
