@@ -19,6 +19,8 @@ from web._input import plain_text
 from web.api import _audit, _cases, _confirmations, _documents, _keys, _review, _search, _unmask, _users
 
 router = APIRouter(dependencies=[Depends(plain_text)])  # each resource's router has the /api/v1 prefix
+for _public in (_cases.public, _confirmations.public):  # health and enrolment: no access key
+    router.include_router(_public)
 for _resource in (_cases, _documents, _search, _review, _unmask, _users, _confirmations, _keys, _audit):
     router.include_router(_resource.router)
 

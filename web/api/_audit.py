@@ -12,13 +12,14 @@ from redaction import Permission
 from vault import UserInfo
 from web import _json
 from web._input import MAX_POSITION
+from web.api._models import ACCESS_KEY, AuditEntryOut, AuditReportOut, errors
 from web.api._names import PREFIX
 from web.deps import CurrentUser, Require, VaultDep, VisibleCase, require
 
-router = APIRouter(prefix=PREFIX)
+router = APIRouter(prefix=PREFIX, dependencies=[ACCESS_KEY])
 
 
-@router.get("/audit")
+@router.get("/audit", responses=errors(403), response_model=list[AuditEntryOut])
 def audit_entries(vault: VaultDep, user: Annotated[UserInfo, Require(Permission.AUDIT_READ)],
                   after: Annotated[int, Query(ge=0, le=MAX_POSITION)] = 0,
                   limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, object]]:
@@ -27,7 +28,7 @@ def audit_entries(vault: VaultDep, user: Annotated[UserInfo, Require(Permission.
     return [_json.audit_entry_json(e) for e in vault.audit_entries(after=after, limit=limit, reader=user)]
 
 
-@router.get("/cases/{case}/audit")
+@router.get("/cases/{case}/audit", responses=errors(403, 404), response_model=list[AuditEntryOut])
 def case_audit(vault: VaultDep, user: CurrentUser, case: VisibleCase,
                after: Annotated[int, Query(ge=0, le=2**62)] = 0,
                limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[dict[str, object]]:
@@ -36,7 +37,9 @@ def case_audit(vault: VaultDep, user: CurrentUser, case: VisibleCase,
     return [_json.audit_entry_json(e) for e in vault.case_audit(case, user, after=after, limit=limit)]
 
 
-@router.get("/audit/verify")
+@router.get("/audit/verify", response_model=None, responses={
+    200: {"model": AuditReportOut, "description": "the chain is intact"},
+    409: {"model": AuditReportOut, "description": "the chain breaks at ``first_broken``"}, **errors(403)})
 def audit_verify(vault: VaultDep, user: Annotated[UserInfo, Require(Permission.AUDIT_VERIFY)]) -> JSONResponse:
     """Walk the hash chain; 200 when intact, 409 naming the first broken position."""
     report = vault.verify_audit()

@@ -10,13 +10,15 @@ from pydantic import BaseModel, Field
 from redaction import Permission, may_see_case
 from vault import UserInfo
 from web import _json
+from web.api._models import ACCESS_KEY, CaseOut, HealthOut, errors
 from web.api._names import PREFIX, actor
 from web.deps import CurrentUser, Require, VaultDep
 
-router = APIRouter(prefix=PREFIX)
+public = APIRouter(prefix=PREFIX)  # no access key needed
+router = APIRouter(prefix=PREFIX, dependencies=[ACCESS_KEY])
 
 
-@router.get("/health")
+@public.get("/health", responses=errors(keyed=False), response_model=HealthOut)
 def health() -> dict[str, str]:
     """Liveness: the vault is open."""
     return {"status": "ok"}
@@ -27,14 +29,14 @@ class CaseIn(BaseModel):
     archive_scope: bool = False
 
 
-@router.get("/cases")
+@router.get("/cases", responses=errors(), response_model=list[CaseOut])
 def list_cases(vault: VaultDep, user: CurrentUser) -> list[dict[str, object]]:
     """The cases the caller belongs to (every case for an admin), each counting the documents
     the caller may see."""
     return [_json.case_json(c) for c in vault.cases(user) if may_see_case(user.actor, c.id)]
 
 
-@router.post("/cases", status_code=201)
+@router.post("/cases", status_code=201, responses=errors(403, 409), response_model=CaseOut)
 def create_case(vault: VaultDep, user: Annotated[UserInfo, Require(Permission.CASE_MANAGE)],
                 body: CaseIn) -> dict[str, object]:
     return _json.case_json(vault.create_case(body.name, actor=actor(user), archive_scope=body.archive_scope))

@@ -11,17 +11,19 @@ from pydantic import BaseModel, Field
 from redaction import Permission
 from vault import UserInfo
 from web import _json
+from web.api._models import ACCESS_KEY, ConfirmationDecidedOut, ConfirmationOut, EnrolledOut, errors
 from web.api._names import PREFIX, actor, case_names
 from web.deps import CurrentUser, Require, SettingsDep, VaultDep
 
-router = APIRouter(prefix=PREFIX)
+public = APIRouter(prefix=PREFIX)  # enrolment: no access key yet
+router = APIRouter(prefix=PREFIX, dependencies=[ACCESS_KEY])
 
 
 class ConfirmationIn(BaseModel):
     approve: bool
 
 
-@router.get("/confirmations")
+@router.get("/confirmations", responses=errors(403), response_model=list[ConfirmationOut])
 def confirmations(vault: VaultDep, user: Annotated[UserInfo, Require(
         Permission.MEMBERSHIP_CONFIRM, "only reviewers confirm memberships, those of the cases they review")],
         ) -> list[dict[str, object]]:
@@ -30,7 +32,7 @@ def confirmations(vault: VaultDep, user: Annotated[UserInfo, Require(
     return [_json.confirmation_json(c, names) for c in vault.confirmations(user)]
 
 
-@router.post("/confirmations/{confirmation_id}")
+@router.post("/confirmations/{confirmation_id}", responses=errors(403, 404, 409), response_model=ConfirmationDecidedOut)
 def confirm(vault: VaultDep, user: CurrentUser, confirmation_id: str, body: ConfirmationIn) -> dict[str, object]:
     """Let a waiting membership reach its case, or refuse it (four eyes: never one's own)."""
     done = vault.confirm(confirmation_id, approve=body.approve, actor=actor(user), by=user)
@@ -44,7 +46,7 @@ class EnrolIn(BaseModel):
     totp_code: str | None = Field(default=None, max_length=12)
 
 
-@router.post("/enrol")
+@public.post("/enrol", responses=errors(409, 422, 429, 503, keyed=False), response_model=EnrolledOut)
 def enrol(vault: VaultDep, settings: SettingsDep, body: EnrolIn) -> dict[str, object]:
     """Redeem an enrolment code (no access key needed): set one's own password and second
     factor; the answer holds one's own new access key, shown once."""

@@ -14,13 +14,14 @@ from redaction import Permission
 from vault.errors import InvalidInput
 from web import _json
 from web._upload import ingest_upload, read_upload
+from web.api._models import ACCESS_KEY, UPLOAD, DocumentStateOut, DocumentViewOut, errors
 from web.api._names import PREFIX, actor
 from web.deps import CurrentUser, VaultDep, VisibleDocument, require, visible_case
 
-router = APIRouter(prefix=PREFIX)
+router = APIRouter(prefix=PREFIX, dependencies=[ACCESS_KEY])
 
 
-@router.post("/documents", status_code=201)
+@router.post("/documents", status_code=201, responses=errors(403, 404, 409, 413, 415), openapi_extra=UPLOAD, response_model=DocumentStateOut)
 async def upload_document(request: Request, vault: VaultDep, user: CurrentUser) -> dict[str, object]:
     """Multipart fields ``file`` and ``case``; the document enters review. Answers like
     ``casevault ingest --json``: ``{"id", "kind", "status"}``."""
@@ -35,7 +36,7 @@ async def upload_document(request: Request, vault: VaultDep, user: CurrentUser) 
     return _json.document_state_json(document)
 
 
-@router.get("/documents/{document_id}")
+@router.get("/documents/{document_id}", responses=errors(404), response_model_exclude_unset=True, response_model=DocumentViewOut)
 def get_document(vault: VaultDep, user: CurrentUser, document_id: str) -> dict[str, object]:
     """The policy view: pseudonyms, or real names where the policy allows (audited)."""
     return _json.view_json(vault.view(document_id, user, actor=actor(user)))
@@ -48,7 +49,9 @@ def _attachment(filename: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-@router.get("/documents/{document_id}/original")
+@router.get("/documents/{document_id}/original", response_class=StreamingResponse, responses={
+    200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+          "description": "the original file"}, **errors(403, 404)})
 def download_original(vault: VaultDep, user: CurrentUser, document: VisibleDocument) -> StreamingResponse:
     """The original file as uploaded, for the case's reviewers (audited)."""
     require(user, Permission.DOCUMENT_DOWNLOAD_ORIGINAL, document.case_id)

@@ -11,10 +11,11 @@ from redaction import Permission
 from vault import UserInfo
 from vault.errors import InvalidInput
 from web import _json
+from web.api._models import ACCESS_KEY, QueuedOut, ReleasedOut, ReviewOut, UndecidedOut, errors
 from web.api._names import PREFIX, actor
 from web.deps import CurrentUser, Require, VaultDep, VisibleDocument
 
-router = APIRouter(prefix=PREFIX)
+router = APIRouter(prefix=PREFIX, dependencies=[ACCESS_KEY])
 
 
 class DecisionsIn(BaseModel):
@@ -23,7 +24,7 @@ class DecisionsIn(BaseModel):
     identity: str | None = None  # the pseudonym the accepted suggestions are linked to
 
 
-@router.get("/review")
+@router.get("/review", responses=errors(403), response_model=list[QueuedOut])
 def review_queue(vault: VaultDep, user: Annotated[UserInfo, Require(Permission.DOCUMENT_REVIEW,
                                                                     "only reviewers have a review queue")],
                  ) -> list[dict[str, object]]:
@@ -31,12 +32,12 @@ def review_queue(vault: VaultDep, user: Annotated[UserInfo, Require(Permission.D
     return _json.review_queue_json(vault.in_review(user))
 
 
-@router.get("/documents/{document_id}/review")
+@router.get("/documents/{document_id}/review", responses=errors(403, 404, 409), response_model=ReviewOut)
 def review_document(vault: VaultDep, user: CurrentUser, document_id: str) -> dict[str, object]:
     return _json.review_json(vault.review_view(document_id, user, actor=actor(user)))
 
 
-@router.post("/documents/{document_id}/decisions")
+@router.post("/documents/{document_id}/decisions", responses=errors(403, 404, 409), response_model=UndecidedOut)
 def decide(vault: VaultDep, user: CurrentUser, document: VisibleDocument, body: DecisionsIn) -> dict[str, object]:
     """Accept and reject suggestions; accepted ones may be linked to an identity's pseudonym."""
     identity_id = vault.identity(vault.case(document.case_id), body.identity).id if body.identity else None
@@ -59,7 +60,7 @@ class SpanIn(BaseModel):
     identity: str | None = None  # the pseudonym the span is masked as, instead of its category
 
 
-@router.post("/documents/{document_id}/spans", status_code=201)
+@router.post("/documents/{document_id}/spans", status_code=201, responses=errors(403, 404, 409), response_model=UndecidedOut)
 def add_span(vault: VaultDep, user: CurrentUser, document: VisibleDocument, body: SpanIn) -> dict[str, object]:
     """Mask a span by hand: of a page's text, a turn's text or speaker, or the title."""
     identity_id = vault.identity(vault.case(document.case_id), body.identity).id if body.identity else None
@@ -68,7 +69,7 @@ def add_span(vault: VaultDep, user: CurrentUser, document: VisibleDocument, body
     return _json.undecided_json(document.id, masked)
 
 
-@router.post("/documents/{document_id}/release")
+@router.post("/documents/{document_id}/release", responses=errors(403, 404, 409), response_model=ReleasedOut)
 def release(vault: VaultDep, user: CurrentUser, document_id: str) -> dict[str, object]:
     """Release to the case's investigators: another reviewer than the uploader, nothing undecided."""
     return _json.released_json(vault.release(document_id, user, actor=actor(user)))

@@ -6,10 +6,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from redaction import Permission
+from web.api._models import ACCESS_KEY, SearchOut, errors
 from web.api._names import PREFIX, actor
 from web.deps import CurrentUser, SearchDep, VaultDep, require, visible_case
 
-router = APIRouter(prefix=PREFIX)
+router = APIRouter(prefix=PREFIX, dependencies=[ACCESS_KEY])
 
 
 class SearchIn(BaseModel):
@@ -19,7 +20,7 @@ class SearchIn(BaseModel):
     sort: str = Field(default="relevance", max_length=40)  # the search names the sorts there are
 
 
-@router.post("/search")
+@router.post("/search", responses=errors(403, 404), response_model=SearchOut)
 def search(vault: VaultDep, engine: SearchDep, user: CurrentUser, body: SearchIn) -> dict[str, object]:
     """Search what the caller may see (POST, so queries stay out of access logs). Answers like
     ``casevault search --json``."""

@@ -10,10 +10,11 @@ from pydantic import BaseModel, Field
 
 from redaction import Permission
 from web import _json
+from web.api._models import ACCESS_KEY, IdentityOut, UnmaskOut, errors
 from web.api._names import PREFIX, actor, identity_labels
 from web.deps import CurrentUser, VaultDep, VisibleCase, require
 
-router = APIRouter(prefix=PREFIX)
+router = APIRouter(prefix=PREFIX, dependencies=[ACCESS_KEY])
 
 
 class UnmaskIn(BaseModel):
@@ -26,20 +27,20 @@ class UnmaskDecisionIn(BaseModel):
     hours: float = Field(default=24, gt=0, le=30 * 24)
 
 
-@router.get("/cases/{case}/identities")
+@router.get("/cases/{case}/identities", responses=errors(403, 404), response_model_exclude_unset=True, response_model=list[IdentityOut])
 def identities(vault: VaultDep, user: CurrentUser, case: VisibleCase) -> list[dict[str, object]]:
     """Pseudonyms and categories; real names and aliases only where the policy allows (audited)."""
     require(user, Permission.IDENTITY_READ, case.id)
     return vault.identity_listing(case, user, actor=actor(user))
 
 
-@router.post("/cases/{case}/unmask-requests", status_code=201)
+@router.post("/cases/{case}/unmask-requests", status_code=201, responses=errors(403, 404, 409), response_model=UnmaskOut)
 def request_unmask(vault: VaultDep, user: CurrentUser, case: VisibleCase, body: UnmaskIn) -> dict[str, object]:
     made = vault.request_unmask(user, case, body.identity, body.justification, actor=actor(user))
     return _json.unmask_json(made, identity_labels(vault, case))
 
 
-@router.get("/cases/{case}/unmask-requests")
+@router.get("/cases/{case}/unmask-requests", responses=errors(403, 404), response_model=list[UnmaskOut])
 def unmask_requests(vault: VaultDep, user: CurrentUser, case: VisibleCase) -> list[dict[str, object]]:
     """All requests of the case for its reviewers; one's own for an investigator."""
     require(user, Permission.IDENTITY_READ, case.id)
@@ -47,7 +48,7 @@ def unmask_requests(vault: VaultDep, user: CurrentUser, case: VisibleCase) -> li
     return [_json.unmask_json(r, labels) for r in vault.unmask_requests(case, user)]
 
 
-@router.post("/unmask-requests/{request_id}/decision")
+@router.post("/unmask-requests/{request_id}/decision", responses=errors(403, 404, 409), response_model=UnmaskOut)
 def decide_unmask(vault: VaultDep, user: CurrentUser, request_id: str, body: UnmaskDecisionIn) -> dict[str, object]:
     """Another reviewer of the case approves (for ``hours``) or denies."""
     decided = vault.decide_unmask(request_id, user, approve=body.approve, valid_for=timedelta(hours=body.hours),
@@ -55,7 +56,7 @@ def decide_unmask(vault: VaultDep, user: CurrentUser, request_id: str, body: Unm
     return _json.unmask_json(decided, identity_labels(vault, vault.case(decided.case_id)))
 
 
-@router.post("/unmask-requests/{request_id}/revoke")
+@router.post("/unmask-requests/{request_id}/revoke", responses=errors(403, 404, 409), response_model=UnmaskOut)
 def revoke_unmask(vault: VaultDep, user: CurrentUser, request_id: str) -> dict[str, object]:
     """A reviewer of the case ends a grant before it expires; the name is masked again for its
     holder at their next request."""
