@@ -9,6 +9,14 @@ without a rule is not a domain error: a 500 over HTTP, exit 70 in the command li
 Over HTTP the status is sent as it is (web/_errors.py renders it as JSON or as the error page);
 the command line prints the message on one line and exits 1 for every error that has a rule.
 
+400 against 422, one rule: 422 when the request does not fit the schema its route declares (a
+missing field, a wrong type, a value out of bounds: FastAPI checks the route's models before the
+handler runs, web/_errors.py answers INVALID_INPUT), or when an uploaded file cannot be read as
+the type it claims (``IngestError``: the content is unprocessable, not the request); 400 when the
+request fits its schema but the handler or the domain refuses what it says (``InvalidInput``, a
+rule of the query language, a span outside its text, a weak passphrase, text that is not plain,
+and the fields of an upload, whose multipart form the handler reads itself, outside any model).
+
 Rules name classes where they are imported from, and a class is looked up only in a module that
 is already imported: an error whose module was never loaded cannot have been raised, so asking
 loads nothing (the command line asks on its way out, and must not pull in Whoosh or FastAPI).
