@@ -18,6 +18,15 @@ from schemathesis.checks import FailureGroup, not_a_server_error, response_schem
 
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
 EXAMPLES = 8  # per operation, mode and persona
+# bodies that mean something in the world (the examples generated rarely do): a query that finds,
+# a pseudonym that exists, a span inside a title
+BODIES = {
+    "POST /api/v1/search": [{"q": "Quillon"}, {"q": "Quillon", "sort": "newest"}],
+    "POST /api/v1/cases/{case}/unmask-requests": [{"identity": "H", "justification": "to serve a subpoena"}],
+    "POST /api/v1/documents/{document_id}/spans": [{"field": "title", "start": 0, "end": 2}],
+    "POST /api/v1/documents/{document_id}/decisions": [{"accept": [], "reject": []}],
+    "POST /api/v1/keys/rotate": [{"case": "Another case"}],
+}
 PERSONAS = ("investigator", "reviewer", "admin")  # the admin last: it may reset and revoke
 
 
@@ -26,9 +35,14 @@ def _explore(base: str, session: requests.Session, label: str, operation, mode: 
     """Examples of ``operation`` in ``mode``: path parameters generated, and (in the positive mode)
     ones naming what the world holds, so that requests reach past the 404 of a random name."""
     wanted = set(re.findall(r"{(\w+)}", operation.path))
-    fixed = [{k: v for k, v in p.items() if k in wanted} for p in known] if wanted and mode is GenerationMode.POSITIVE else []
-    strategy = st.one_of([operation.as_strategy(generation_mode=mode)]
-                         + [operation.as_strategy(generation_mode=mode, path_parameters=p) for p in fixed if p])
+    strategies = [operation.as_strategy(generation_mode=mode)]
+    if mode is GenerationMode.POSITIVE:
+        fixed = [{k: v for k, v in p.items() if k in wanted} for p in known] if wanted else [{}]
+        for body in BODIES.get(operation.label, [None]):
+            extra = {} if body is None else {"body": body, "media_type": "application/json"}
+            strategies += [operation.as_strategy(generation_mode=mode, path_parameters=p or None, **extra)
+                           for p in fixed if p or extra]
+    strategy = st.one_of(strategies)
 
     @given(st.data())
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
