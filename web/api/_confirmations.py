@@ -46,7 +46,7 @@ class EnrolIn(BaseModel):
     totp_code: str | None = Field(default=None, max_length=12)
 
 
-@public.post("/enrol", responses=errors(409, 422, 429, 503, keyed=False), response_model=EnrolledOut)
+@public.post("/enrol", responses=errors(401, 409, 422, 503, keyed=False), response_model=EnrolledOut)
 def enrol(vault: VaultDep, settings: SettingsDep, body: EnrolIn) -> dict[str, object]:
     """Redeem an enrolment code (no access key needed): set one's own password and second
     factor; the answer holds one's own new access key, shown once."""

@@ -35,7 +35,7 @@ class ErrorOut(Body):
 _MEANINGS = {
     400: "the request fits its schema, but the domain refuses what it says (a rule of the query language, a span "
          "outside its text, text that is not plain, an upload's missing field)",
-    401: "no access key, or one that is unknown, revoked or expired",
+    401: "no access key, or one that is unknown, revoked or expired (enrolment: such a code)",
     403: "the caller may see this but not do it (the policy's reason)",
     404: "no such resource, or one the caller may not see",
     409: "the state refuses it (decided already, exists already, four eyes)",
@@ -43,7 +43,6 @@ _MEANINGS = {
     415: "the file's type is not one the vault reads",
     422: "the request does not fit its schema (a missing field, a wrong type, a value out of bounds), or an "
          "uploaded file cannot be read as its type",
-    429: "too many attempts; try again after Retry-After",
     503: "the server cannot answer now (busy, locked, or stored data that needs an operator)",
 }
 

@@ -26,6 +26,7 @@ BODIES = {
     "POST /api/v1/documents/{document_id}/spans": [{"field": "title", "start": 0, "end": 2}],
     "POST /api/v1/documents/{document_id}/decisions": [{"accept": [], "reject": []}],
     "POST /api/v1/keys/rotate": [{"case": "Another case"}],
+    "POST /api/v1/enrol": [{"code": "no-such-code", "password": "a passphrase of several plain words"}],
 }
 PERSONAS = ("investigator", "reviewer", "admin")  # the admin last: it may reset and revoke
 
