@@ -10,7 +10,9 @@ vault's blocking work never holds the event loop (the upload reads its stream as
 hands the vault's work to the pool).
 
 One module per resource: cases, documents, search, review, unmask requests, users and access
-keys, confirmations and enrolment, keys, audit.
+keys, confirmations and enrolment, keys, audit. ``_models`` is the contract the OpenAPI document
+(/api/v1/openapi.json) publishes: a response model per body, the access key as a bearer scheme on
+every route but health and enrolment, and the errors each route answers, all in one error body.
 """
 
 from fastapi import APIRouter, Depends
