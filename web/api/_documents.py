@@ -21,7 +21,8 @@ from web.deps import CurrentUser, VaultDep, VisibleDocument, require, visible_ca
 router = APIRouter(prefix=PREFIX, dependencies=[ACCESS_KEY])
 
 
-@router.post("/documents", status_code=201, responses=errors(403, 404, 409, 413, 415), openapi_extra=UPLOAD, response_model=DocumentStateOut)
+@router.post("/documents", status_code=201, responses=errors(403, 404, 409, 413, 415), openapi_extra=UPLOAD,
+             response_model=DocumentStateOut)
 async def upload_document(request: Request, vault: VaultDep, user: CurrentUser) -> dict[str, object]:
     """Multipart fields ``file`` and ``case``; the document enters review. Answers like
     ``casevault ingest --json``: ``{"id", "kind", "status"}``."""
@@ -36,7 +37,8 @@ async def upload_document(request: Request, vault: VaultDep, user: CurrentUser) 
     return _json.document_state_json(document)
 
 
-@router.get("/documents/{document_id}", responses=errors(404), response_model_exclude_unset=True, response_model=DocumentViewOut)
+@router.get("/documents/{document_id}", responses=errors(404), response_model=DocumentViewOut,
+            response_model_exclude_unset=True)
 def get_document(vault: VaultDep, user: CurrentUser, document_id: str) -> dict[str, object]:
     """The policy view: pseudonyms, or real names where the policy allows (audited)."""
     return _json.view_json(vault.view(document_id, user, actor=actor(user)))

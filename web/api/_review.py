@@ -60,7 +60,8 @@ class SpanIn(BaseModel):
     identity: str | None = None  # the pseudonym the span is masked as, instead of its category
 
 
-@router.post("/documents/{document_id}/spans", status_code=201, responses=errors(403, 404, 409), response_model=UndecidedOut)
+@router.post("/documents/{document_id}/spans", status_code=201, responses=errors(403, 404, 409),
+             response_model=UndecidedOut)
 def add_span(vault: VaultDep, user: CurrentUser, document: VisibleDocument, body: SpanIn) -> dict[str, object]:
     """Mask a span by hand: of a page's text, a turn's text or speaker, or the title."""
     identity_id = vault.identity(vault.case(document.case_id), body.identity).id if body.identity else None

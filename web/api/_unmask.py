@@ -27,14 +27,16 @@ class UnmaskDecisionIn(BaseModel):
     hours: float = Field(default=24, gt=0, le=30 * 24)
 
 
-@router.get("/cases/{case}/identities", responses=errors(403, 404), response_model_exclude_unset=True, response_model=list[IdentityOut])
+@router.get("/cases/{case}/identities", responses=errors(403, 404), response_model=list[IdentityOut],
+            response_model_exclude_unset=True)
 def identities(vault: VaultDep, user: CurrentUser, case: VisibleCase) -> list[dict[str, object]]:
     """Pseudonyms and categories; real names and aliases only where the policy allows (audited)."""
     require(user, Permission.IDENTITY_READ, case.id)
     return vault.identity_listing(case, user, actor=actor(user))
 
 
-@router.post("/cases/{case}/unmask-requests", status_code=201, responses=errors(403, 404, 409), response_model=UnmaskOut)
+@router.post("/cases/{case}/unmask-requests", status_code=201, responses=errors(403, 404, 409),
+             response_model=UnmaskOut)
 def request_unmask(vault: VaultDep, user: CurrentUser, case: VisibleCase, body: UnmaskIn) -> dict[str, object]:
     made = vault.request_unmask(user, case, body.identity, body.justification, actor=actor(user))
     return _json.unmask_json(made, identity_labels(vault, case))
