@@ -24,7 +24,7 @@ from search._engine._analysis import case_schema
 from search._engine._columns import SegmentColumns, SegmentLengths, segment_id
 from search._engine._storage import EncryptedStorage
 from search._engine._writer import UnitWriter
-from search.errors import IndexCorrupt, IndexLocked
+from search.errors import IndexCorrupt, IndexLocked, IndexWriteFailed, SearchError
 from vault import SearchableDocument
 
 MARK_FILE = "outbox.mark"
@@ -157,7 +157,13 @@ class CaseIndex:
             raise IndexLocked("another process is writing the search index; try again") from None
         try:
             yield writer
-            writer.commit(mergetype=_rewrite_segments_with_deletions if purge else _merge_when_many)
+            try:
+                writer.commit(mergetype=_rewrite_segments_with_deletions if purge else _merge_when_many)
+            except (SearchError, OSError):
+                raise
+            except Exception:  # Whoosh failed inside its commit (an assertion, say): nothing is committed
+                raise IndexWriteFailed("the search index could not commit a batch; nothing of it was "
+                                       "committed, and it is written again from the outbox") from None
         except BaseException:
             # a failed commit too: the writer holds the write lock (and its temporary files)
             # until it is cancelled, and an exception kept alive keeps the writer alive

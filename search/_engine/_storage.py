@@ -46,7 +46,6 @@ from typing import NoReturn, Self
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import BufferFile, StructFile
 from whoosh.index import _DEF_INDEX_NAME, TOC
-from whoosh.util import random_name
 
 from keys import Context, IntegrityFailed, SecretKey
 from search.errors import IndexCorrupt, IndexLocked
@@ -226,7 +225,7 @@ class EncryptedStorage(FileStorage):
         self.delete_file(oldname)
 
     def temp_storage(self, name: str | None = None) -> EncryptedStorage:
-        path = os.path.join(self.folder, name or f"{random_name()}.tmp")
+        path = os.path.join(self.folder, name or f"{secrets.token_hex(14)}.tmp")
         return _ScratchStorage(path, self._key, self._index_id, cache_bytes=0).create()
 
     def sweep_orphans(self, indexname: str = _DEF_INDEX_NAME) -> list[str]:

@@ -32,15 +32,18 @@ import heapq
 import itertools
 import multiprocessing
 import pickle
+import secrets
 import struct
 from array import array
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from hashlib import md5
 
+from whoosh.codec.base import Segment
 from whoosh.codec.whoosh3 import W3Codec, W3PostingsWriter, W3TermInfo
 from whoosh.filedb.filetables import OrderedHashWriter, md5_hash
 from whoosh.system import pack_ushort
+from whoosh.util import IDCHARS
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
@@ -50,6 +53,18 @@ INLINE_POSTINGS = 8  # a term with fewer postings keeps them in its term entry
 _SHORT_VALUE = 100  # characters: a value this short is analysed once per writer (see _analysed)
 _ANALYSES_KEPT = 4096
 _CHUNK_ROWS = 250  # rows per message to a forked writer
+
+
+
+def unique_name(size: int = 16) -> str:
+    """A file or segment name from the operating system's randomness. Whoosh draws its names from
+    the process's shared ``random``, which anything in the process may seed (Hypothesis does
+    before each example): two segments named alike then made the second commit fail, or
+    overwrite the first."""
+    return "".join(secrets.choice(IDCHARS) for _ in range(size))
+
+
+Segment._random_id = classmethod(lambda _cls, size=16: unique_name(size))  # every segment Whoosh makes
 
 _TERMINFO = W3TermInfo._struct  # flags, total weight, doc freq, min/max length byte, max weight, first/last id
 _KEY_VALUE_LENGTHS = struct.Struct("!ii")  # what OrderedHashWriter writes before each key and value

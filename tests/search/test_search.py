@@ -20,6 +20,7 @@ from whoosh.reading import SegmentReader
 
 from keys import SecretKey
 from search import QueryNotAllowed, Search, SearchError
+from search.errors import IndexWriteFailed
 from search import _follower
 from search._engine._index import CaseIndex
 from tests.conftest import ingest_bytes
@@ -529,7 +530,7 @@ def test_a_failed_index_commit_releases_the_write_lock(vault, search, people, ca
     monkeypatch.setattr(_index, "_merge_when_many", broken)
     try:
         index.replace([], [], purge=False)
-    except RuntimeError as error:
+    except IndexWriteFailed as error:  # the engine's own failure, whatever Whoosh raised inside
         failed = error  # kept alive, with its traceback
     monkeypatch.setattr(_index, "_merge_when_many", merge)
     index.replace([], [], purge=False)  # IndexLocked if the failed writer still held the lock

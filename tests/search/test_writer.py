@@ -224,3 +224,39 @@ def test_a_process_that_dies_fails_the_batch(case_index, monkeypatch):
     with pytest.raises(IndexWriteFailed, match="exit code 9"):
         case_index.replace([], rows(600, seed=6), purge=False, procs=2)
     assert case_index.doc_count() == 0
+
+
+def test_a_commit_that_fails_inside_whoosh_fails_the_batch_and_changes_nothing(case_index, monkeypatch):
+    """An exception raised by Whoosh inside its commit (one of its assertions, say) is the index's
+    own typed failure, never a bare error that would turn a stored upload's answer into a 500;
+    nothing of the batch is committed and the write lock is released."""
+    case_index.replace([], rows(20, seed=3), purge=False)
+    before = contents(case_index.index)
+    commit_toc = UnitWriter._commit_toc
+
+    def failing(self, segments):  # type: ignore[no-untyped-def]
+        raise AssertionError("a segment's compound file already exists")
+
+    monkeypatch.setattr(UnitWriter, "_commit_toc", failing)
+    with pytest.raises(IndexWriteFailed) as raised:
+        case_index.replace(["doc-001"], rows(5, seed=8), purge=False)
+    assert raised.value.code == "INDEX_WRITE_FAILED" and "compound" not in raised.value.message
+    assert contents(case_index.index) == before
+    monkeypatch.setattr(UnitWriter, "_commit_toc", commit_toc)
+    case_index.replace([], rows(5, seed=8), purge=False)  # the lock was released
+    assert contents(case_index.index)["count"] == before["count"] + 5
+
+
+def test_segments_are_named_apart_whoever_seeds_random(case_index):
+    """Whoosh names a new segment from the process's shared ``random``, which anything in the
+    process may seed (Hypothesis does, before each example, in a test that runs the server in
+    its own process): two segments named alike made the second commit fail or overwrite the
+    first. Segment names come from the operating system's randomness instead."""
+    import random
+
+    random.seed(7)
+    case_index.replace([], rows(5, seed=1), purge=False)
+    random.seed(7)
+    case_index.replace([], rows(5, seed=2), purge=False)
+    assert contents(case_index.index)["count"] == 10
+    assert len({segment.segment_id() for segment in case_index.index._segments()}) == len(case_index.index._segments())

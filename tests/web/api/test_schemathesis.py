@@ -30,11 +30,11 @@ BODIES = {
     "POST /api/v1/documents/{document_id}/decisions": [{"accept": [], "reject": []}],
     "POST /api/v1/keys/rotate": [{"case": "Another case"}],
     "POST /api/v1/enrol": [{"code": "no-such-code", "password": "a passphrase of several plain words"}],
+    # a file that is stored, then sent again (a duplicate): once found a 500 here, two index
+    # segments named alike after Hypothesis seeded `random` (see search/_engine/_writer.py)
+    "POST /api/v1/documents": [{"case": "Affaire H", "file": b"A plain statement, heard on Monday."}],
 }
-# Not the upload: a file sent again after other refused writes answers 500 once the indexes follow
-# the write (Whoosh's create_compound_file asserts, under search/_engine/_writer.py's commit, and
-# the AssertionError is no SearchError); reported, to be fixed in search/. Generated uploads
-# (refused: 400, 404) still run.
+MEDIA_TYPES = {"POST /api/v1/documents": "multipart/form-data"}  # else JSON
 PERSONAS = ("investigator", "reviewer", "admin")  # the admin last: it may reset and revoke
 
 
@@ -47,7 +47,8 @@ def _explore(base: str, session: requests.Session, label: str, operation, mode: 
     if mode is GenerationMode.POSITIVE:
         fixed = [{k: v for k, v in p.items() if k in wanted} for p in known] if wanted else [{}]
         for body in BODIES.get(operation.label, [None]):
-            extra = {} if body is None else {"body": body, "media_type": "application/json"}
+            media_type = MEDIA_TYPES.get(operation.label, "application/json")
+            extra = {} if body is None else {"body": body, "media_type": media_type}
             strategies += [operation.as_strategy(generation_mode=mode, path_parameters=p or None, **extra)
                            for p in fixed if p or extra]
     strategy = st.one_of(strategies)
