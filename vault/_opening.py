@@ -6,6 +6,7 @@ from sqlalchemy import func, inspect, select
 
 from keys import KdfParams
 from vault import _policy as policy
+from vault import _schema as schema
 from vault._audit import AuditLog
 from vault._db import Database
 from vault._identities import ARCHIVE_SCOPE, IdentityMap
@@ -28,7 +29,9 @@ def create(settings: Settings, passphrase: str, *, kdf: KdfParams | None, actor:
                     raise AlreadyInitialized(
                         "a vault already exists here; use it, or choose another CASEVAULT_DATA"
                     )
-        Base.metadata.create_all(db.engine)
+        with db.write_connection() as connection:
+            Base.metadata.create_all(connection)
+            schema.stamp_head(connection)
         with db.write() as session:
             keys = KeyStore.initialize(session, passphrase, kdf)
             AuditLog.create(session)
@@ -45,7 +48,8 @@ def create(settings: Settings, passphrase: str, *, kdf: KdfParams | None, actor:
 
 def unseal(settings: Settings, passphrase: str) -> tuple[Database, KeyStore]:
     """The database and the unsealed keys of an existing vault; WrongPassphrase (and nothing
-    changed) if the passphrase does not fit."""
+    changed) if the passphrase does not fit, SchemaBehind or SchemaAhead (and nothing changed)
+    if the vault is not at this release's schema."""
     if settings.database_url is None and not (settings.data_dir / "casevault.db").exists():
         raise NotInitialized(
             f"no vault in {settings.data_dir}; run `casevault init` or set CASEVAULT_DATA"
@@ -55,9 +59,10 @@ def unseal(settings: Settings, passphrase: str) -> tuple[Database, KeyStore]:
         db.check_reachable()
         if not inspect(db.engine).has_table(MasterKeyVersion.__tablename__):
             raise NotInitialized("this database has no vault yet; run `casevault init` first")
+        with db.engine.connect() as connection:
+            schema.check(connection)
         with db.read() as session:
             keys = KeyStore.unseal(session, passphrase)
-        Base.metadata.create_all(db.engine)  # tables added since the vault was made (no column changes)
         with db.write() as session:
             keys.add_missing_system_keys(session)
         policy.ensure(db)  # a vault made before the policy epoch existed

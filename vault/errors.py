@@ -25,6 +25,19 @@ class AlreadyInitialized(VaultError):
     code = "ALREADY_INITIALIZED"
 
 
+class SchemaBehind(VaultError):
+    """The vault's schema or data formats are those of an earlier release: `casevault upgrade`
+    must run before anything else may. Nothing was changed."""
+
+    code = "SCHEMA_BEHIND"
+
+
+class SchemaAhead(VaultError):
+    """The vault was made (or upgraded) by a newer release than this one. Nothing was changed."""
+
+    code = "SCHEMA_AHEAD"
+
+
 class NotFound(VaultError):
     """A case or document that does not exist (or that the caller may not see)."""
 

@@ -62,6 +62,8 @@ STATUS: Mapping[str, int] = {
     "vault.errors.ParsersBusy": 503,
     "vault.errors.StorageFailed": 503,
     "vault.errors.NotInitialized": 503,
+    "vault.errors.SchemaBehind": 503,
+    "vault.errors.SchemaAhead": 503,
     "search.errors.SearchTimeout": 503,
     "search.errors.IndexLocked": 503,
     "search.errors.IndexCorrupt": 503,

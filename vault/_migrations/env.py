@@ -1,0 +1,17 @@
+"""Alembic's environment. ``vault._schema`` hands in the connection (already in a transaction,
+which it commits) through ``config.attributes["connection"]``; nothing here reads a file or the
+environment. SQLite alters tables in batch mode (copy and rename), as it cannot alter columns."""
+
+from alembic import context
+
+from vault._models import Base
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()
