@@ -27,6 +27,7 @@ from vault._views import (
     SearchableDocument,
     ViewUnit,
 )
+from vault._upgrade import UpgradeProgress, UpgradeReport
 from vault._vault import Vault
 from vault.errors import EnrolmentFailed, InvalidSetting, SessionEnded, SignInFailed, Unauthenticated
 
@@ -67,6 +68,8 @@ __all__ = [
     "Unauthenticated",
     "UnmaskRequest",
     "UnmaskState",
+    "UpgradeProgress",
+    "UpgradeReport",
     "UserInfo",
     "AccessKeyInfo",
     "Vault",

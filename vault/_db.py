@@ -94,5 +94,27 @@ class Database:
             with connection.begin():
                 yield connection
 
+    @contextmanager
+    def migrating(self) -> Iterator[Connection]:
+        """One transaction for schema changes, committed when the block ends. Both backends roll
+        DDL back, so a process killed inside leaves the schema as it was. On SQLite, foreign keys
+        are off inside (batch mode copies and renames tables, which they would refuse; the pragma
+        cannot change within a transaction) and checked before the commit."""
+        sqlite = self.backend == "sqlite"
+        with self.engine.connect() as connection:
+            raw = connection.connection.dbapi_connection  # outside SQLAlchemy's transaction, on purpose
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+            try:
+                connection.execution_options(**{_WRITE: True})
+                with connection.begin():
+                    yield connection
+                    if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                        raise StorageFailed("a migration left rows whose foreign keys point nowhere; "
+                                            "nothing was changed")
+            finally:
+                if sqlite:
+                    raw.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
+
     def dispose(self) -> None:
         self.engine.dispose()

@@ -330,3 +330,12 @@ class PolicyEpochRow(Base):
     __tablename__ = "policy_epoch"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class FormatStepRow(Base):
+    """A format step (``vault._formats``) that has finished on this vault: data that needed the
+    keys to be converted (MACs over rows, re-sealing) is in this release's format."""
+
+    __tablename__ = "vault_format"
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, inspect, select
 
 from keys import KdfParams
+from vault import _formats as formats
 from vault import _policy as policy
 from vault import _schema as schema
 from vault._audit import AuditLog
@@ -32,6 +33,7 @@ def create(settings: Settings, passphrase: str, *, kdf: KdfParams | None, actor:
         with db.write_connection() as connection:
             Base.metadata.create_all(connection)
             schema.stamp_head(connection)
+            formats.mark_finished(connection, formats.registered())  # made in the current format
         with db.write() as session:
             keys = KeyStore.initialize(session, passphrase, kdf)
             AuditLog.create(session)

@@ -12,6 +12,7 @@ keeps the migrations making the same schema as the models.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,9 +22,11 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
+from vault import _formats as formats
 from vault.errors import SchemaAhead, SchemaBehind
 
 MIGRATIONS = Path(__file__).with_name("_migrations")
+RELEASE_1 = "0001_release_1"  # the schema of vaults made before migrations existed
 
 
 def config(connection: Connection) -> Config:
@@ -52,21 +55,33 @@ def current(connection: Connection) -> frozenset[str]:
 
 def stamp_head(connection: Connection) -> None:
     """Record that the schema is the current one (a new vault, made from the models)."""
-    MigrationContext.configure(connection).stamp(scripts(), "head")
+    stamp(connection, "head")
+
+
+def stamp(connection: Connection, revision: str) -> None:
+    """Record that the schema is the one ``revision`` makes, changing nothing else."""
+    MigrationContext.configure(connection).stamp(scripts(), revision)
 
 
 def check(connection: Connection) -> None:
-    """SchemaBehind or SchemaAhead unless the database is at this release's head. Reads only."""
-    at = current(connection)
-    if at == heads():
-        return
-    known = {script.revision for script in scripts().walk_revisions()}
-    if at - known:
+    """SchemaBehind unless the database is at this release's head and every format step of this
+    release has finished on it; SchemaAhead if a newer release migrated it. Reads only."""
+    if ahead(current(connection)):
         raise SchemaAhead("this vault was made by a newer release of casevault; use that release")
-    raise SchemaBehind("this vault was made by an earlier release; run `casevault upgrade`")
+    if current(connection) != heads() or formats.pending(connection):
+        raise SchemaBehind("this vault was made by an earlier release; run `casevault upgrade`")
 
 
-def upgrade(connection: Connection) -> None:
-    """Run the migrations from the database's revision to head, on a connection the caller
-    holds in a transaction (both backends roll DDL back, so a killed upgrade changed nothing)."""
-    command.upgrade(config(connection), "head")
+def ahead(revisions: frozenset[str]) -> bool:
+    """Whether any of these revisions is unknown to this release (a newer one made it)."""
+    return bool(revisions - {script.revision for script in scripts().walk_revisions()})
+
+
+def upgrade(connection: Connection, target: str = "head", *,
+            on_version_apply: Callable[..., None] | None = None) -> None:
+    """Run the migrations from the database's revision to ``target``, on a connection the caller
+    holds in a transaction (``Database.migrating``: both backends roll DDL back, so a killed
+    upgrade changed nothing). ``on_version_apply`` is Alembic's hook, called after each one."""
+    cfg = config(connection)
+    cfg.attributes["on_version_apply"] = on_version_apply
+    command.upgrade(cfg, target)

@@ -16,6 +16,7 @@ from typing import BinaryIO
 
 from keys import DecryptingReader, KdfParams, SecretKey
 from vault import _opening as opening
+from vault import _upgrade as upgrading
 from vault._access import Access
 from vault._accounts import SignIn, WebSession
 from vault._audit import AuditEntry, AuditReport
@@ -97,6 +98,13 @@ class Vault:
         vault.blobs.sweep_incoming(older_than=turns * settings.limits.parse_seconds + 60)
         vault.remask_stale(actor="vault.open")  # finish what a crash after an identity change left
         return vault
+
+    @staticmethod
+    def upgrade(settings: Settings, passphrase: str, progress: upgrading.UpgradeProgress, *,
+                actor: str = "operator") -> upgrading.UpgradeReport:
+        """Bring a vault made by an earlier release to this release's schema and formats
+        (``vault._upgrade``): the one way in that does not refuse a vault that is behind."""
+        return upgrading.upgrade(settings, passphrase, progress, actor=actor)
 
     def close(self) -> None:
         self.store.policy_cache.clear()

@@ -8,7 +8,6 @@ nullability, keys, unique constraints, indexes), on both backends.
 from __future__ import annotations
 
 import ast
-import hashlib
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from tests.conftest import PASSPHRASE
+from tests.vault.release_1 import fingerprint
 from vault import Settings, Vault
 from vault import _schema as schema
 from vault._db import Database
@@ -32,18 +32,6 @@ def _differences(db: Database) -> list[object]:
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         return compare_metadata(context, Base.metadata)
-
-
-def _fingerprint(db: Database) -> str:
-    """Every table's name, columns and rows: what "nothing changed" compares."""
-    digest = hashlib.sha256()
-    inspector = sa.inspect(db.engine)
-    with db.engine.connect() as connection:
-        for table in sorted(inspector.get_table_names()):
-            digest.update(repr((table, [c["name"] for c in inspector.get_columns(table)])).encode())
-            for row in connection.execute(sa.text(f'select * from "{table}" order by 1')):
-                digest.update(repr(tuple(row)).encode())
-    return digest.hexdigest()
 
 
 def test_migrations_from_nothing_make_what_the_models_make(settings):
@@ -93,10 +81,10 @@ def _make_release_1(settings: Settings) -> Database:
 def test_a_release_1_vault_is_refused_and_left_alone(settings):
     db = _make_release_1(settings)
     try:
-        before = _fingerprint(db)
+        before = fingerprint(settings)
         with pytest.raises(SchemaBehind, match=r"^this vault was made by an earlier release; run `casevault upgrade`$"):
             Vault.open(settings, PASSPHRASE)
-        assert _fingerprint(db) == before
+        assert fingerprint(settings) == before
     finally:
         db.dispose()
 
@@ -107,10 +95,10 @@ def test_a_vault_of_a_newer_release_is_refused_and_left_alone(settings):
     try:
         with db.write_connection() as connection:
             connection.execute(sa.text("update alembic_version set version_num = '9999_from_the_future'"))
-        before = _fingerprint(db)
+        before = fingerprint(settings)
         with pytest.raises(SchemaAhead, match="newer release"):
             Vault.open(settings, PASSPHRASE)
-        assert _fingerprint(db) == before
+        assert fingerprint(settings) == before
     finally:
         db.dispose()
 

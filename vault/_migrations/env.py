@@ -7,8 +7,10 @@ from alembic import context
 from vault._models import Base
 
 connection = context.config.attributes["connection"]
+on_version_apply = context.config.attributes.get("on_version_apply")
 context.configure(
     connection=connection,
+    on_version_apply=on_version_apply or (),
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,

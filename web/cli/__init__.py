@@ -1,5 +1,5 @@
 """The `casevault` command line: set-up, cases, ingest, reading, review, unmasking, users, keys,
-the audit log, the server and the demo.
+the audit log, the server, the demo and upgrades.
 
 Each group of commands lives in its own module and imports the domain only when one of its
 commands runs: `casevault --help` loads click and nothing of the vault, Whoosh or the web stack,
@@ -20,6 +20,7 @@ from web.cli._review import review
 from web.cli._search import reindex, search_command
 from web.cli._serve import demo, serve
 from web.cli._unmask import unmask
+from web.cli._upgrade import upgrade
 from web.cli._users import user
 
 __all__ = ["main"]
@@ -31,5 +32,5 @@ def main() -> None:
 
 
 for _command in (init, case, ingest, show, search_command, reindex, keys, audit, demo, serve, user, identity,
-                 review, unmask):
+                 review, unmask, upgrade):
     main.add_command(_command)

@@ -1,0 +1,130 @@
+"""``casevault upgrade``: bring a vault made by an earlier release to this release's schema and
+formats, resumably.
+
+1. Without the revision check that every other way in makes: refuse a vault of a newer release,
+   and check the passphrase against the newest sealed master key (read through Core, so the
+   columns of release 1 are enough) before anything is changed.
+2. Run the Alembic migrations to head in one transaction (``Database.migrating``): both backends
+   roll DDL back, so a killed run left the schema as it was and the next run starts over.
+3. Unseal the keys, write ``vault.upgrade`` to the audit log (from and to revisions, the pending
+   format steps), then run each pending format step (``vault._formats``); each commits in
+   batches and is recorded as finished when it returns, so the next run resumes where a killed
+   one stopped and does nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from keys import SealedKey, unseal_master_key
+from vault import _formats as formats
+from vault import _policy as policy
+from vault import _schema as schema
+from vault._db import Database
+from vault._keystore import KeyStore
+from vault._models import MasterKeyVersion, utcnow
+from vault._settings import Settings
+from vault._store import Store
+from vault.errors import NotInitialized, SchemaAhead, StorageFailed
+
+
+class UpgradeProgress(Protocol):
+    """What the upgrade tells whoever runs it (the command line draws lines and bars)."""
+
+    def migration(self, revision: str, summary: str) -> None: ...
+
+    def step(self, name: str, total: int) -> AbstractContextManager[Callable[[int], None]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class UpgradeReport:
+    from_revisions: tuple[str, ...]  # empty: release 1, made before migrations existed
+    to_revisions: tuple[str, ...]
+    migrations: tuple[str, ...] = ()
+    steps: tuple[str, ...] = field(default=())
+
+    @property
+    def up_to_date(self) -> bool:
+        """Nothing needed doing: the vault was at this release already."""
+        return not self.migrations and not self.steps
+
+
+def upgrade(settings: Settings, passphrase: str, progress: UpgradeProgress, *, actor: str) -> UpgradeReport:
+    """Migrate, unseal and convert; see the module. Nothing is changed if the passphrase is wrong
+    or the vault is newer than this release."""
+    if settings.database_url is None and not (settings.data_dir / "casevault.db").exists():
+        raise NotInitialized(f"no vault in {settings.data_dir}; run `casevault init` or set CASEVAULT_DATA")
+    db = Database(settings.resolved_database_url)
+    try:
+        db.check_reachable()
+        if not inspect(db.engine).has_table(MasterKeyVersion.__tablename__):
+            raise NotInitialized("this database has no vault yet; run `casevault init` first")
+        with db.engine.connect() as connection:
+            before = schema.current(connection)
+            if schema.ahead(before):
+                raise SchemaAhead("this vault was made by a newer release of casevault; use that release")
+            _check_passphrase(connection, passphrase)
+        applied = _migrate(db, progress) if before != schema.heads() else ()
+        return _convert(settings, db, passphrase, progress, before, applied, actor=actor)
+    finally:
+        db.dispose()
+
+
+def _check_passphrase(connection, passphrase: str) -> None:  # type: ignore[no-untyped-def]
+    sealed = connection.execute(text("select sealed from master_key order by version desc")).scalar()
+    if sealed is None:
+        raise NotInitialized("this data directory has no vault yet; run `casevault init` first")
+    unseal_master_key(SealedKey.from_json(sealed), passphrase)  # WrongPassphrase, nothing changed
+
+
+def _migrate(db: Database, progress: UpgradeProgress) -> tuple[str, ...]:
+    applied: list[str] = []
+
+    def on_version_apply(*, step, **_: object) -> None:  # type: ignore[no-untyped-def]
+        applied.append(step.up_revision_id)
+        summary = " ".join((getattr(step.up_revision, "doc", "") or "").split())  # its first paragraph
+        progress.migration(step.up_revision_id, summary)
+
+    try:
+        with db.migrating() as connection:
+            if not schema.current(connection):  # release 1 made its tables and recorded no revision
+                schema.stamp(connection, schema.RELEASE_1)
+            schema.upgrade(connection, on_version_apply=on_version_apply)
+    except SQLAlchemyError as error:
+        raise StorageFailed(f"a migration failed ({type(error.orig or error).__name__}) and was rolled "
+                            "back: the vault is as it was; keep the backup and report this") from None
+    return tuple(applied)
+
+
+def _convert(settings: Settings, db: Database, passphrase: str, progress: UpgradeProgress,
+             before: frozenset[str], applied: tuple[str, ...], *, actor: str) -> UpgradeReport:
+    with db.read() as session:
+        keys = KeyStore.unseal(session, passphrase)
+    try:
+        with db.write() as session:
+            keys.add_missing_system_keys(session)
+        policy.ensure(db)
+        with db.engine.connect() as connection:
+            pending = formats.pending(connection)
+        report = UpgradeReport(tuple(sorted(before)), tuple(sorted(schema.heads())), applied,
+                               tuple(s.name for s in pending))
+        if report.up_to_date:
+            return report
+        store = Store(settings, db, keys, clock=utcnow)
+        store.record(actor=actor, action="vault.upgrade",
+                     details={"from": list(report.from_revisions), "to": list(report.to_revisions),
+                              "migrations": list(applied), "format_steps": list(report.steps)})
+        for step in pending:
+            with progress.step(step.name, step.remaining(store)) as advance:
+                step.run(store, advance)
+            with db.write_connection() as connection:
+                formats.mark_finished(connection, [step])
+        return report
+    finally:
+        keys.forget()
