@@ -52,6 +52,20 @@ def unseal(settings: Settings, passphrase: str) -> tuple[Database, KeyStore]:
     """The database and the unsealed keys of an existing vault; WrongPassphrase (and nothing
     changed) if the passphrase does not fit, SchemaBehind or SchemaAhead (and nothing changed)
     if the vault is not at this release's schema."""
+    db = existing(settings)
+    try:
+        with db.engine.connect() as connection:
+            schema.check(connection)
+        keys = unseal_keys(db, passphrase)
+    except BaseException:
+        db.dispose()
+        raise
+    return db, keys
+
+
+def existing(settings: Settings) -> Database:
+    """The database of an existing vault, reachable, whatever its schema's revision;
+    NotInitialized if there is no vault there."""
     if settings.database_url is None and not (settings.data_dir / "casevault.db").exists():
         raise NotInitialized(
             f"no vault in {settings.data_dir}; run `casevault init` or set CASEVAULT_DATA"
@@ -61,14 +75,22 @@ def unseal(settings: Settings, passphrase: str) -> tuple[Database, KeyStore]:
         db.check_reachable()
         if not inspect(db.engine).has_table(MasterKeyVersion.__tablename__):
             raise NotInitialized("this database has no vault yet; run `casevault init` first")
-        with db.engine.connect() as connection:
-            schema.check(connection)
-        with db.read() as session:
-            keys = KeyStore.unseal(session, passphrase)
+    except BaseException:
+        db.dispose()
+        raise
+    return db
+
+
+def unseal_keys(db: Database, passphrase: str) -> KeyStore:
+    """The unsealed keys of a vault at this release's schema, with what each key store of this
+    release has (system keys of purposes added since, the policy epoch's row)."""
+    with db.read() as session:
+        keys = KeyStore.unseal(session, passphrase)
+    try:
         with db.write() as session:
             keys.add_missing_system_keys(session)
         policy.ensure(db)  # a vault made before the policy epoch existed
     except BaseException:
-        db.dispose()
+        keys.forget()
         raise
-    return db, keys
+    return keys

@@ -19,16 +19,15 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sqlalchemy import inspect, text
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from keys import SealedKey, unseal_master_key
 from vault import _formats as formats
-from vault import _policy as policy
+from vault import _opening as opening
 from vault import _schema as schema
 from vault._db import Database
-from vault._keystore import KeyStore
-from vault._models import MasterKeyVersion, utcnow
+from vault._models import utcnow
 from vault._settings import Settings
 from vault._store import Store
 from vault.errors import NotInitialized, SchemaAhead, StorageFailed
@@ -58,13 +57,8 @@ class UpgradeReport:
 def upgrade(settings: Settings, passphrase: str, progress: UpgradeProgress, *, actor: str) -> UpgradeReport:
     """Migrate, unseal and convert; see the module. Nothing is changed if the passphrase is wrong
     or the vault is newer than this release."""
-    if settings.database_url is None and not (settings.data_dir / "casevault.db").exists():
-        raise NotInitialized(f"no vault in {settings.data_dir}; run `casevault init` or set CASEVAULT_DATA")
-    db = Database(settings.resolved_database_url)
+    db = opening.existing(settings)
     try:
-        db.check_reachable()
-        if not inspect(db.engine).has_table(MasterKeyVersion.__tablename__):
-            raise NotInitialized("this database has no vault yet; run `casevault init` first")
         with db.engine.connect() as connection:
             before = schema.current(connection)
             if schema.ahead(before):
@@ -104,12 +98,8 @@ def _migrate(db: Database, progress: UpgradeProgress) -> tuple[str, ...]:
 
 def _convert(settings: Settings, db: Database, passphrase: str, progress: UpgradeProgress,
              before: frozenset[str], applied: tuple[str, ...], *, actor: str) -> UpgradeReport:
-    with db.read() as session:
-        keys = KeyStore.unseal(session, passphrase)
+    keys = opening.unseal_keys(db, passphrase)
     try:
-        with db.write() as session:
-            keys.add_missing_system_keys(session)
-        policy.ensure(db)
         with db.engine.connect() as connection:
             pending = formats.pending(connection)
         report = UpgradeReport(tuple(sorted(before)), tuple(sorted(schema.heads())), applied,
