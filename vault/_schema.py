@@ -66,9 +66,10 @@ def stamp(connection: Connection, revision: str) -> None:
 def check(connection: Connection) -> None:
     """SchemaBehind unless the database is at this release's head and every format step of this
     release has finished on it; SchemaAhead if a newer release migrated it. Reads only."""
-    if ahead(current(connection)):
+    at = current(connection)
+    if at != heads() and ahead(at):
         raise SchemaAhead("this vault was made by a newer release of casevault; use that release")
-    if current(connection) != heads() or formats.pending(connection):
+    if at != heads() or formats.pending(connection):
         raise SchemaBehind("this vault was made by an earlier release; run `casevault upgrade`")
 
 

@@ -63,8 +63,10 @@ def upgrade(settings: Settings, passphrase: str, progress: UpgradeProgress, *, a
             before = schema.current(connection)
             if schema.ahead(before):
                 raise SchemaAhead("this vault was made by a newer release of casevault; use that release")
-            _check_passphrase(connection, passphrase)
-        applied = _migrate(db, progress) if before != schema.heads() else ()
+            behind = before != schema.heads()
+            if behind:  # else unsealing below is the first thing to happen, and checks it
+                _check_passphrase(connection, passphrase)
+        applied = _migrate(db, progress) if behind else ()
         return _convert(settings, db, passphrase, progress, before, applied, actor=actor)
     finally:
         db.dispose()

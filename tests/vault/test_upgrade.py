@@ -27,7 +27,7 @@ from vault import Settings, Vault
 from vault import _formats as formats
 from vault import _schema as schema
 from vault._db import Database
-from vault.errors import SchemaAhead, SchemaBehind
+from vault.errors import SchemaAhead, SchemaBehind, StorageFailed
 
 
 class Recorder:
@@ -186,3 +186,16 @@ def test_a_step_that_stopped_midway_is_resumed_and_nothing_is_done_twice(old, pr
     assert progress.steps == {failing.name: (20, [10, 10])}
     assert probe_runs(old) == [1] * 30
     Vault.open(old, PASSPHRASE).close()
+
+
+def test_a_migration_that_fails_leaves_the_vault_as_it_was(old):
+    """The migrations run in one transaction on both backends: here the last one fails (its table
+    is in the way), and the stamp of release 1 and every earlier migration are rolled back too."""
+    db = Database(old.resolved_database_url)
+    with db.write_connection() as connection:
+        connection.execute(sa.text("create table vault_format (name varchar(80) primary key, stray integer)"))
+    db.dispose()
+    before = fingerprint(old)
+    with pytest.raises(StorageFailed, match="rolled back"):
+        Vault.upgrade(old, PASSPHRASE, Recorder(), actor="tester")
+    assert fingerprint(old) == before
