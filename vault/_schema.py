@@ -27,6 +27,8 @@ from vault.errors import SchemaAhead, SchemaBehind
 
 MIGRATIONS = Path(__file__).with_name("_migrations")
 RELEASE_1 = "0001_release_1"  # the schema of vaults made before migrations existed
+BEHIND = "this vault was made by an earlier release; run `casevault upgrade`"
+AHEAD = "this vault was made by a newer release of casevault; use that release"
 
 
 def config(connection: Connection) -> Config:
@@ -68,9 +70,9 @@ def check(connection: Connection) -> None:
     release has finished on it; SchemaAhead if a newer release migrated it. Reads only."""
     at = current(connection)
     if at != heads() and ahead(at):
-        raise SchemaAhead("this vault was made by a newer release of casevault; use that release")
+        raise SchemaAhead(AHEAD)
     if at != heads() or formats.pending(connection):
-        raise SchemaBehind("this vault was made by an earlier release; run `casevault upgrade`")
+        raise SchemaBehind(BEHIND)
 
 
 def ahead(revisions: frozenset[str]) -> bool:

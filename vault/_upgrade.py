@@ -62,7 +62,7 @@ def upgrade(settings: Settings, passphrase: str, progress: UpgradeProgress, *, a
         with db.engine.connect() as connection:
             before = schema.current(connection)
             if schema.ahead(before):
-                raise SchemaAhead("this vault was made by a newer release of casevault; use that release")
+                raise SchemaAhead(schema.AHEAD)
             behind = before != schema.heads()
             if behind:  # else unsealing below is the first thing to happen, and checks it
                 _check_passphrase(connection, passphrase)
@@ -93,7 +93,8 @@ def _migrate(db: Database, progress: UpgradeProgress) -> tuple[str, ...]:
                 schema.stamp(connection, schema.RELEASE_1)
             schema.upgrade(connection, on_version_apply=on_version_apply)
     except SQLAlchemyError as error:
-        raise StorageFailed(f"a migration failed ({type(error.orig or error).__name__}) and was rolled "
+        cause = type(getattr(error, "orig", None) or error).__name__
+        raise StorageFailed(f"a migration failed ({cause}) and was rolled "
                             "back: the vault is as it was; keep the backup and report this") from None
     return tuple(applied)
 
