@@ -57,7 +57,7 @@ def current(connection: Connection) -> frozenset[str]:
 
 def stamp_head(connection: Connection) -> None:
     """Record that the schema is the current one (a new vault, made from the models)."""
-    stamp(connection, "head")
+    stamp(connection, "heads")  # "heads": a branch not yet chained after the others still works
 
 
 def stamp(connection: Connection, revision: str) -> None:
@@ -80,7 +80,7 @@ def ahead(revisions: frozenset[str]) -> bool:
     return bool(revisions - {script.revision for script in scripts().walk_revisions()})
 
 
-def upgrade(connection: Connection, target: str = "head", *,
+def upgrade(connection: Connection, target: str = "heads", *,
             on_version_apply: Callable[..., None] | None = None) -> None:
     """Run the migrations from the database's revision to ``target``, on a connection the caller
     holds in a transaction (``Database.migrating``: both backends roll DDL back, so a killed
