@@ -14,6 +14,7 @@ up what other processes wrote: a command-line ingest, another app node on the sa
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 REBUILD_BATCH = 1000  # documents per commit while rebuilding
 INDEX_PROCS = 2  # processes that index a large batch (the machine has two cores)
 POLL_SECONDS = 1.0  # how often the background thread looks at the outbox
+_CASE_DIR = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _STATUS_DIR = {DocumentStatus.RELEASED: "released", DocumentStatus.IN_REVIEW: "review"}
 
 Progress = Callable[[int], None] | None
@@ -74,7 +76,9 @@ class Follower:
                 high = self.vault.latest_index_change()
             done = 0
             if not self._reconciled:  # at open: every case, including those with no change pending
-                for case_info in self.vault.cases():
+                cases = self.vault.cases()
+                self._sweep_destroyed({c.id for c in cases})
+                for case_info in cases:
                     done += self._reconcile(case_info.id, progress)
                 self._reconciled = True
             start = min(self.marks.values(), default=high)
@@ -82,8 +86,11 @@ class Follower:
                 changes = self.vault.index_changes(start, limit=500)
                 if not changes:
                     break
+                live = self.vault.existing_cases({c.case_id for c in changes})
+                for gone in {c.case_id for c in changes} - live:
+                    self._drop_case(gone)  # a destroyed case: its index goes with it
                 by_case: dict[str, list[IndexChange]] = {}
-                for change in changes:
+                for change in (c for c in changes if c.case_id in live):
                     if change.case_id not in self.marks:  # a case new since the indexes opened
                         done += self._reconcile(change.case_id, progress)
                     if change.id > self.marks[change.case_id]:
@@ -157,7 +164,18 @@ class Follower:
             if index is not None:
                 index.close()
         self.marks.pop(case_id, None)
-        shutil.rmtree(self._case_dir(case_id), ignore_errors=True)
+        if _CASE_DIR.fullmatch(case_id):  # ids come from the database; a path never from elsewhere
+            shutil.rmtree(self._case_dir(case_id), ignore_errors=True)
+
+    def _sweep_destroyed(self, cases: set[str]) -> None:
+        """Remove the index directory of every case that no longer exists: one destroyed while
+        this node was down, or whose follower stopped before it dropped the index."""
+        if not self.root.is_dir():
+            return
+        for path in self.root.iterdir():
+            if path.is_dir() and _CASE_DIR.fullmatch(path.name) and path.name not in cases:
+                log.info("removing the search index of a destroyed case")
+                self._drop_case(path.name)
 
     def _reconcile(self, case_id: str, progress: Progress) -> int:
         """Open a case's indexes, rebuilding them if never built or unreadable; returns the

@@ -108,6 +108,30 @@ class BlobStore:
     def delete(self, name: str) -> None:
         self.path(name).unlink(missing_ok=True)
 
+    def stored_names(self) -> list[tuple[str, float]]:
+        """Every published blob file: its storage name and when it was renamed into place (ctime)."""
+        found = []
+        for shard in self.root.glob("[0-9a-f][0-9a-f]"):
+            for path in shard.iterdir():
+                try:
+                    found.append((path.name, path.stat().st_ctime))
+                except FileNotFoundError:
+                    pass
+        return found
+
+    def sweep_orphans(self, stored: list[tuple[str, float]], known: set[str], *, older_than: float) -> int:
+        """Remove the files of ``stored`` that no blob row names (``known``, read after listing
+        ``stored``): what a crash left after a case was destroyed or a masked form superseded.
+        Only files put in place ``older_than`` seconds ago: a younger one may belong to a
+        transaction still committing in another process. Returns how many were removed."""
+        limit = time.time() - older_than
+        removed = 0
+        for name, placed in stored:
+            if name not in known and placed < limit and len(name) == 32:
+                _remove(self.root / name[:2] / name)
+                removed += 1
+        return removed
+
     def sweep_incoming(self, *, older_than: float) -> int:
         """Remove temporary files left by a crash; returns how many were removed.
 

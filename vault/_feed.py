@@ -16,7 +16,7 @@ from keys import IntegrityFailed, SecretKey
 from vault import _policy as policy
 from vault._ingest._model import Kind
 from vault._masking import MaskedDocument
-from vault._models import BlobRow, DocumentRow, IndexOutboxRow
+from vault._models import BlobRow, CaseRow, DocumentRow, IndexOutboxRow
 from vault._reading import Reading
 from vault._store import Store, valid_id
 from vault._users import UserInfo
@@ -114,6 +114,14 @@ class Feed:
                 document = self.searchable(document_id) if document_id in alone else found.get(document_id)
                 if document is not None:
                     yield document
+
+    def existing_cases(self, case_ids: Iterable[str]) -> set[str]:
+        """Those of ``case_ids`` that exist: a follower drops the index of a destroyed case."""
+        ids = [i for i in set(case_ids) if valid_id(i)]
+        if not ids:
+            return set()
+        with self.store.read() as work:
+            return set(work.session.scalars(select(CaseRow.id).where(CaseRow.id.in_(ids))))
 
     def searchable_documents(self, case_id: str) -> list[str]:
         with self.store.read() as work:

@@ -144,6 +144,13 @@ class KeyStore:
         session.flush()
         return rotated
 
+    def forget_case(self, case_id: str, *, own_scope: bool) -> None:
+        """Drop a destroyed case's keys from memory (and its own scope's, when it had one)."""
+        self._cases.pop(case_id, None)
+        if own_scope:
+            for purpose in SCOPE_PURPOSES:
+                self._scopes.pop((case_id, purpose), None)
+
     def forget_cases(self, case_ids: Iterable[str]) -> None:
         """Drop cached case keyrings; the next use reads the stored versions again."""
         for case_id in case_ids:

@@ -47,6 +47,8 @@ from vault.errors import AuditFailed, Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
+ORPHAN_BLOB_AGE = 3600.0  # seconds: a blob file younger than this may belong to a commit in progress
+
 Decide = Callable[[dict[str, Suggestion], MaskedDocument], dict[str, object]]
 
 
@@ -257,6 +259,16 @@ class Store:
                 return self.audit.append(connection, actor=actor, action=action, target=target, details=details)
         except SQLAlchemyError:
             raise AuditFailed("the audit log could not be written, so the action was not carried out") from None
+
+    def sweep_orphan_blobs(self, *, older_than: float | None = None) -> int:
+        """Remove blob files that no row names (listed before the rows are read, see
+        ``BlobStore.sweep_orphans``); returns how many."""
+        stored = self.blobs.stored_names()
+        if not stored:
+            return 0
+        with self.read() as work:
+            known = set(work.session.scalars(select(BlobRow.storage_name)))
+        return self.blobs.sweep_orphans(stored, known, older_than=ORPHAN_BLOB_AGE if older_than is None else older_than)
 
     def write_blob(self, key: SecretKey, purpose: BlobPurpose, case_id: str, document_id: str, version: int,
                    data: bytes) -> PendingBlob:

@@ -36,6 +36,7 @@ from vault._reading import Reading
 from vault._review import Review
 from vault._rotation import Rotation
 from vault._settings import Settings
+from vault._shredding import CaseContents, Shredding
 from vault._sign_in import SignIns
 from vault._store import Store
 from vault._unmask import UnmaskRequest
@@ -75,6 +76,7 @@ class Vault:
         self._auditing = AuditReading(self.store)
         self._rotation = Rotation(self.store)
         self._feed = Feed(self.store, self._reading)
+        self._shredding = Shredding(self.store)
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -96,6 +98,7 @@ class Vault:
         # an upload's original waits in incoming while it queues for a parser and is parsed
         turns = 2 + settings.parser_queue // settings.parsers
         vault.blobs.sweep_incoming(older_than=turns * settings.limits.parse_seconds + 60)
+        vault.store.sweep_orphan_blobs()  # files a crash left after their rows were deleted (a destroyed case)
         vault.remask_stale(actor="vault.open")  # finish what a crash after an identity change left
         return vault
 
@@ -142,6 +145,14 @@ class Vault:
 
     def case(self, name_or_id: str) -> CaseInfo:
         return self._cases.case(name_or_id)
+
+    def case_contents(self, case: CaseInfo) -> CaseContents:
+        return self._shredding.case_contents(case)
+
+    def destroy_case(self, case: CaseInfo, *, actor: str) -> CaseContents:
+        """Crypto-shred ``case`` (``vault._shredding``): its keys and rows in one transaction,
+        audited as ``case.destroy``, then its blob files."""
+        return self._shredding.destroy_case(case, actor=actor)
 
     def add_identity(self, case: CaseInfo, *, name: str, aliases: list[str] = (), label: str | None = None,  # type: ignore[assignment]
                      category: str = "person", actor: str) -> Identity:
@@ -245,6 +256,9 @@ class Vault:
 
     def searchable(self, document_id: str) -> SearchableDocument | None:
         return self._feed.searchable(document_id)
+
+    def existing_cases(self, case_ids: Iterable[str]) -> set[str]:
+        return self._feed.existing_cases(case_ids)
 
     def searchables(self, document_ids: Iterable[str], *, chunk: int = 200) -> Iterator[SearchableDocument]:
         return self._feed.searchables(document_ids, chunk=chunk)

@@ -1,0 +1,134 @@
+"""Crypto-shredding: destroying a case by destroying its keys.
+
+Every ciphertext of a case (document keys, titles, file names, the case name, the search index
+key, unmask justifications) hangs under the case key versions, and a case with its own pseudonym
+scope keeps its real names under that scope's keys. ``destroy_case`` deletes, in ONE transaction,
+every case key version, the scope's keys and identities (when the scope is the case's own; an
+archive-scope case leaves the shared identities to the other cases), the documents and their blob
+rows, memberships (confirmed and waiting), unmask requests and the case's pending outbox rows, and
+appends the ``case.destroy`` audit entry (target: the case id, never its name; details: counts).
+An outbox row for the case tells every node's search follower to drop the case's index.
+
+After the commit the blob files are deleted. A crash between the commit and that deletion
+leaves files nobody can decrypt (their keys are gone); ``Vault.open`` sweeps blob files no row
+names (``BlobStore.sweep_orphans``), and a follower removes the index directory of a case that
+no longer exists when it next opens or follows. A new case may take the destroyed case's name:
+it gets a new id, new keys and a new index directory.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Select, delete, func, select
+
+from vault._identities import ARCHIVE_SCOPE
+from vault._models import (
+    BlobRow,
+    CaseKeyVersion,
+    CaseRow,
+    DocumentRow,
+    IdentityRow,
+    IndexOutboxRow,
+    MembershipRow,
+    PendingMembershipRow,
+    PseudonymScopeRow,
+    ScopeKeyVersion,
+    UnmaskRequestRow,
+)
+from vault._store import Store
+from vault._views import CaseInfo
+from vault.errors import NotFound
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CaseContents:
+    """What destroying a case removes, counted (the CLI shows it before asking for --yes)."""
+
+    documents: int
+    blobs: int
+    identities: int  # 0 for an archive-scope case: the shared identities stay
+    memberships: int
+    pending_memberships: int
+    unmask_requests: int
+    case_keys: int
+    own_scope: bool
+
+    def details(self) -> dict[str, object]:
+        """The audit entry's details: counts and the kind of scope, never a name."""
+        return {"documents": self.documents, "blobs": self.blobs, "identities": self.identities,
+                "memberships": self.memberships, "pending": self.pending_memberships,
+                "unmask_requests": self.unmask_requests, "case_keys": self.case_keys,
+                "scope": "case" if self.own_scope else "archive"}
+
+
+def _count(session, query: Select) -> int:  # type: ignore[no-untyped-def,type-arg]
+    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+
+class Shredding:
+    """Destroying a case: its keys first, so what any copy holds of it can no longer be read."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def case_contents(self, case: CaseInfo) -> CaseContents:
+        with self.store.read() as work:
+            return self._contents(work.session, case.id)
+
+    def _contents(self, session, case_id: str) -> CaseContents:  # type: ignore[no-untyped-def]
+        scope = session.scalar(select(CaseRow.scope).where(CaseRow.id == case_id))
+        if scope is None:
+            raise NotFound("no such case; `casevault case list` shows the cases")
+        documents = select(DocumentRow.id).where(DocumentRow.case_id == case_id)
+        own_scope = scope != ARCHIVE_SCOPE
+        return CaseContents(
+            documents=_count(session, documents),
+            blobs=_count(session, select(BlobRow.id).where(BlobRow.document_id.in_(documents))),
+            identities=_count(session, select(IdentityRow.id).where(IdentityRow.scope == case_id)) if own_scope else 0,
+            memberships=_count(session, select(MembershipRow.user_id).where(MembershipRow.case_id == case_id)),
+            pending_memberships=_count(session, select(PendingMembershipRow.id)
+                                       .where(PendingMembershipRow.case_id == case_id)),
+            unmask_requests=_count(session, select(UnmaskRequestRow.id).where(UnmaskRequestRow.case_id == case_id)),
+            case_keys=_count(session, select(CaseKeyVersion.version).where(CaseKeyVersion.case_id == case_id)),
+            own_scope=own_scope,
+        )
+
+    def destroy_case(self, case: CaseInfo, *, actor: str) -> CaseContents:
+        """Destroy ``case``: its keys and every row of it in one transaction, audited as
+        ``case.destroy`` (target: the case id); then its blob files. Returns what was removed."""
+        case_id = case.id
+        with self.store.write() as work:
+            session = work.session
+            contents = self._contents(session, case_id)
+            documents = select(DocumentRow.id).where(DocumentRow.case_id == case_id)
+            files = list(session.scalars(select(BlobRow.storage_name).where(BlobRow.document_id.in_(documents))))
+            # the keys first: whatever the statements below miss is unreadable without them
+            session.execute(delete(CaseKeyVersion).where(CaseKeyVersion.case_id == case_id))
+            if contents.own_scope:
+                session.execute(delete(ScopeKeyVersion).where(ScopeKeyVersion.scope == case_id))
+            session.execute(delete(UnmaskRequestRow).where(UnmaskRequestRow.case_id == case_id))
+            session.execute(delete(BlobRow).where(BlobRow.document_id.in_(documents)))
+            session.execute(delete(DocumentRow).where(DocumentRow.case_id == case_id))
+            session.execute(delete(MembershipRow).where(MembershipRow.case_id == case_id))
+            session.execute(delete(PendingMembershipRow).where(PendingMembershipRow.case_id == case_id))
+            session.execute(delete(IndexOutboxRow).where(IndexOutboxRow.case_id == case_id))
+            session.execute(delete(CaseRow).where(CaseRow.id == case_id))
+            if contents.own_scope:
+                session.execute(delete(IdentityRow).where(IdentityRow.scope == case_id))
+                session.execute(delete(PseudonymScopeRow).where(PseudonymScopeRow.id == case_id))
+            work.audit(actor=actor, action="case.destroy", target=case_id, details=contents.details())
+            # after the audit append (outbox ids in commit order): every follower drops the index
+            work.enqueue_index(case_id, case_id, purge=True)
+        self.store.keys.forget_case(case_id, own_scope=contents.own_scope)
+        self.store.identity_map.forget()
+        for name in files:
+            try:
+                self.store.blobs.delete(name)
+            except OSError as error:  # unreadable anyway; the next open sweeps it
+                log.warning("a blob file of a destroyed case could not be removed (%s); "
+                            "the next open sweeps it", type(error).__name__)
+        return contents
