@@ -115,14 +115,17 @@ class Shredding:
             session.execute(delete(DocumentRow).where(DocumentRow.case_id == case_id))
             session.execute(delete(MembershipRow).where(MembershipRow.case_id == case_id))
             session.execute(delete(PendingMembershipRow).where(PendingMembershipRow.case_id == case_id))
-            session.execute(delete(IndexOutboxRow).where(IndexOutboxRow.case_id == case_id))
             session.execute(delete(CaseRow).where(CaseRow.id == case_id))
             if contents.own_scope:
                 session.execute(delete(IdentityRow).where(IdentityRow.scope == case_id))
                 session.execute(delete(PseudonymScopeRow).where(PseudonymScopeRow.id == case_id))
             work.audit(actor=actor, action="case.destroy", target=case_id, details=contents.details())
-            # after the audit append (outbox ids in commit order): every follower drops the index
-            work.enqueue_index(case_id, case_id, purge=True)
+            # after the audit append (outbox ids in commit order): every follower drops the index.
+            # The case's earlier rows go only now: SQLite hands out max(id) + 1, and the highest
+            # id must never fall, or a follower that saw it would miss what comes next.
+            signal = work.enqueue_index(case_id, case_id, purge=True)
+            session.execute(delete(IndexOutboxRow).where(IndexOutboxRow.case_id == case_id,
+                                                         IndexOutboxRow.id < signal))
         self.store.keys.forget_case(case_id, own_scope=contents.own_scope)
         self.store.identity_map.forget()
         for name in files:

@@ -82,12 +82,14 @@ class UnitOfWork:
               details: dict[str, object] | None = None) -> int:
         return self.store.audit.append(self.session, actor=actor, action=action, target=target, details=details)
 
-    def enqueue_index(self, case_id: str, document_id: str, *, purge: bool = False) -> None:
+    def enqueue_index(self, case_id: str, document_id: str, *, purge: bool = False) -> int:
         """Tell the search indexes that a document changed. Called after the audit append, which
         holds the audit head's lock until commit, so outbox ids are handed out in commit order and
         a follower that has seen id n has seen every id below it."""
-        self.session.add(IndexOutboxRow(case_id=case_id, document_id=document_id, purge=purge))
+        row = IndexOutboxRow(case_id=case_id, document_id=document_id, purge=purge)
+        self.session.add(row)
         self.session.flush()
+        return row.id
 
     def publish(self, blob: PendingBlob) -> None:
         """Publish ``blob`` with this unit's commit (and remove it if the unit fails)."""
