@@ -8,6 +8,7 @@ touching the data. This package stores nothing: the vault keeps the wrapped form
 from keys._aead import Keyring, SecretKey, token_version, unwrap_key, wrap_key
 from keys._context import Context
 from keys._digest import KeyedDigest, keyed_digest
+from keys._signing import SigningKey, fingerprint, signature_valid
 from keys._seal import KdfParams, SealedKey, check_passphrase, seal_master_key, unseal_master_key
 from keys._stream import DEFAULT_CHUNK_BYTES, DecryptingReader, StreamEncryptor, stream_key_version
 from keys.errors import (
@@ -32,12 +33,15 @@ __all__ = [
     "KeyVersionRetired",
     "SealedKey",
     "SecretKey",
+    "SigningKey",
     "StreamEncryptor",
     "WeakPassphrase",
     "WrongPassphrase",
     "check_passphrase",
+    "fingerprint",
     "keyed_digest",
     "seal_master_key",
+    "signature_valid",
     "stream_key_version",
     "token_version",
     "unseal_master_key",

@@ -45,6 +45,7 @@ class Permission(enum.StrEnum):
     KEY_ROTATE = "key:rotate"
     AUDIT_READ = "audit:read"
     AUDIT_VERIFY = "audit:verify"
+    AUDIT_EXPORT = "audit:export"  # a signed copy of who did what (never details) to keep off the host
     BACKUP = "backup"
 
 
@@ -74,13 +75,15 @@ TABLE: dict[Permission, frozenset[Role]] = {
     Permission.KEY_ROTATE: frozenset({_A}),
     Permission.AUDIT_READ: frozenset({_A}),
     Permission.AUDIT_VERIFY: frozenset({_A}),
+    Permission.AUDIT_EXPORT: frozenset({_A}),
     Permission.BACKUP: frozenset({_A}),
 }
 
 ARCHIVE_PERMISSIONS = frozenset({
     Permission.CASE_MANAGE, Permission.USER_MANAGE, Permission.ACCESS_KEY_MANAGE, Permission.ACCESS_KEY_OWN,
     Permission.KEY_STATUS,
-    Permission.KEY_ROTATE, Permission.AUDIT_READ, Permission.AUDIT_VERIFY, Permission.BACKUP,
+    Permission.KEY_ROTATE, Permission.AUDIT_READ, Permission.AUDIT_VERIFY, Permission.AUDIT_EXPORT,
+    Permission.BACKUP,
 })
 
 

@@ -5,6 +5,7 @@ Open one with ``Vault.initialize(settings, passphrase)`` or ``Vault.open(setting
 
 from vault._accounts import SignIn, WebSession
 from vault._audit import AuditEntry, AuditReport
+from vault._audit_file import ExportCheck, check_export
 from vault._confirmations import Confirmation
 from vault._enrolment import ENROLMENT_PREFIX
 from vault._ingest._limits import Limits
@@ -35,6 +36,8 @@ __all__ = [
     "ACCESS_KEY_PREFIX",
     "AuditEntry",
     "AuditReport",
+    "ExportCheck",
+    "check_export",
     "BlobPurpose",
     "Confirmation",
     "ENROLMENT_PREFIX",

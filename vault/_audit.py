@@ -105,6 +105,20 @@ class AuditLog:
             details = json.loads(self._details_key.decrypt(row.details_ct, Context("audit-details", version=row.seq)))
         return AuditEntry(row.seq, row.at, row.actor, row.action, row.target, details)
 
+    def rows(self, session: Session, *, after: int, upto: int, limit: int = 1000) -> list[AuditEntryRow]:
+        """The stored rows after position ``after`` up to ``upto``, in order (details still sealed)."""
+        return list(session.scalars(select(AuditEntryRow).where(AuditEntryRow.seq > after, AuditEntryRow.seq <= upto)
+                                    .order_by(AuditEntryRow.seq).limit(limit)))
+
+    def chained(self, prev: bytes, row: AuditEntryRow) -> bool:
+        """Whether ``row`` follows the MAC ``prev`` and carries its own MAC unaltered."""
+        return row.prev_mac == prev and _mac(self._chain_key, prev, row) == row.entry_mac
+
+    @staticmethod
+    def head_position(session: Session) -> int:
+        head = session.get(AuditHead, _HEAD_ID)
+        return head.seq if head else 0
+
     def verify(self, session: Session) -> AuditReport:
         """Walk the chain from the start; report the first position where it breaks."""
         prev, expected_seq = GENESIS, 1
@@ -112,7 +126,7 @@ class AuditLog:
             if row.seq != expected_seq:
                 return AuditReport(expected_seq - 1, prev, expected_seq,
                                    f"entry {expected_seq} is missing (the next one found is {row.seq})")
-            if row.prev_mac != prev or _mac(self._chain_key, prev, row) != row.entry_mac:
+            if not self.chained(prev, row):
                 return AuditReport(expected_seq - 1, prev, row.seq, f"entry {row.seq} was altered or reordered")
             prev, expected_seq = row.entry_mac, expected_seq + 1
         head = session.get(AuditHead, _HEAD_ID)

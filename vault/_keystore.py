@@ -2,7 +2,7 @@
 
     passphrase --Argon2id--> master key (sealed, table master_key)
         master key wraps the system keys (table system_key): case-name, content-digest,
-            audit-chain, audit-details, credentials (TOTP secrets)
+            audit-chain, audit-details, credentials (TOTP secrets), audit-signing (Ed25519 seed)
         master key wraps each case key (table case_key)
             case key wraps each document key (column document.key_ct)
 """
@@ -28,7 +28,8 @@ from keys import (
 from vault._models import CaseKeyVersion, MasterKeyVersion, ScopeKeyVersion, SystemKeyVersion
 from vault.errors import NotFound, NotInitialized
 
-SYSTEM_PURPOSES = ("case-name", "content-digest", "audit-chain", "audit-details", "credentials")
+# audit-signing: the seed of the Ed25519 key that signs audit exports (its public key is derived)
+SYSTEM_PURPOSES = ("case-name", "content-digest", "audit-chain", "audit-details", "credentials", "audit-signing")
 SCOPE_PURPOSES = ("reidentification", "pseudonym", "label")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from keys import Context, token_version, unwrap_key, wrap_key
+from keys import Context, SigningKey, token_version, unwrap_key, wrap_key
 from vault import _unmask as unmask
 from vault._keystore import KeyStore, document_key_context
 from vault._models import BlobRow, CaseRow, DocumentRow, SystemKeyVersion
@@ -74,6 +74,7 @@ class Rotation:
         return self.key_status()
 
     def key_status(self) -> KeyStatus:
+        signer = SigningKey(self.store.keys.system["audit-signing"])
         with self.store.read() as work:
             session = work.session
             system: dict[str, list[int]] = {}
@@ -88,4 +89,5 @@ class Rotation:
                     select(DocumentRow.case_key_version, func.count()).group_by(DocumentRow.case_key_version)).all()),
                 blobs_by_key_version=dict(session.execute(
                     select(BlobRow.key_version, func.count()).group_by(BlobRow.key_version)).all()),
+                audit_public_key=signer.public_key.hex(), audit_key_fingerprint=signer.fingerprint,
             )

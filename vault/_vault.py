@@ -20,6 +20,7 @@ from vault import _upgrade as upgrading
 from vault._access import Access
 from vault._accounts import SignIn, WebSession
 from vault._audit import AuditEntry, AuditReport
+from vault._audit_export import AuditExport
 from vault._auditing import AuditReading
 from vault._cases import Cases
 from vault._confirmations import Confirmation
@@ -77,6 +78,7 @@ class Vault:
         self._rotation = Rotation(self.store)
         self._feed = Feed(self.store, self._reading)
         self._shredding = Shredding(self.store)
+        self._audit_export = AuditExport(self.store)
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -378,6 +380,11 @@ class Vault:
 
     def case_audit(self, case: CaseInfo, reader: UserInfo, *, after: int = 0, limit: int = 100) -> list[AuditEntry]:
         return self._auditing.case_audit(case, reader, after=after, limit=limit)
+
+    def export_audit(self, *, actor: str, reader: UserInfo | Operator = OPERATOR) -> Iterator[str]:
+        """The signed off-host copy of the audit log, as lines (``vault._audit_export``); audited
+        as ``audit.export`` before the first line is asked for."""
+        return self._audit_export.export_audit(actor=actor, reader=reader)
 
     def rotate_keys(self, *, actor: str, case: CaseInfo | None = None) -> KeyStatus:
         return self._rotation.rotate_keys(actor=actor, case=case)

@@ -135,3 +135,5 @@ class KeyStatus:
     case_key_versions: dict[int, int]  # version -> number of cases
     documents_by_case_key_version: dict[int, int]
     blobs_by_key_version: dict[int, int]
+    audit_public_key: str = ""  # hex: the Ed25519 key audit exports are signed with (not a secret)
+    audit_key_fingerprint: str = ""

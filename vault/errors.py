@@ -165,3 +165,9 @@ class AuditFailed(VaultError):
     """The audit log could not be written; the action it guards did not happen."""
 
     code = "AUDIT_FAILED"
+
+
+class AuditBroken(Conflict):
+    """The audit log's hash chain breaks: it is not exported (a signature would vouch for it)."""
+
+    code = "AUDIT_BROKEN"

@@ -86,7 +86,8 @@ def key_status_json(status: KeyStatus) -> dict[str, object]:
     return {"master_key": masters, "system_keys": status.system_keys,
             "case_keys_by_version": status.case_key_versions,
             "documents_by_case_key_version": status.documents_by_case_key_version,
-            "blobs_by_key_version": status.blobs_by_key_version}
+            "blobs_by_key_version": status.blobs_by_key_version,
+            "audit_public_key": status.audit_public_key, "audit_key_fingerprint": status.audit_key_fingerprint}
 
 
 def user_json(user: UserInfo, case_names: dict[str, str]) -> dict[str, object]:

@@ -164,6 +164,8 @@ class KeyStatusOut(Body):
     case_keys_by_version: dict[int, int]
     documents_by_case_key_version: dict[int, int]
     blobs_by_key_version: dict[int, int]
+    audit_public_key: str  # hex; audit exports are signed with it
+    audit_key_fingerprint: str
 
 
 class UserOut(Body):

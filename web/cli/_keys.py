@@ -61,6 +61,7 @@ def _echo_key_status(status: KeyStatus, as_json: bool) -> None:
         docs = status.documents_by_case_key_version.get(version, 0)
         click.echo(f"case keys v{version}: {count} cases, {docs} documents")
     click.echo(f"blobs: {sum(status.blobs_by_key_version.values())} encrypted files")
+    click.echo(f"audit signing key: {status.audit_key_fingerprint} (public key {status.audit_public_key})")
 
 
 @keys.command("rotate")
