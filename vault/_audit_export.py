@@ -1,8 +1,8 @@
 """Writing the audit log's off-host copy (the format and its check: ``vault._audit_file``).
 
 An export is audited (``audit.export``) before anything of it leaves, includes that entry, and
-covers the log up to the head at that moment. Each row is checked against the vault's HMAC chain
-while it is written, so a log edited in the database is refused rather than signed.
+covers the log up to the head at that moment. The vault's HMAC chain is verified first, and each
+row again while it is written, so a log edited in the database is refused rather than signed.
 """
 
 from __future__ import annotations
@@ -54,6 +54,11 @@ class AuditExport:
             decision = permits(reader.actor, Permission.AUDIT_EXPORT)
             if not decision:
                 raise Forbidden(f"not allowed: {decision.reason}")
+        with self.store.read() as work:  # refused whole rather than cut short while it streams
+            report = self.store.audit.verify(work.session)
+        if not report.intact:
+            raise AuditBroken(f"the audit log breaks at position {report.first_broken}: {report.reason}; "
+                              "nothing was exported")
         self.store.record(actor=actor, action="audit.export")
         with self.store.read() as work:
             upto = self.store.audit.head_position(work.session)

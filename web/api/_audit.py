@@ -1,19 +1,20 @@
 """The audit log: entries for admins (query digests, never queries), a case's entries in full
-for its reviewers, and the hash chain's verification."""
+for its reviewers, the hash chain's verification, and the signed export to keep off the host."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from redaction import Permission
 from vault import UserInfo
 from web import _json
+from web._export import export_response
 from web._input import MAX_POSITION
 from web.api._models import ACCESS_KEY, AuditEntryOut, AuditReportOut, errors
-from web.api._names import PREFIX
+from web.api._names import PREFIX, actor
 from web.deps import CurrentUser, Require, VaultDep, VisibleCase, require
 
 router = APIRouter(prefix=PREFIX, dependencies=[ACCESS_KEY])
@@ -44,3 +45,14 @@ def audit_verify(vault: VaultDep, user: Annotated[UserInfo, Require(Permission.A
     """Walk the hash chain; 200 when intact, 409 naming the first broken position."""
     report = vault.verify_audit()
     return JSONResponse(_json.audit_report_json(report), status_code=200 if report.intact else 409)
+
+
+@router.get("/audit/export", response_class=StreamingResponse, responses={
+    200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+          "description": "the signed export, JSON lines: `casevault audit verify --file` checks it"},
+    **errors(403, 409)})
+def audit_export(vault: VaultDep, user: Annotated[UserInfo, Require(Permission.AUDIT_EXPORT)]) -> StreamingResponse:
+    """The audit log's signed off-host copy (who, what, which object, when; never details),
+    audited as ``audit.export``; 409 when the chain is broken (nothing is exported)."""
+    return export_response(vault.export_audit(actor=actor(user), reader=user))
+

@@ -8,11 +8,12 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 
 from redaction import Permission, Role
 from vault import UserInfo
 from vault.errors import Forbidden, InvalidInput
+from web._export import export_response
 from web._input import MAX_POSITION
 from web._pages import actor, render, see_other
 from web.deps import PostedForm, Require, SignedIn, VaultDep, visible_case
@@ -132,3 +133,11 @@ def admin_audit_verify(request: Request, vault: VaultDep, session: SignedIn, _fo
     entries = vault.audit_entries(after=0, limit=AUDIT_PAGE, reader=reader)
     return render(request, "admin_audit.html", session, entries=entries, after=0, page=AUDIT_PAGE, report=report,
                   status=200 if report.intact else 409)
+
+
+@router.post("/admin/audit/export")
+def admin_audit_export(vault: VaultDep, _form: PostedForm,
+                       admin: Annotated[UserInfo, Require(Permission.AUDIT_EXPORT)]) -> StreamingResponse:
+    """Download the signed export (audited as ``audit.export``); the fingerprint to check it
+    against is on /admin/keys."""
+    return export_response(vault.export_audit(actor=actor(admin), reader=admin))

@@ -87,6 +87,7 @@ TABLE = [
     Row("POST", "/api/v1/keys/rotate", _admin_only(200)),
     Row("GET", "/api/v1/audit", _admin_only(200)),
     Row("GET", "/api/v1/audit/verify", _admin_only(200)),
+    Row("GET", "/api/v1/audit/export", _admin_only(200)),
     Row("GET", "/api/v1/cases/{case}/audit", {"investigator": 403, "reviewer": 200, "admin": 403, "outsider": 404}),
     Row("POST", "/api/v1/users/rita/reset", _admin_only(200)),  # last: rita's key stops working
 ]

@@ -88,6 +88,7 @@ TABLE = [
     Row("POST", "/admin/keys/rotate", _admin_only(200)),
     Row("GET", "/admin/audit", _admin_only(200)),
     Row("POST", "/admin/audit/verify", _admin_only(200)),
+    Row("POST", "/admin/audit/export", _admin_only(200)),
 ]
 
 _PLACEHOLDERS = {"{call1}": "{document_id}", "{review}": "{document_id}", "{request}": "{request_id}",
