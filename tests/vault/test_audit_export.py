@@ -152,6 +152,19 @@ def test_a_file_signed_again_with_another_key_fails_against_the_real_key(busy, t
         assert forger.fingerprint in checked.reason and status.audit_key_fingerprint in checked.reason
 
 
+def test_entries_chained_again_without_the_key_fail_the_signature(busy, tmp_path):
+    path = export(busy, tmp_path / "audit.jsonl")
+    header, signature = _lines(path)[0], json.loads(_lines(path)[-1])["signature"]
+    _resign(path, SigningKey(SecretKey.generate()), edit_at=3)
+    lines = _lines(path)
+    lines[0] = header  # the vault's header and key back
+    trailer = json.loads(lines[-1]) | {"signature": signature}  # and the signature the vault made
+    lines[-1] = line(trailer)
+    path.write_text("".join(lines), encoding="utf-8")
+    checked = check_export(path)
+    assert not checked.intact and "signature does not match" in checked.reason, checked.reason
+
+
 def test_an_earlier_export_must_be_a_prefix_of_a_later_one(busy, tmp_path):
     key = busy.key_status().audit_public_key
     first = export(busy, tmp_path / "first.jsonl")
