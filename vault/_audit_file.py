@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from keys import fingerprint, signature_valid
-from vault.errors import InvalidInput
+from vault.errors import ExportBroken, InvalidInput
 
 FORMAT = "casevault-audit-export/1"
 ENTRY_FIELDS = ("seq", "at", "actor", "action", "target")
@@ -90,12 +90,6 @@ def trusted_fingerprint(given: str) -> str:
     return fingerprint(raw)
 
 
-class _Broken(Exception):
-    def __init__(self, position: int, reason: str) -> None:
-        super().__init__(reason)
-        self.position, self.reason = position, reason
-
-
 def _records(path: Path) -> Iterator[object]:
     try:
         with path.open("rb") as handle:
@@ -119,13 +113,13 @@ class _Walk:
 
 def _header(record: object) -> tuple[dict[str, object], bytes]:
     if not isinstance(record, dict) or set(record) != HEADER_FIELDS or record.get("format") != FORMAT:
-        raise _Broken(0, "the first line is not the header of a casevault audit export")
+        raise ExportBroken(0, "the first line is not the header of a casevault audit export")
     try:
         public_key = bytes.fromhex(str(record["public_key"]))
     except ValueError:
-        raise _Broken(0, "the header's public key is not hex") from None
+        raise ExportBroken(0, "the header's public key is not hex") from None
     if not isinstance(record["count"], int) or not isinstance(record["vault_id"], str):
-        raise _Broken(0, "the header is malformed")
+        raise ExportBroken(0, "the header is malformed")
     return record, public_key
 
 
@@ -140,32 +134,32 @@ def _walk(path: Path, remember: int | None = None) -> _Walk:
             break
         if not isinstance(record, dict) or set(record) != {*ENTRY_FIELDS, "chain"} \
                 or not isinstance(record["seq"], int) or isinstance(record["seq"], bool):
-            raise _Broken(expected, f"entry {expected} is not a well-formed entry line")
+            raise ExportBroken(expected, f"entry {expected} is not a well-formed entry line")
         seq = record["seq"]
         if seq > expected:
-            raise _Broken(expected, f"entry {expected} is missing or out of order (entry {seq} is in its place)")
+            raise ExportBroken(expected, f"entry {expected} is missing or out of order (entry {seq} is in its place)")
         if seq < expected:
-            raise _Broken(expected, f"entry {seq} appears again, or out of order, at position {expected}")
+            raise ExportBroken(expected, f"entry {seq} appears again, or out of order, at position {expected}")
         computed = link(prev, record)
         if record["chain"] != computed.hex():
-            raise _Broken(seq, f"entry {seq} was altered (its chain value does not match)")
+            raise ExportBroken(seq, f"entry {seq} was altered (its chain value does not match)")
         if seq == remember:
             remembered = computed
         prev, expected = computed, expected + 1
     count = expected - 1
     if trailer is None:
-        raise _Broken(count + 1, f"the file ends after entry {count} without its signature line: it was truncated")
+        raise ExportBroken(count + 1, f"the file ends after entry {count} without its signature line: it was truncated")
     if next(records, None) is not None:
-        raise _Broken(count + 1, "lines follow the signature line")
+        raise ExportBroken(count + 1, "lines follow the signature line")
     if trailer["count"] != count or header["count"] != count:
-        raise _Broken(count + 1, f"the file holds {count} entries but its header says {header['count']} and its "
+        raise ExportBroken(count + 1, f"the file holds {count} entries but its header says {header['count']} and its "
                                  f"signature line {trailer['count']}: entries were removed")
     try:
         signature = bytes.fromhex(str(trailer["signature"]))
     except ValueError:
         signature = b""
     if trailer["head"] != prev.hex() or not signature_valid(public_key, signed_message(header, count, prev), signature):
-        raise _Broken(count, "the signature does not match the entries: the file was changed after it was signed")
+        raise ExportBroken(count, "the signature does not match the entries: the file was changed after it was signed")
     return _Walk(header, public_key, count, prev, remembered)
 
 
@@ -178,13 +172,13 @@ def check_export(path: Path, *, public_key: str | None = None, previous: Path | 
     if previous is not None:
         try:
             earlier = _walk(previous)
-        except _Broken as broken:
+        except ExportBroken as broken:
             return ExportCheck(0, "", None, None, trusted is not None, broken.position,
-                               f"the earlier export is broken itself: {broken.reason}")
+                               f"the earlier export is broken itself: {broken.message}")
     try:
         walk = _walk(path, remember=earlier.count if earlier else None)
-    except _Broken as broken:
-        return ExportCheck(0, "", None, None, trusted is not None, broken.position, broken.reason)
+    except ExportBroken as broken:
+        return ExportCheck(0, "", None, None, trusted is not None, broken.position, broken.message)
     found = ExportCheck(walk.count, walk.head.hex(), fingerprint(walk.public_key), str(walk.header["vault_id"]),
                         trusted is not None)
     if trusted is not None and found.fingerprint != trusted:

@@ -171,3 +171,14 @@ class AuditBroken(Conflict):
     """The audit log's hash chain breaks: it is not exported (a signature would vouch for it)."""
 
     code = "AUDIT_BROKEN"
+
+
+class ExportBroken(Conflict):
+    """An audit export that does not check: ``position`` is the entry where it breaks (0: its
+    header or key). ``check_export`` reports it rather than raising it."""
+
+    code = "AUDIT_EXPORT_BROKEN"
+
+    def __init__(self, position: int, message: str) -> None:
+        super().__init__(message)
+        self.position = position

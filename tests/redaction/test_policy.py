@@ -57,6 +57,7 @@ ROWS = [
     (INVESTIGATOR, P.ACCESS_KEY_MANAGE, False),
     (INVESTIGATOR, P.KEY_STATUS, False),
     (INVESTIGATOR, P.AUDIT_VERIFY, False),
+    (INVESTIGATOR, P.AUDIT_EXPORT, False),
     (INVESTIGATOR, P.BACKUP, False),
     (INVESTIGATOR, P.MEMBERSHIP_CONFIRM, False),
     (INVESTIGATOR, P.ACCESS_KEY_OWN, True),
@@ -81,6 +82,7 @@ ROWS = [
     (REVIEWER, P.KEY_STATUS, False),
     (REVIEWER, P.AUDIT_READ, False),
     (REVIEWER, P.AUDIT_VERIFY, False),
+    (REVIEWER, P.AUDIT_EXPORT, False),
     (REVIEWER, P.BACKUP, False),
     (REVIEWER, P.MEMBERSHIP_CONFIRM, True),  # four eyes on what an admin grants
     (REVIEWER, P.ACCESS_KEY_OWN, True),
@@ -93,6 +95,7 @@ ROWS = [
     (ADMIN, P.KEY_ROTATE, True),
     (ADMIN, P.AUDIT_READ, True),
     (ADMIN, P.AUDIT_VERIFY, True),
+    (ADMIN, P.AUDIT_EXPORT, True),
     (ADMIN, P.BACKUP, True),
     (ADMIN, P.DOCUMENT_READ, False),
     (ADMIN, P.DOCUMENT_READ_IN_REVIEW, False),
