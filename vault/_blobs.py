@@ -8,7 +8,9 @@ committed. A crash leaves either a complete blob or a temporary file the next st
 from __future__ import annotations
 
 import errno
+import json
 import os
+import re
 import secrets
 import time
 from collections.abc import Iterable
@@ -18,6 +20,8 @@ from typing import BinaryIO
 from vault.errors import StorageFailed
 
 _INCOMING = ".incoming"
+_SHREDDING = ".shredding"
+_NAME = re.compile(r"[0-9a-f]{32}")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -108,29 +112,33 @@ class BlobStore:
     def delete(self, name: str) -> None:
         self.path(name).unlink(missing_ok=True)
 
-    def stored_names(self) -> list[tuple[str, float]]:
-        """Every published blob file: its storage name and when it was renamed into place (ctime)."""
-        found = []
-        for shard in self.root.glob("[0-9a-f][0-9a-f]"):
-            for path in shard.iterdir():
-                try:
-                    found.append((path.name, path.stat().st_ctime))
-                except FileNotFoundError:
-                    pass
-        return found
+    def note_shredding(self, name: str, storage_names: list[str]) -> Path:
+        """Write (and fsync) the list of blob files a destroy is about to orphan, before its commit:
+        if the process dies before it deletes them, the next open finds the list (``shredding``)."""
+        folder = self.root / _SHREDDING
+        folder.mkdir(exist_ok=True)
+        note = folder / f"{name}.json"
+        try:
+            with note.open("w", encoding="utf-8") as out:
+                json.dump(storage_names, out)
+                out.flush()
+                os.fsync(out.fileno())
+            _fsync_dir(folder)
+        except OSError as error:
+            _remove(note)
+            raise _storage_error(error) from None
+        return note
 
-    def sweep_orphans(self, stored: list[tuple[str, float]], known: set[str], *, older_than: float) -> int:
-        """Remove the files of ``stored`` that no blob row names (``known``, read after listing
-        ``stored``): what a crash left after a case was destroyed or a masked form superseded.
-        Only files put in place ``older_than`` seconds ago: a younger one may belong to a
-        transaction still committing in another process. Returns how many were removed."""
-        limit = time.time() - older_than
-        removed = 0
-        for name, placed in stored:
-            if name not in known and placed < limit and len(name) == 32:
-                _remove(self.root / name[:2] / name)
-                removed += 1
-        return removed
+    def shredding(self) -> list[tuple[Path, list[str]]]:
+        """The lists left by destroys that did not finish deleting their files."""
+        found = []
+        for note in sorted((self.root / _SHREDDING).glob("*.json")):
+            try:
+                names = json.loads(note.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                names = []  # cut short while written: its destroy never committed
+            found.append((note, [n for n in names if isinstance(n, str) and _NAME.fullmatch(n)]))
+        return found
 
     def sweep_incoming(self, *, older_than: float) -> int:
         """Remove temporary files left by a crash; returns how many were removed.

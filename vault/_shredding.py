@@ -9,10 +9,12 @@ rows, memberships (confirmed and waiting), unmask requests and the case's pendin
 appends the ``case.destroy`` audit entry (target: the case id, never its name; details: counts).
 An outbox row for the case tells every node's search follower to drop the case's index.
 
-After the commit the blob files are deleted. A crash between the commit and that deletion
-leaves files nobody can decrypt (their keys are gone); ``Vault.open`` sweeps blob files no row
-names (``BlobStore.sweep_orphans``), and a follower removes the index directory of a case that
-no longer exists when it next opens or follows. A new case may take the destroyed case's name:
+Just before the commit the list of the case's blob files is written (and fsynced) under
+``.shredding/``; after the commit the files and the list are deleted. A crash between the commit
+and that deletion leaves files nobody can decrypt (their keys are gone); the next ``Vault.open``
+deletes those the list names and no row does (a list whose destroy never committed names files
+rows still name: they stay). A follower removes the index directory of a case that no longer
+exists when it next opens or follows. A new case may take the destroyed case's name:
 it gets a new id, new keys and a new index directory.
 """
 
@@ -126,12 +128,14 @@ class Shredding:
             signal = work.enqueue_index(case_id, case_id, purge=True)
             session.execute(delete(IndexOutboxRow).where(IndexOutboxRow.case_id == case_id,
                                                          IndexOutboxRow.id < signal))
+            note = self.store.blobs.note_shredding(case_id, files)  # last: a failure above leaves none
         self.store.keys.forget_case(case_id, own_scope=contents.own_scope)
         self.store.identity_map.forget()
-        for name in files:
-            try:
+        try:
+            for name in files:
                 self.store.blobs.delete(name)
-            except OSError as error:  # unreadable anyway; the next open sweeps it
-                log.warning("a blob file of a destroyed case could not be removed (%s); "
-                            "the next open sweeps it", type(error).__name__)
+            note.unlink()
+        except OSError as error:  # unreadable anyway; the next open deletes what the note lists
+            log.warning("a blob file of a destroyed case could not be removed (%s); "
+                        "the next open removes it", type(error).__name__)
         return contents

@@ -47,8 +47,6 @@ from vault.errors import AuditFailed, Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
-ORPHAN_BLOB_AGE = 3600.0  # seconds: a blob file younger than this may belong to a commit in progress
-
 Decide = Callable[[dict[str, Suggestion], MaskedDocument], dict[str, object]]
 
 
@@ -262,15 +260,19 @@ class Store:
         except SQLAlchemyError:
             raise AuditFailed("the audit log could not be written, so the action was not carried out") from None
 
-    def sweep_orphan_blobs(self, *, older_than: float | None = None) -> int:
-        """Remove blob files that no row names (listed before the rows are read, see
-        ``BlobStore.sweep_orphans``); returns how many."""
-        stored = self.blobs.stored_names()
-        if not stored:
-            return 0
-        with self.read() as work:
-            known = set(work.session.scalars(select(BlobRow.storage_name)))
-        return self.blobs.sweep_orphans(stored, known, older_than=ORPHAN_BLOB_AGE if older_than is None else older_than)
+    def finish_shredding(self) -> int:
+        """Delete the blob files that a destroy listed and no row names any more (it committed,
+        then the process died before deleting them); forget lists whose destroy never committed.
+        Returns how many files were removed."""
+        removed = 0
+        for note, names in self.blobs.shredding():
+            with self.read() as work:
+                known = set(work.session.scalars(select(BlobRow.storage_name).where(BlobRow.storage_name.in_(names))))
+            for name in set(names) - known:
+                self.blobs.delete(name)
+                removed += 1
+            note.unlink(missing_ok=True)
+        return removed
 
     def write_blob(self, key: SecretKey, purpose: BlobPurpose, case_id: str, document_id: str, version: int,
                    data: bytes) -> PendingBlob:

@@ -100,7 +100,7 @@ class Vault:
         # an upload's original waits in incoming while it queues for a parser and is parsed
         turns = 2 + settings.parser_queue // settings.parsers
         vault.blobs.sweep_incoming(older_than=turns * settings.limits.parse_seconds + 60)
-        vault.store.sweep_orphan_blobs()  # files a crash left after their rows were deleted (a destroyed case)
+        vault.store.finish_shredding()  # files a destroyed case left when the process died before deleting them
         vault.remask_stale(actor="vault.open")  # finish what a crash after an identity change left
         return vault
 

@@ -205,28 +205,36 @@ def test_destroying_twice_or_an_unknown_case_is_not_found(vault, case):
     assert len([e for e in vault.audit_entries(limit=500) if e.action == "case.destroy"]) == 1
 
 
-def test_blob_files_left_by_a_crash_after_the_commit_are_swept(vault, settings, case, people, doomed):
-    vault.destroy_case(case, actor="operator:test")
-    # a crash between the commit and the deletion: the files are back where they were
-    for kept in doomed["kept"].values():
-        for _purpose, _version, path, data in kept["blobs"]:
-            path.parent.mkdir(exist_ok=True)
-            path.write_bytes(data)
+def _crash_before_the_files_go(vault, monkeypatch):
+    """Destroy as a process that dies right after the commit: the files and their list stay."""
+    def die(name):
+        raise KeyboardInterrupt  # stands for the process dying: nothing after this line runs
+
+    monkeypatch.setattr(vault.store.blobs, "delete", die)
+
+
+def test_blob_files_left_by_a_crash_after_the_commit_go_at_the_next_open(vault, settings, case, people, doomed,
+                                                                          monkeypatch):
     survivor = ingest_bytes(vault, vault.case("Another case"), b"[00:00:01] A: stays.\n", "stays.txt")
-    assert vault.store.sweep_orphan_blobs() == 0  # too young: they could belong to a commit in progress
-    assert vault.store.sweep_orphan_blobs(older_than=-1) == 6
-    for kept in doomed["kept"].values():
-        for _purpose, _version, path, _data in kept["blobs"]:
-            assert not path.exists()
-    assert vault.content(survivor.id, actor="operator").pages  # a file a row names stays
-
-
-def test_the_next_open_sweeps_old_orphans(vault, settings, case, people, doomed, monkeypatch):
-    vault.destroy_case(case, actor="operator:test")
-    path, data = doomed["kept"][doomed["released"].id]["blobs"][0][2:]
-    path.parent.mkdir(exist_ok=True)
-    path.write_bytes(data)
+    _crash_before_the_files_go(vault, monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        vault.destroy_case(case, actor="operator:test")
+    files = [path for kept in doomed["kept"].values() for _p, _v, path, _d in kept["blobs"]]
+    assert all(path.exists() for path in files)  # committed, but the files are still there
+    with pytest.raises(NotFound):
+        vault.document(doomed["released"].id)  # and unreadable: the rows and keys are gone
+    monkeypatch.undo()
     vault.close()
-    monkeypatch.setattr("vault._store.ORPHAN_BLOB_AGE", -1.0)  # as if an hour had passed
-    Vault.open(settings, PASSPHRASE).close()
-    assert not path.exists()
+    with Vault.open(settings, PASSPHRASE) as reopened:
+        assert not [path for path in files if path.exists()], "the next open left files of the destroyed case"
+        assert reopened.content(survivor.id, actor="operator").pages  # a file a row names stays
+        assert not list((settings.blob_dir / ".shredding").glob("*"))
+
+
+def test_a_list_whose_destroy_never_committed_removes_nothing(vault, settings, case, people, doomed):
+    names = [path.name for kept in doomed["kept"].values() for _p, _v, path, _d in kept["blobs"]]
+    vault.store.blobs.note_shredding(case.id, names)  # as if the commit had failed after the list
+    vault.close()
+    with Vault.open(settings, PASSPHRASE) as reopened:
+        assert reopened.content(doomed["released"].id, actor="operator").turns
+        assert not list((settings.blob_dir / ".shredding").glob("*"))
