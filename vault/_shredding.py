@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Select, delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from vault._identities import ARCHIVE_SCOPE
 from vault._models import (
@@ -41,7 +43,7 @@ from vault._models import (
 )
 from vault._store import Store
 from vault._views import CaseInfo
-from vault.errors import NotFound
+from vault.errors import Conflict, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +105,25 @@ class Shredding:
         """Destroy ``case``: its keys and every row of it in one transaction, audited as
         ``case.destroy`` (target: the case id); then its blob files. Returns what was removed."""
         case_id = case.id
+        try:
+            contents, files, note = self._destroy_rows(case_id, actor)
+        except IntegrityError:  # a document or membership came in meanwhile (PostgreSQL: a foreign key)
+            raise Conflict("the case changed while it was being destroyed; nothing was destroyed, "
+                           "run the destroy again") from None
+        self.store.keys.forget_case(case_id, own_scope=contents.own_scope)
+        self.store.identity_map.forget()
+        try:
+            for name in files:
+                self.store.blobs.delete(name)
+            note.unlink()
+        except OSError as error:  # unreadable anyway; the next open deletes what the note lists
+            log.warning("a blob file of a destroyed case could not be removed (%s); "
+                        "the next open removes it", type(error).__name__)
+        return contents
+
+    def _destroy_rows(self, case_id: str, actor: str) -> tuple[CaseContents, list[str], Path]:
+        """The transaction: the case's keys and rows, the audit entry, the outbox signal, and the
+        list of the blob files it orphans (written just before the commit)."""
         with self.store.write() as work:
             session = work.session
             contents = self._contents(session, case_id)
@@ -129,13 +150,4 @@ class Shredding:
             session.execute(delete(IndexOutboxRow).where(IndexOutboxRow.case_id == case_id,
                                                          IndexOutboxRow.id < signal))
             note = self.store.blobs.note_shredding(case_id, files)  # last: a failure above leaves none
-        self.store.keys.forget_case(case_id, own_scope=contents.own_scope)
-        self.store.identity_map.forget()
-        try:
-            for name in files:
-                self.store.blobs.delete(name)
-            note.unlink()
-        except OSError as error:  # unreadable anyway; the next open deletes what the note lists
-            log.warning("a blob file of a destroyed case could not be removed (%s); "
-                        "the next open removes it", type(error).__name__)
-        return contents
+        return contents, files, note

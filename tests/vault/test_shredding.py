@@ -238,3 +238,36 @@ def test_a_list_whose_destroy_never_committed_removes_nothing(vault, settings, c
     with Vault.open(settings, PASSPHRASE) as reopened:
         assert reopened.content(doomed["released"].id, actor="operator").turns
         assert not list((settings.blob_dir / ".shredding").glob("*"))
+
+
+def test_a_membership_added_while_the_case_is_destroyed_is_destroyed_too_or_nothing_is(vault, case, people, doomed):
+    """SQLite queues the destroy behind the other writer (it then sees the row and deletes it);
+    PostgreSQL's foreign key stops it at the commit: a Conflict, and nothing destroyed."""
+    import threading
+    import time
+
+    from vault._models import UserRow
+    from vault.errors import Conflict
+
+    outcome: list[object] = []
+    with vault.db.write() as session:  # another writer, holding its transaction open
+        walt = session.scalar(sa.select(UserRow.id).where(UserRow.name == "wendy"))
+        session.add(MembershipRow(user_id=walt, case_id=case.id))
+        session.flush()
+        thread = threading.Thread(target=lambda: outcome.append(_destroy_or_error(vault, case)))
+        thread.start()
+        time.sleep(1.0)  # the destroy is now waiting for this transaction
+    thread.join(timeout=60)
+    if isinstance(outcome[0], Conflict):
+        assert vault.case(case.id).id == case.id and vault.document(doomed["released"].id)
+        assert not [e for e in vault.audit_entries(limit=500) if e.action == "case.destroy"]
+    else:
+        assert _rows(vault, MembershipRow, case_id=case.id) == 0 and _rows(vault, CaseRow, id=case.id) == 0
+    assert vault.verify_audit().intact
+
+
+def _destroy_or_error(vault, case):
+    try:
+        return vault.destroy_case(case, actor="operator:test")
+    except Exception as error:  # noqa: BLE001 - the test inspects which
+        return error
