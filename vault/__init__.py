@@ -23,7 +23,9 @@ from vault._views import (
     DocumentView,
     IndexChange,
     KeyStatus,
+    MasterVersion,
     ReviewView,
+    SealInfo,
     SearchableDocument,
     ViewUnit,
 )
@@ -50,6 +52,8 @@ __all__ = [
     "IndexChange",
     "InvalidSetting",
     "KeyStatus",
+    "MasterVersion",
+    "SealInfo",
     "Kind",
     "Limits",
     "MaskedDocument",

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import func, inspect, select
 
+from collections.abc import Sequence
+
 from keys import KdfParams
+from vault import _custody as custody
 from vault import _policy as policy
 from vault._audit import AuditLog
 from vault._db import Database
@@ -43,9 +46,9 @@ def create(settings: Settings, passphrase: str, *, kdf: KdfParams | None, actor:
     return db, keys
 
 
-def unseal(settings: Settings, passphrase: str) -> tuple[Database, KeyStore]:
-    """The database and the unsealed keys of an existing vault; WrongPassphrase (and nothing
-    changed) if the passphrase does not fit."""
+def database(settings: Settings) -> Database:
+    """The database of an existing vault, reachable, with its tables (NotInitialized otherwise);
+    nothing is unsealed."""
     if settings.database_url is None and not (settings.data_dir / "casevault.db").exists():
         raise NotInitialized(
             f"no vault in {settings.data_dir}; run `casevault init` or set CASEVAULT_DATA"
@@ -55,9 +58,22 @@ def unseal(settings: Settings, passphrase: str) -> tuple[Database, KeyStore]:
         db.check_reachable()
         if not inspect(db.engine).has_table(MasterKeyVersion.__tablename__):
             raise NotInitialized("this database has no vault yet; run `casevault init` first")
-        with db.read() as session:
-            keys = KeyStore.unseal(session, passphrase)
+    except BaseException:
+        db.dispose()
+        raise
+    return db
+
+
+def unseal(settings: Settings, passphrase: str | None = None, *, shares: Sequence[str] | None = None,
+           labels: Sequence[str] | None = None) -> tuple[Database, KeyStore]:
+    """The database and the unsealed keys of an existing vault, by the passphrase or by shares;
+    WrongPassphrase, a share error or SharesDoNotOpen (and nothing changed) if they do not fit."""
+    db = database(settings)
+    try:
+        root = custody.open_root(db, passphrase=passphrase, shares=shares, labels=labels)
         Base.metadata.create_all(db.engine)  # tables added since the vault was made (no column changes)
+        with db.read() as session:
+            keys = KeyStore.unseal(session, root)
         with db.write() as session:
             keys.add_missing_system_keys(session)
         policy.ensure(db)  # a vault made before the policy epoch existed

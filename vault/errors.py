@@ -152,3 +152,14 @@ class AuditFailed(VaultError):
     """The audit log could not be written; the action it guards did not happen."""
 
     code = "AUDIT_FAILED"
+
+
+class VaultSealed(VaultError):
+    """The server came up sealed: nothing but health, the seal status and unsealing answers
+    until custodians have given enough shares."""
+
+    code = "SEALED"
+
+    def __init__(self, message: str = "the vault is sealed: custodians must give their shares at /unseal "
+                                      "(or POST /api/v1/seal/shares) before anything else answers") -> None:
+        super().__init__(message)
