@@ -89,7 +89,7 @@ def recover_secret(mnemonics: Sequence[str], identifier: int, threshold: int, *,
             raise ShareOfAnotherSplit(label)
         unique.setdefault(info.index, " ".join(mnemonic.lower().split()))
     if len(unique) < threshold:
-        raise NotEnoughShares(len(unique), threshold)
+        raise NotEnoughShares.of(len(unique), threshold)
     try:
         return combine_mnemonics(list(unique.values()))
     except (MnemonicError, ValueError):

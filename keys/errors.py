@@ -62,11 +62,9 @@ class ShareOfAnotherSplit(ShareInvalid):
 class NotEnoughShares(KeyringError):
     code = "NOT_ENOUGH_SHARES"
 
-    def __init__(self, given: int, threshold: int) -> None:
-        self.given = given
-        self.threshold = threshold
-        more = threshold - given
-        super().__init__(f"{given} of {threshold} shares given; {more} more needed to unseal the vault")
+    @classmethod
+    def of(cls, given: int, threshold: int) -> NotEnoughShares:
+        return cls(f"{given} of {threshold} shares given; {threshold - given} more needed to unseal the vault")
 
 
 class SharesDoNotOpen(KeyringError):

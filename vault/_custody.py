@@ -122,19 +122,16 @@ def convert_release_1(db: Database, passphrase: str) -> SecretKey | None:
     Base.metadata.create_all(db.engine)  # the root_seal table, now that the passphrase proved right
     try:
         with db.write() as session:
+            current = {row.version: row for row in session.scalars(select(MasterKeyVersion))}
+            if {version: row.sealed for version, row in current.items()} != rows:
+                return None  # another process converted (or rotated) meanwhile; nothing was written
             session.add(RootSealRow(method=PASSPHRASE, sealed=sealed))
             session.flush()  # a converter at the same moment stops here, on the primary key
-            for row in session.scalars(select(MasterKeyVersion).where(MasterKeyVersion.version.in_(list(rows)))):
-                if row.sealed != rows[row.version]:
-                    raise _ConvertedMeanwhile()
-                row.sealed = wrap_master(root, masters[row.version]).to_json()
-    except (IntegrityError, _ConvertedMeanwhile):
+            for version, row in current.items():
+                row.sealed = wrap_master(root, masters[version]).to_json()
+    except IntegrityError:
         return None
     return root
-
-
-class _ConvertedMeanwhile(Exception):
-    """A master key row changed between reading and converting it: another process converted."""
 
 
 class Custody:
