@@ -183,3 +183,23 @@ def test_the_master_key_is_never_stored_in_clear(vault):
         dump = repr(_rows(vault, table))
         for secret in (material, root):
             assert secret.hex() not in dump and base64.b64encode(secret).decode() not in dump
+
+
+def test_two_processes_converting_a_release_1_vault_at_once_agree_on_one_root_key(settings, vault, case):
+    from concurrent.futures import ThreadPoolExecutor
+
+    _make_release_1(vault, PASSPHRASE)
+    vault.close()
+    _upgrade(settings)
+
+    def open_and_read(_: int) -> bytes:
+        with Vault.open(settings, PASSPHRASE) as opened:
+            assert opened.case(case.name).id == case.id
+            return opened._keys.root.material
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        roots = set(pool.map(open_and_read, range(3)))
+    assert len(roots) == 1  # the losers opened what the winner wrote
+    with Vault.open(settings, PASSPHRASE) as opened:
+        assert [r[0] for r in _rows(opened, "root_seal")] == ["passphrase"]
+        assert opened._keys.root.material in roots
