@@ -78,3 +78,45 @@ def test_keys_rotate_master_and_retire(run):
     assert again.returncode == 1 and "retired already" in again.stderr
     both = run("keys", "rotate", "--master", "--case", MANIFEST["case"], check=False)
     assert both.returncode != 0 and "leave out --case" in both.stderr
+
+
+def test_serve_without_a_secret_starts_sealed_and_its_logs_hold_no_share(run, tmp_path):
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    shares = json.loads(run("keys", "split", "--shares", "3", "--threshold", "2", "--json").stdout)["shares"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in run.env.items() if k != "CASEVAULT_PASSPHRASE"}
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen([sys.executable, "-m", "web", "serve", "--port", str(port)], env=env,
+                                  stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as custodian:
+                deadline = time.monotonic() + 60
+                while True:
+                    try:
+                        health = custodian.get("/api/v1/health")
+                        break
+                    except httpx.TransportError:
+                        assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+                        time.sleep(0.1)
+                assert health.json() == {"status": "sealed"}
+                assert custodian.get("/api/v1/cases").status_code == 503
+                assert custodian.post("/api/v1/seal/shares", json={"share": shares[0] + " typo"}).status_code == 400
+                assert custodian.post("/api/v1/seal/shares", json={"share": shares[2]}).json()["shares_given"] == 1
+                assert custodian.post("/api/v1/seal/shares", json={"share": shares[0]}).json()["sealed"] is False
+                assert custodian.get("/api/v1/cases").status_code == 401  # unsealed: now it asks who calls
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    output = log.read_text()
+    assert "vault sealed (any 2 of 3 shares)" in output and "POST /api/v1/seal/shares 200" in output
+    words = " ".join(output.lower().split())
+    assert not [s for s in shares for i in range(32) if " ".join(s.split()[i:i + 2]) in words]
