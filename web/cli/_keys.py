@@ -3,6 +3,7 @@ master key rotated and retired, case keys rotated and rewrapped, and the key sta
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING
 
 import click
@@ -115,8 +116,6 @@ def keys_retire(version: int, as_json: bool) -> None:
 def keys_passphrase() -> None:
     """Change the passphrase (the new one from CASEVAULT_NEW_PASSPHRASE, or asked twice on a
     terminal): the root key is sealed again under it, nothing else changes."""
-    import sys
-
     from keys import check_passphrase
 
     chosen = settings()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import PASSPHRASE
 from tests.web.cli.test_commands import MANIFEST, run  # noqa: F401 - the fixture
 
 NEW_PASSPHRASE = "a new passphrase for the vault"
