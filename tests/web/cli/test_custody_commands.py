@@ -44,7 +44,7 @@ def test_keys_split_then_every_command_unseals_with_a_file_of_shares(run, tmp_pa
     path = _shares_file(tmp_path, [shares[0], "", " ".join(words), shares[2]])
     typo = run("case", "list", check=False, CASEVAULT_PASSPHRASE=None, CASEVAULT_UNSEAL_SHARES=path)
     assert typo.returncode == 1 and f"line 3 of {path} is not a valid share" in typo.stderr
-    assert words[10] not in typo.stderr.split()
+    assert not any(" ".join(words[i:i + 2]) in " ".join(typo.stderr.split()) for i in range(len(words) - 1))
 
     everything = _shares_file(tmp_path, [shares[2], "", shares[0], shares[1]])
     listed = run("case", "list", CASEVAULT_PASSPHRASE=None, CASEVAULT_UNSEAL_SHARES=everything)
