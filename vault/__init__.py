@@ -24,7 +24,9 @@ from vault._views import (
     DocumentView,
     IndexChange,
     KeyStatus,
+    MasterVersion,
     ReviewView,
+    SealInfo,
     SearchableDocument,
     ViewUnit,
 )
@@ -54,6 +56,8 @@ __all__ = [
     "IndexChange",
     "InvalidSetting",
     "KeyStatus",
+    "MasterVersion",
+    "SealInfo",
     "Kind",
     "Limits",
     "MaskedDocument",

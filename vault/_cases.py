@@ -60,7 +60,7 @@ class Cases:
                 if session.scalar(select(CaseRow.id).where(CaseRow.name_digest == digest)):
                     raise Conflict("a case with that name exists already")
                 case_id = new_id()
-                keyring, key_row = self.store.keys.new_case_key(case_id)
+                keyring, key_row = self.store.keys.new_case_key(session, case_id)
                 if not archive_scope:
                     self.store.identity_map.create_scope(session, case_id)
                 row = CaseRow(id=case_id, name_digest=digest, scope=ARCHIVE_SCOPE if archive_scope else case_id,

@@ -1,7 +1,8 @@
 """Where the vault keeps its keys: sealed, wrapped, and unwrapped only in memory.
 
-    passphrase --Argon2id--> master key (sealed, table master_key)
-        master key wraps the system keys (table system_key): case-name, content-digest,
+    unseal secret (passphrase, or SLIP-39 shares) --> root key (sealed, table root_seal; vault._custody)
+    root key wraps each master key version (table master_key; a retired one is a tombstone)
+        the newest master key version wraps the system keys (table system_key): case-name, content-digest,
             audit-chain, audit-details, credentials (TOTP secrets), audit-signing (Ed25519 seed)
         master key wraps each case key (table case_key)
             case key wraps each document key (column document.key_ct)
@@ -10,23 +11,32 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from keys import (
     Context,
+    IntegrityFailed,
     KdfParams,
     Keyring,
-    SealedKey,
+    KeyVersionRetired,
     SecretKey,
-    seal_master_key,
-    unseal_master_key,
+    WrappedMaster,
+    read_master_record,
+    retired_master,
+    seal_root_by_passphrase,
+    token_version,
     unwrap_key,
     wrap_key,
+    wrap_master,
 )
-from vault._models import CaseKeyVersion, MasterKeyVersion, ScopeKeyVersion, SystemKeyVersion
+from vault._models import CaseKeyVersion, MasterKeyVersion, RootSealRow, ScopeKeyVersion, SystemKeyVersion
 from vault.errors import NotFound, NotInitialized
+
+# the tables whose rows a master key version wraps, as key status and retirement name them
+WRAPPED_BY_MASTER = {"system_keys": SystemKeyVersion, "case_keys": CaseKeyVersion, "scope_keys": ScopeKeyVersion}
 
 # audit-signing: the seed of the Ed25519 key that signs audit exports (its public key is derived)
 SYSTEM_PURPOSES = ("case-name", "content-digest", "audit-chain", "audit-details", "credentials", "audit-signing")
@@ -52,52 +62,104 @@ def document_key_context(case_id: str, document_id: str) -> Context:
 
 
 class KeyStore:
-    def __init__(self, master: Keyring, system: dict[str, SecretKey]) -> None:
-        self._master = master
+    def __init__(self, root: SecretKey, masters: list[WrappedMaster], system: dict[str, SecretKey]) -> None:
+        self._root = root
+        self._master = Keyring([m.unwrap(root) for m in masters if not m.retired])
+        self._retired = {m.version: m.retired_at or "" for m in masters if m.retired}
         self.system = system
         self._cases: dict[str, Keyring] = {}
         self._scopes: dict[tuple[str, str], SecretKey] = {}
 
     @classmethod
     def initialize(cls, session: Session, passphrase: str, kdf: KdfParams | None = None) -> KeyStore:
+        """A new root key sealed by the passphrase, master key version 1 wrapped by it, and the
+        system keys."""
+        root = SecretKey.generate(version=1)
         master = SecretKey.generate(version=1)
-        session.add(MasterKeyVersion(version=1, sealed=seal_master_key(master, passphrase, kdf).to_json()))
+        session.add(RootSealRow(method="passphrase", sealed=seal_root_by_passphrase(root, passphrase, kdf).to_json()))
+        wrapped = wrap_master(root, master)
+        session.add(MasterKeyVersion(version=1, sealed=wrapped.to_json()))
         system = {}
         for purpose in SYSTEM_PURPOSES:
             key = SecretKey.generate()
             system[purpose] = key
             session.add(SystemKeyVersion(purpose=purpose, version=key.version, master_version=1,
                                          wrapped=wrap_key(master, key, _system_context(purpose))))
-        return cls(Keyring([master]), system)
+        return cls(root, [wrapped], system)
 
     @classmethod
-    def unseal(cls, session: Session, passphrase: str) -> KeyStore:
-        """Open the key hierarchy; WrongPassphrase if the passphrase does not fit."""
-        rows = session.scalars(select(MasterKeyVersion).order_by(MasterKeyVersion.version)).all()
-        if not rows:
+    def unseal(cls, session: Session, root: SecretKey) -> KeyStore:
+        """Open the key hierarchy under the root key (``vault._custody`` opens it)."""
+        masters = cls._stored_masters(session)
+        if not masters:
             raise NotInitialized("this data directory has no vault yet; run `casevault init` first")
-        master = Keyring([unseal_master_key(SealedKey.from_json(r.sealed), passphrase) for r in rows])
-        system: dict[str, SecretKey] = {}
+        keys = cls(root, masters, {})
         for row in session.scalars(select(SystemKeyVersion).order_by(SystemKeyVersion.version)):
             # the newest version of each purpose wins (older ones remain for decryption later)
-            system[row.purpose] = unwrap_key(master, row.wrapped, _system_context(row.purpose), row.version)
-        return cls(master, system)
+            keys.system[row.purpose] = keys._unwrap(session, row.wrapped, _system_context(row.purpose), row.version)
+        return keys
+
+    @staticmethod
+    def _stored_masters(session: Session) -> list[WrappedMaster]:
+        masters = []
+        for row in session.scalars(select(MasterKeyVersion).order_by(MasterKeyVersion.version)):
+            record = read_master_record(row.sealed)
+            if not isinstance(record, WrappedMaster) or record.version != row.version:
+                raise IntegrityFailed()  # release 1's form is converted before (vault._custody)
+            masters.append(record)
+        return masters
+
+    @property
+    def root(self) -> SecretKey:
+        return self._root
+
+    # -- the master key versions: unwrapping under the one a token names, wrapping under the newest
+
+    def _reload_masters(self, session: Session) -> None:
+        """Read the master key versions again: another process may have made or retired one."""
+        fresh = KeyStore(self._root, self._stored_masters(session), {})
+        self._master, self._retired = fresh._master, fresh._retired
+
+    def _unwrap(self, session: Session, token: bytes, context: Context, version: int) -> SecretKey:
+        """A child key unwrapped by the master key version its token names. KeyVersionRetired,
+        saying what to do, if that version was retired (a row left from before, or restored)."""
+        master_version = token_version(token)
+        if master_version not in self._master.versions and master_version not in self._retired:
+            self._reload_masters(session)
+        if master_version in self._retired:
+            raise KeyVersionRetired(
+                f"a stored key is wrapped by master key version {master_version}, which was retired "
+                f"{self._retired[master_version][:10]} and can no longer be opened; this row is older than "
+                "the retirement (restored from a backup?): restore the whole vault from that backup instead")
+        return unwrap_key(self._master, token, context, version)
+
+    def _wrapping(self, session: Session) -> Keyring:
+        """The master keyring whose primary is the newest stored version (another process may have
+        rotated since this one opened): new keys are wrapped by it, never by an older one."""
+        newest = session.scalar(select(func.max(MasterKeyVersion.version)))
+        if newest is not None and newest != self._master.primary.version:
+            self._reload_masters(session)
+        return self._master
+
+    def _wrap(self, session: Session, key: SecretKey, context: Context) -> tuple[int, bytes]:
+        master = self._wrapping(session)
+        return master.primary.version, wrap_key(master, key, context)
 
     def add_missing_system_keys(self, session: Session) -> None:
         """Make the system keys of purposes added since the vault was initialized."""
         for purpose in SYSTEM_PURPOSES:
             if purpose not in self.system:
                 key = SecretKey.generate()
-                session.add(SystemKeyVersion(purpose=purpose, version=key.version,
-                                             master_version=self._master.primary.version,
-                                             wrapped=wrap_key(self._master, key, _system_context(purpose))))
+                master_version, wrapped = self._wrap(session, key, _system_context(purpose))
+                session.add(SystemKeyVersion(purpose=purpose, version=key.version, master_version=master_version,
+                                             wrapped=wrapped))
                 self.system[purpose] = key
 
-    def new_case_key(self, case_id: str) -> tuple[Keyring, CaseKeyVersion]:
+    def new_case_key(self, session: Session, case_id: str) -> tuple[Keyring, CaseKeyVersion]:
         """A fresh case key and the row to store it in (added after the case row itself)."""
         key = SecretKey.generate(version=1)
-        row = CaseKeyVersion(case_id=case_id, version=1, master_version=self._master.primary.version,
-                             wrapped=wrap_key(self._master, key, _case_context(case_id)))
+        master_version, wrapped = self._wrap(session, key, _case_context(case_id))
+        row = CaseKeyVersion(case_id=case_id, version=1, master_version=master_version, wrapped=wrapped)
         self._cases[case_id] = Keyring([key])
         return self._cases[case_id], row
 
@@ -110,7 +172,7 @@ class KeyStore:
         rows = session.scalars(select(CaseKeyVersion).where(CaseKeyVersion.case_id == case_id)).all()
         if not rows:
             raise NotFound("no such case")
-        keyring = Keyring([unwrap_key(self._master, r.wrapped, _case_context(case_id), r.version) for r in rows])
+        keyring = Keyring([self._unwrap(session, r.wrapped, _case_context(case_id), r.version) for r in rows])
         self._cases[case_id] = keyring
         return keyring
 
@@ -138,9 +200,9 @@ class KeyStore:
             if case_id not in newest:
                 raise NotFound("no such case")
             key = SecretKey.generate(version=newest[case_id] + 1)
-            session.add(CaseKeyVersion(case_id=case_id, version=key.version,
-                                       master_version=self._master.primary.version,
-                                       wrapped=wrap_key(self._master, key, _case_context(case_id))))
+            master_version, wrapped = self._wrap(session, key, _case_context(case_id))
+            session.add(CaseKeyVersion(case_id=case_id, version=key.version, master_version=master_version,
+                                       wrapped=wrapped))
             rotated[case_id] = key.version
         session.flush()
         return rotated
@@ -161,9 +223,9 @@ class KeyStore:
         """Make the keys of a new pseudonym scope (done once, when its case is created)."""
         for purpose in SCOPE_PURPOSES:
             key = SecretKey.generate(version=1)
-            session.add(ScopeKeyVersion(scope=scope, purpose=purpose, version=1,
-                                        master_version=self._master.primary.version,
-                                        wrapped=wrap_key(self._master, key, _scope_context(scope, purpose))))
+            master_version, wrapped = self._wrap(session, key, _scope_context(scope, purpose))
+            session.add(ScopeKeyVersion(scope=scope, purpose=purpose, version=1, master_version=master_version,
+                                        wrapped=wrapped))
             self._scopes[(scope, purpose)] = key
 
     def scope_key(self, session: Session, scope: str, purpose: str) -> SecretKey:
@@ -176,7 +238,7 @@ class KeyStore:
                              .order_by(ScopeKeyVersion.version.desc()))
         if row is None:
             raise NotFound("no such case")
-        key = unwrap_key(self._master, row.wrapped, _scope_context(scope, purpose), row.version)
+        key = self._unwrap(session, row.wrapped, _scope_context(scope, purpose), row.version)
         self._scopes[(scope, purpose)] = key
         return key
 
@@ -191,14 +253,88 @@ class KeyStore:
         """The master key version that wraps new keys."""
         return self._master.primary.version
 
+    # -- master key rotation (vault._rekey): a new version, children rewrapped, old ones retired --
+
+    def add_master_version(self, session: Session) -> int:
+        """Store master key version N+1, wrapped by the root key; it wraps new keys from the
+        commit on. The cache learns it through ``_wrapping`` once the row is committed."""
+        newest = session.scalar(select(func.max(MasterKeyVersion.version))) or 0
+        master = SecretKey.generate(version=newest + 1)
+        session.add(MasterKeyVersion(version=master.version, sealed=wrap_master(self._root, master).to_json()))
+        session.flush()
+        return master.version
+
+    def rewrap_batch(self, session: Session, limit: int) -> dict[str, int]:
+        """Wrap at most ``limit`` keys wrapped by an older master key version again under the
+        newest (system keys first, then case and scope keys); how many of each."""
+        master = self._wrapping(session)
+        newest = master.primary.version
+        done: dict[str, int] = {}
+        for kind, model in WRAPPED_BY_MASTER.items():
+            rows = session.scalars(select(model).where(model.master_version != newest)  # type: ignore[attr-defined]
+                                   .order_by(*model.__table__.primary_key.columns).limit(limit)).all()
+            for row in rows:
+                context = _row_context(row)
+                row.wrapped = wrap_key(master, self._unwrap(session, row.wrapped, context, row.version), context)
+                row.master_version = newest
+            done[kind] = len(rows)
+            limit -= len(rows)
+            if limit <= 0:
+                break
+        session.flush()
+        return done
+
     @staticmethod
-    def master_versions(session: Session) -> list[tuple[int, KdfParams, str]]:
-        out = []
-        for row in session.scalars(select(MasterKeyVersion).order_by(MasterKeyVersion.version)):
-            out.append((row.version, SealedKey.from_json(row.sealed).kdf, row.created_at.isoformat()))
-        return out
+    def retire_master_version(session: Session, version: int) -> str:
+        """Destroy a master key version's wrapped key, keeping a tombstone (the caller checked that
+        nothing depends on it); when. Ciphertexts that name it fail with KeyVersionRetired from the
+        commit on (``forget_master_version`` tells this process's cache)."""
+        row = session.get(MasterKeyVersion, version, with_for_update=True)
+        if row is None:
+            raise NotFound(f"there is no master key version {version}")
+        at = datetime.now(UTC).isoformat()
+        row.sealed = retired_master(version, at).to_json()
+        session.flush()
+        return at
+
+    def forget_master_version(self, version: int, retired_at: str) -> None:
+        """Drop a retired master key version from memory (after its retirement committed)."""
+        self._retired[version] = retired_at
+        self._master = Keyring([self._master.key(v) for v in self._master.versions if v != version])
+
+    @staticmethod
+    def master_versions(session: Session) -> list[tuple[int, str, str | None]]:
+        """Each master key version: its number, when it was made, and when it was retired."""
+        return [(row.version, row.created_at.isoformat(), _retired_at(row.sealed))
+                for row in session.scalars(select(MasterKeyVersion).order_by(MasterKeyVersion.version))]
+
+    @staticmethod
+    def wrapped_by_master(session: Session) -> dict[int, dict[str, int]]:
+        """Per master key version, how many keys of each kind it wraps."""
+        counts: dict[int, dict[str, int]] = {}
+        for kind, model in WRAPPED_BY_MASTER.items():
+            for version, count in session.execute(select(model.master_version, func.count())  # type: ignore[attr-defined]
+                                                  .group_by(model.master_version)):  # type: ignore[attr-defined]
+                counts.setdefault(version, dict.fromkeys(WRAPPED_BY_MASTER, 0))[kind] = count
+        return counts
 
     @staticmethod
     def case_key_versions(session: Session) -> dict[int, int]:
         rows = session.execute(select(CaseKeyVersion.version, func.count()).group_by(CaseKeyVersion.version))
         return {version: count for version, count in rows}
+
+
+def _row_context(row: SystemKeyVersion | CaseKeyVersion | ScopeKeyVersion) -> Context:
+    if isinstance(row, SystemKeyVersion):
+        return _system_context(row.purpose)
+    if isinstance(row, CaseKeyVersion):
+        return _case_context(row.case_id)
+    return _scope_context(row.scope, row.purpose)
+
+
+def _retired_at(sealed: str) -> str | None:
+    try:
+        record = read_master_record(sealed)
+    except IntegrityFailed:
+        return None
+    return record.retired_at if isinstance(record, WrappedMaster) else None

@@ -54,8 +54,24 @@ class Base(DeclarativeBase):
     pass
 
 
+class RootSealRow(Base):
+    """One way to open the root key: ``passphrase`` (Argon2id) or ``shares`` (the secret of the
+    newest SLIP-39 split, through HKDF). ``sealed`` is the JSON of ``keys.RootSeal``; the split's
+    identifier, threshold and number of shares are kept beside it (no secret) so a sealed server
+    can say how many shares it needs and refuse one of another split before the threshold."""
+
+    __tablename__ = "root_seal"
+    method: Mapped[str] = mapped_column(String(20), primary_key=True)
+    sealed: Mapped[str] = mapped_column(Text)
+    split_id: Mapped[int | None] = mapped_column(Integer)
+    threshold: Mapped[int | None] = mapped_column(Integer)
+    share_count: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class MasterKeyVersion(Base):
-    """The master key, sealed under the passphrase (Argon2id parameters and salt inside)."""
+    """A master key version: wrapped by the root key (``keys.WrappedMaster``), a tombstone once
+    retired, or, in a vault of release 1 not opened since, sealed under the passphrase."""
 
     __tablename__ = "master_key"
     version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

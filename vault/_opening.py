@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import func, inspect, select
 
 from keys import KdfParams
+from vault import _custody as custody
 from vault import _formats as formats
 from vault import _policy as policy
 from vault import _schema as schema
@@ -48,15 +51,16 @@ def create(settings: Settings, passphrase: str, *, kdf: KdfParams | None, actor:
     return db, keys
 
 
-def unseal(settings: Settings, passphrase: str) -> tuple[Database, KeyStore]:
-    """The database and the unsealed keys of an existing vault; WrongPassphrase (and nothing
-    changed) if the passphrase does not fit, SchemaBehind or SchemaAhead (and nothing changed)
-    if the vault is not at this release's schema."""
+def unseal(settings: Settings, passphrase: str | None = None, *, shares: Sequence[str] | None = None,
+           labels: Sequence[str] | None = None) -> tuple[Database, KeyStore]:
+    """The database and the unsealed keys of an existing vault, by the passphrase or by shares;
+    WrongPassphrase, a share error or SharesDoNotOpen (and nothing changed) if they do not fit,
+    SchemaBehind or SchemaAhead (and nothing changed) if the vault is not at this release's schema."""
     db = existing(settings)
     try:
         with db.engine.connect() as connection:
             schema.check(connection)
-        keys = unseal_keys(db, passphrase)
+        keys = unseal_keys(db, passphrase, shares=shares, labels=labels)
     except BaseException:
         db.dispose()
         raise
@@ -65,7 +69,7 @@ def unseal(settings: Settings, passphrase: str) -> tuple[Database, KeyStore]:
 
 def existing(settings: Settings) -> Database:
     """The database of an existing vault, reachable, whatever its schema's revision;
-    NotInitialized if there is no vault there."""
+    NotInitialized if there is no vault there. Nothing is unsealed."""
     if settings.database_url is None and not (settings.data_dir / "casevault.db").exists():
         raise NotInitialized(
             f"no vault in {settings.data_dir}; run `casevault init` or set CASEVAULT_DATA"
@@ -81,11 +85,14 @@ def existing(settings: Settings) -> Database:
     return db
 
 
-def unseal_keys(db: Database, passphrase: str) -> KeyStore:
-    """The unsealed keys of a vault at this release's schema, with what each key store of this
-    release has (system keys of purposes added since, the policy epoch's row)."""
+def unseal_keys(db: Database, passphrase: str | None = None, *, shares: Sequence[str] | None = None,
+                labels: Sequence[str] | None = None) -> KeyStore:
+    """The unsealed keys of a vault at this release's schema (a vault of release 1 gets its root
+    key on the way, ``vault._custody``), with what each key store of this release has (system
+    keys of purposes added since, the policy epoch's row)."""
+    root = custody.open_root(db, passphrase=passphrase, shares=shares, labels=labels)
     with db.read() as session:
-        keys = KeyStore.unseal(session, passphrase)
+        keys = KeyStore.unseal(session, root)
     try:
         with db.write() as session:
             keys.add_missing_system_keys(session)

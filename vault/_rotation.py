@@ -11,7 +11,8 @@ from vault import _unmask as unmask
 from vault._keystore import KeyStore, document_key_context
 from vault._models import BlobRow, CaseRow, DocumentRow, SystemKeyVersion
 from vault._store import Store, index_key_context
-from vault._views import CaseInfo, KeyStatus
+from vault._custody import seal_info
+from vault._views import CaseInfo, KeyStatus, MasterVersion
 from vault.errors import Conflict
 
 
@@ -81,8 +82,11 @@ class Rotation:
             for purpose, version in session.execute(
                     select(SystemKeyVersion.purpose, SystemKeyVersion.version).order_by(SystemKeyVersion.version)):
                 system.setdefault(purpose, []).append(version)
+            wraps = KeyStore.wrapped_by_master(session)
             return KeyStatus(
-                master_versions=KeyStore.master_versions(session),
+                seal=seal_info(session),
+                master_versions=[MasterVersion(version, created, retired, **wraps.get(version, {}))
+                                 for version, created, retired in KeyStore.master_versions(session)],
                 system_keys=system,
                 case_key_versions=KeyStore.case_key_versions(session),
                 documents_by_case_key_version=dict(session.execute(

@@ -77,12 +77,14 @@ def _flag(name: str):  # type: ignore[no-untyped-def]
     return parse
 
 
-def _passphrase(value: str) -> str:
-    try:
-        check_passphrase(value)
-    except WeakPassphrase as error:
-        raise InvalidSetting(f"CASEVAULT_PASSPHRASE: {error}") from None
-    return value
+def _passphrase(name: str):  # type: ignore[no-untyped-def]
+    def parse(value: str) -> str:
+        try:
+            check_passphrase(value)
+        except WeakPassphrase as error:
+            raise InvalidSetting(f"CASEVAULT_{name}: {error}") from None
+        return value
+    return parse
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +94,10 @@ class Settings:
     data_dir: Path = Path("casevault-data")
     database_url: str | None = None  # default: SQLite inside data_dir
     passphrase: str | None = field(default=None, repr=False)
+    # a file of SLIP-39 shares, one a line, that unseals a vault split by `keys split`
+    unseal_shares: Path | None = None
+    # the passphrase `keys passphrase` seals the root key under (else asked twice on a terminal)
+    new_passphrase: str | None = field(default=None, repr=False)
     legacy_encoding: str | None = "cp1252"
     limits: Limits = field(default_factory=Limits)
     # the web pages: reviewers and admins give a TOTP code at sign-in; session cookies are
@@ -115,7 +121,9 @@ class Settings:
     _ENV = {
         "DATA": ("data_dir", Path),
         "DATABASE_URL": ("database_url", _database_url),
-        "PASSPHRASE": ("passphrase", _passphrase),
+        "PASSPHRASE": ("passphrase", _passphrase("PASSPHRASE")),
+        "UNSEAL_SHARES": ("unseal_shares", Path),
+        "NEW_PASSPHRASE": ("new_passphrase", _passphrase("NEW_PASSPHRASE")),
         "LEGACY_ENCODING": ("legacy_encoding", _legacy_encoding),
         "SECOND_FACTOR": ("second_factor", _flag("SECOND_FACTOR")),
         "SECURE_COOKIES": ("secure_cookies", _flag("SECURE_COOKIES")),

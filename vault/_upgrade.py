@@ -14,7 +14,7 @@ formats, resumably.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -22,7 +22,8 @@ from typing import Protocol
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from keys import SealedKey, unseal_master_key
+from keys import SealedKey, SealMissing, unseal_master_key
+from vault import _custody as custody
 from vault import _formats as formats
 from vault import _opening as opening
 from vault import _schema as schema
@@ -54,9 +55,10 @@ class UpgradeReport:
         return not self.migrations and not self.steps
 
 
-def upgrade(settings: Settings, passphrase: str, progress: UpgradeProgress, *, actor: str) -> UpgradeReport:
-    """Migrate, unseal and convert; see the module. Nothing is changed if the passphrase is wrong
-    or the vault is newer than this release."""
+def upgrade(settings: Settings, passphrase: str | None, progress: UpgradeProgress, *,
+            shares: Sequence[str] | None = None, actor: str) -> UpgradeReport:
+    """Migrate, unseal and convert; see the module. Nothing is changed if the passphrase (or the
+    shares) do not open the vault or the vault is newer than this release."""
     db = opening.existing(settings)
     try:
         with db.engine.connect() as connection:
@@ -64,19 +66,28 @@ def upgrade(settings: Settings, passphrase: str, progress: UpgradeProgress, *, a
             if schema.ahead(before):
                 raise SchemaAhead(schema.AHEAD)
             behind = before != schema.heads()
-            if behind:  # else unsealing below is the first thing to happen, and checks it
-                _check_passphrase(connection, passphrase)
+        if behind:  # else unsealing below is the first thing to happen, and checks it
+            _check_unseal(db, passphrase, shares)
         applied = _migrate(db, progress) if behind else ()
-        return _convert(settings, db, passphrase, progress, before, applied, actor=actor)
+        return _convert(settings, db, passphrase, shares, progress, before, applied, actor=actor)
     finally:
         db.dispose()
 
 
-def _check_passphrase(connection, passphrase: str) -> None:  # type: ignore[no-untyped-def]
-    sealed = connection.execute(text("select sealed from master_key order by version desc")).scalar()
+def _check_unseal(db: Database, passphrase: str | None, shares: Sequence[str] | None) -> None:
+    """WrongPassphrase or a share error, nothing changed, unless they open the vault: its root
+    key if it has one (``vault._custody``), else (release 1) its newest master key, read through
+    Core so the columns of release 1 are enough."""
+    if custody.has_root(db):
+        custody.open_root(db, passphrase=passphrase, shares=shares)
+        return
+    if passphrase is None:
+        raise SealMissing("a vault of release 1 opens with its passphrase only; set CASEVAULT_PASSPHRASE")
+    with db.engine.connect() as connection:
+        sealed = connection.execute(text("select sealed from master_key order by version desc")).scalar()
     if sealed is None:
         raise NotInitialized("this data directory has no vault yet; run `casevault init` first")
-    unseal_master_key(SealedKey.from_json(sealed), passphrase)  # WrongPassphrase, nothing changed
+    unseal_master_key(SealedKey.from_json(sealed), passphrase)
 
 
 def _migrate(db: Database, progress: UpgradeProgress) -> tuple[str, ...]:
@@ -99,9 +110,10 @@ def _migrate(db: Database, progress: UpgradeProgress) -> tuple[str, ...]:
     return tuple(applied)
 
 
-def _convert(settings: Settings, db: Database, passphrase: str, progress: UpgradeProgress,
-             before: frozenset[str], applied: tuple[str, ...], *, actor: str) -> UpgradeReport:
-    keys = opening.unseal_keys(db, passphrase)
+def _convert(settings: Settings, db: Database, passphrase: str | None, shares: Sequence[str] | None,
+             progress: UpgradeProgress, before: frozenset[str], applied: tuple[str, ...], *,
+             actor: str) -> UpgradeReport:
+    keys = opening.unseal_keys(db, passphrase if shares is None else None, shares=shares)
     try:
         with db.engine.connect() as connection:
             pending = formats.pending(connection)

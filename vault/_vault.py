@@ -10,11 +10,11 @@ search package reads.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
-from keys import DecryptingReader, KdfParams, SecretKey
+from keys import DecryptingReader, KdfParams, SecretKey, Split
 from vault import _opening as opening
 from vault import _upgrade as upgrading
 from vault._access import Access
@@ -24,6 +24,7 @@ from vault._audit_export import AuditExport
 from vault._auditing import AuditReading
 from vault._cases import Cases
 from vault._confirmations import Confirmation
+from vault._custody import Custody, read_seal_info
 from vault._db import Database
 from vault._documents import Documents
 from vault._feed import Feed
@@ -34,6 +35,7 @@ from vault._keystore import KeyStore
 from vault._masking import MaskedDocument
 from vault._models import utcnow
 from vault._reading import Reading
+from vault._rekey import Rekey
 from vault._review import Review
 from vault._rotation import Rotation
 from vault._settings import Settings
@@ -52,6 +54,7 @@ from vault._views import (
     IndexChange,
     KeyStatus,
     ReviewView,
+    SealInfo,
     SearchableDocument,
 )
 
@@ -76,6 +79,8 @@ class Vault:
         self._sign_ins = SignIns(self.store)
         self._auditing = AuditReading(self.store)
         self._rotation = Rotation(self.store)
+        self._custody = Custody(self.store)
+        self._rekey = Rekey(self.store)
         self._feed = Feed(self.store, self._reading)
         self._shredding = Shredding(self.store)
         self._audit_export = AuditExport(self.store)
@@ -92,10 +97,16 @@ class Vault:
         return vault
 
     @classmethod
-    def open(cls, settings: Settings, passphrase: str) -> Vault:
-        """Unseal an existing vault; WrongPassphrase (and nothing changed) if it does not fit."""
-        db, keys = opening.unseal(settings, passphrase)
+    def open(cls, settings: Settings, passphrase: str | None = None, *, shares: Sequence[str] | None = None,
+             labels: Sequence[str] | None = None, actor: str = "operator") -> Vault:
+        """Unseal an existing vault by its passphrase, or by at least the threshold of the shares
+        of its newest split (``labels`` name them in errors: "line 3 of FILE"); WrongPassphrase,
+        a share error or SharesDoNotOpen (and nothing changed) if they do not fit. An unseal by
+        shares is audited (``keys.unseal``), never the shares."""
+        db, keys = opening.unseal(settings, passphrase if shares is None else None, shares=shares, labels=labels)
         vault = cls(settings, db, keys)
+        if shares is not None:
+            vault.record(actor=actor, action="keys.unseal", details={"by": "shares"})
         vault.blobs.create()
         # an upload's original waits in incoming while it queues for a parser and is parsed
         turns = 2 + settings.parser_queue // settings.parsers
@@ -105,11 +116,21 @@ class Vault:
         return vault
 
     @staticmethod
-    def upgrade(settings: Settings, passphrase: str, progress: upgrading.UpgradeProgress, *,
-                actor: str = "operator") -> upgrading.UpgradeReport:
+    def upgrade(settings: Settings, passphrase: str | None, progress: upgrading.UpgradeProgress, *,
+                shares: Sequence[str] | None = None, actor: str = "operator") -> upgrading.UpgradeReport:
         """Bring a vault made by an earlier release to this release's schema and formats
         (``vault._upgrade``): the one way in that does not refuse a vault that is behind."""
-        return upgrading.upgrade(settings, passphrase, progress, actor=actor)
+        return upgrading.upgrade(settings, passphrase, progress, shares=shares, actor=actor)
+
+    @staticmethod
+    def seal_of(settings: Settings) -> SealInfo:
+        """How an existing vault unseals (passphrase, shares M of N, or both), read without
+        unsealing it: what a sealed server and the command line ask for."""
+        db = opening.existing(settings)
+        try:
+            return read_seal_info(db)
+        finally:
+            db.dispose()
 
     def close(self) -> None:
         self.store.policy_cache.clear()
@@ -394,3 +415,21 @@ class Vault:
 
     def key_status(self) -> KeyStatus:
         return self._rotation.key_status()
+
+    # -- key custody (vault._custody) and the master key (vault._rekey) ----------------------------
+
+    def seal_info(self) -> SealInfo:
+        return self._custody.seal_info()
+
+    def change_passphrase(self, new: str, *, actor: str) -> SealInfo:
+        return self._custody.change_passphrase(new, actor=actor)
+
+    def split_keys(self, shares: int, threshold: int, *, keep_passphrase: bool = True, actor: str) -> Split:
+        return self._custody.split(shares, threshold, keep_passphrase=keep_passphrase, actor=actor)
+
+    def rotate_master(self, *, actor: str, progress: Callable[[int, int], None] | None = None) -> tuple[int, bool]:
+        return self._rekey.rotate_master(actor=actor, progress=progress)
+
+    def retire_master(self, version: int, *, actor: str) -> KeyStatus:
+        self._rekey.retire_master(version, actor=actor)
+        return self.key_status()

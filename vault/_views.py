@@ -129,8 +129,49 @@ class ReviewView:
 
 
 @dataclass(frozen=True, slots=True)
+class SealInfo:
+    """How the root key is sealed (no secret): by a passphrase (its Argon2id parameters), by the
+    shares of a split (``threshold`` of ``shares``), or both. ``split_id`` is the SLIP-39
+    identifier of the split, which every one of its shares carries."""
+
+    passphrase: KdfParams | None
+    threshold: int | None = None
+    shares: int | None = None
+    split_id: int | None = None
+
+    @property
+    def by_shares(self) -> bool:
+        return self.threshold is not None
+
+    def describe(self) -> str:
+        ways = []
+        if self.passphrase is not None:
+            ways.append("passphrase")
+        if self.threshold is not None:
+            ways.append(f"shares ({self.threshold} of {self.shares})")
+        return " or ".join(ways) or "release 1 (passphrase; converted when next opened)"
+
+
+@dataclass(frozen=True, slots=True)
+class MasterVersion:
+    """A master key version: when made, whether retired, and how many keys it still wraps."""
+
+    version: int
+    created_at: str
+    retired_at: str | None
+    system_keys: int = 0
+    case_keys: int = 0
+    scope_keys: int = 0
+
+    @property
+    def wraps(self) -> int:
+        return self.system_keys + self.case_keys + self.scope_keys
+
+
+@dataclass(frozen=True, slots=True)
 class KeyStatus:
-    master_versions: list[tuple[int, KdfParams, str]]
+    seal: SealInfo
+    master_versions: list[MasterVersion]
     system_keys: dict[str, list[int]]
     case_key_versions: dict[int, int]  # version -> number of cases
     documents_by_case_key_version: dict[int, int]

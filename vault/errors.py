@@ -182,3 +182,12 @@ class ExportBroken(Conflict):
     def __init__(self, position: int, message: str) -> None:
         super().__init__(message)
         self.position = position
+class VaultSealed(VaultError):
+    """The server came up sealed: nothing but health, the seal status and unsealing answers
+    until custodians have given enough shares."""
+
+    code = "SEALED"
+
+    def __init__(self, message: str = "the vault is sealed: custodians must give their shares at /unseal "
+                                      "(or POST /api/v1/seal/shares) before anything else answers") -> None:
+        super().__init__(message)

@@ -1,7 +1,10 @@
 """The web application: ``create_app(settings)`` over one open vault and its search indexes.
 
 The vault is unsealed when the app is created (a wrong passphrase fails there, before a socket
-is opened), the indexes are opened and reconciled, and every request works through them. Every
+is opened), the indexes are opened and reconciled, and every request works through them. Given
+no vault and no passphrase, the app starts sealed (``web._sealed``): it answers health, the seal
+status and the unseal routes until custodians have given enough shares, then opens the vault and
+the indexes in place, starts the search follower and serves normally. Every
 answer carries the security headers; answers are never cached (they hold document text or say
 who may see what).
 """
@@ -18,8 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from search import Search, SearchError
 from vault import Settings, Vault
-from vault.errors import InvalidInput
-from web import _errors, _pages, _sessions
+from web import _errors, _pages, _sealed, _sessions
 from web.api import router as api_router
 from web.pages import router as page_router
 
@@ -68,21 +70,34 @@ class Services:
 
 
 def create_app(settings: Settings, *, vault: Vault | None = None) -> FastAPI:
-    """The app. Opens the vault with ``settings.passphrase`` unless an open ``vault`` is given."""
-    if vault is None:
-        if not settings.passphrase:
-            raise InvalidInput("set CASEVAULT_PASSPHRASE: the server unseals the vault when it starts")
+    """The app. Opens the vault with ``settings.passphrase`` unless an open ``vault`` is given;
+    with neither, the app starts sealed and waits for the custodians' shares."""
+    if vault is None and settings.passphrase:
         vault = Vault.open(settings, settings.passphrase)
-    services = Services(vault, Search.open(vault))
+    running = {"started": False}  # the lifespan has begun: a follower started later starts at once
+
+    def serve_vault(opened: Vault) -> None:
+        services = Services(opened, Search.open(opened))
+        app.state.services = services
+        if running["started"]:
+            services.search.follower.start()  # indexes what other processes write (a CLI ingest, another node)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        services.search.follower.start()  # indexes what other processes write (a CLI ingest, another node)
+        running["started"] = True
+        if app.state.services is not None:
+            app.state.services.search.follower.start()
         yield
-        services.close()  # stops the follower first
+        if app.state.services is not None:
+            app.state.services.close()  # stops the follower first
 
     app = FastAPI(title="casevault", version="1", openapi_url="/api/v1/openapi.json", docs_url=None,
                   redoc_url=None, swagger_ui_oauth2_redirect_url=None, lifespan=lifespan)
-    app.state.services = services
+    app.state.services = None
+    app.state.unsealer = _sealed.Unsealer(settings, serve_vault)
+    if vault is not None:
+        serve_vault(vault)
+        app.state.unsealer.unsealed_already()
     app.state.settings = settings
     app.state.cookies = _sessions.cookie_names(settings)
     app.state.throttle = _sessions.Throttle.of(settings)
@@ -94,9 +109,12 @@ def create_app(settings: Settings, *, vault: Vault | None = None) -> FastAPI:
     @app.middleware("http")
     async def indexed_before_answer(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
-        if request.method in WRITES and request.url.path not in SEARCHES:
+        services = app.state.services
+        if services is not None and request.method in WRITES and request.url.path not in SEARCHES:
             await run_in_threadpool(_follow, services.search)
         return response
+
+    app.middleware("http")(_sealed.gate(lambda: app.state.services is None))
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

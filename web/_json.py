@@ -18,6 +18,7 @@ from vault import (
     KeyStatus,
     MaskedDocument,
     ReviewView,
+    SealInfo,
     UnmaskRequest,
     UserInfo,
 )
@@ -80,10 +81,20 @@ def unmask_json(request: UnmaskRequest, labels: dict[str, str]) -> dict[str, obj
             "expires_at": request.expires_at.isoformat() if request.expires_at else None}
 
 
+def seal_json(seal: SealInfo) -> dict[str, object]:
+    """How the root key is sealed; never a secret, a share or the split's identifier."""
+    kdf = seal.passphrase
+    return {"passphrase": None if kdf is None else {"kdf": "argon2id", "memory_kib": kdf.memory_kib,
+                                                    "iterations": kdf.iterations, "lanes": kdf.lanes},
+            "shares": None if seal.threshold is None else {"threshold": seal.threshold, "shares": seal.shares}}
+
+
 def key_status_json(status: KeyStatus) -> dict[str, object]:
-    masters = [{"version": v, "kdf": "argon2id", "memory_kib": k.memory_kib, "iterations": k.iterations,
-                "lanes": k.lanes, "created_at": at} for v, k, at in status.master_versions]
-    return {"master_key": masters, "system_keys": status.system_keys,
+    masters = [{"version": m.version, "created_at": m.created_at, "retired": m.retired_at is not None,
+                "retired_at": m.retired_at,
+                "wraps": {"system_keys": m.system_keys, "case_keys": m.case_keys, "scope_keys": m.scope_keys}}
+               for m in status.master_versions]
+    return {"seal": seal_json(status.seal), "master_key": masters, "system_keys": status.system_keys,
             "case_keys_by_version": status.case_key_versions,
             "documents_by_case_key_version": status.documents_by_case_key_version,
             "blobs_by_key_version": status.blobs_by_key_version,

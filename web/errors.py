@@ -56,6 +56,11 @@ STATUS: Mapping[str, int] = {
     "redaction.errors.AlreadyDecided": 409,
     "redaction.errors.RedactionError": 400,
     "keys.errors.WeakPassphrase": 400,
+    # key custody: a share that cannot count, too few shares, shares or a seal that do not fit
+    "keys.errors.ShareInvalid": 400,
+    "keys.errors.NotEnoughShares": 400,
+    "keys.errors.SharesDoNotOpen": 400,
+    "keys.errors.SealMissing": 400,
     # the server's state, which lifts by itself (busy, locked, slow) or which an operator repairs
     # (rebuild, restore): stored data that does not authenticate, a vault that is not open
     "vault.errors.AuditFailed": 503,
@@ -64,6 +69,7 @@ STATUS: Mapping[str, int] = {
     "vault.errors.NotInitialized": 503,
     "vault.errors.SchemaBehind": 503,
     "vault.errors.SchemaAhead": 503,
+    "vault.errors.VaultSealed": 503,
     "search.errors.SearchTimeout": 503,
     "search.errors.IndexLocked": 503,
     "search.errors.IndexCorrupt": 503,

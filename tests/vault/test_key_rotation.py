@@ -62,7 +62,7 @@ def test_key_status_reports_every_version_and_what_it_protects(vault, case, peop
 
     assert status.case_key_versions == {1: 2, 2: 2}  # both cases have both versions
     assert status.documents_by_case_key_version == {1: 1, 2: 1}
-    assert [v for v, _, _ in status.master_versions] == [1]
+    assert [m.version for m in status.master_versions] == [1]
 
 
 def test_rotating_again_adds_a_version_each_time(vault, case):

@@ -12,16 +12,16 @@ hands the vault's work to the pool).
 One module per resource: cases, documents, search, review, unmask requests, users and access
 keys, confirmations and enrolment, keys, audit. ``_models`` is the contract the OpenAPI document
 (/api/v1/openapi.json) publishes: a response model per body, the access key as a bearer scheme on
-every route but health and enrolment, and the errors each route answers, all in one error body.
+every route but health, enrolment and the seal, and the errors each route answers, all in one error body.
 """
 
 from fastapi import APIRouter, Depends
 
 from web._input import plain_text
-from web.api import _audit, _cases, _confirmations, _documents, _keys, _review, _search, _unmask, _users
+from web.api import _audit, _cases, _confirmations, _documents, _keys, _review, _seal, _search, _unmask, _users
 
 router = APIRouter(dependencies=[Depends(plain_text)])  # each resource's router has the /api/v1 prefix
-for _public in (_cases.public, _confirmations.public):  # health and enrolment: no access key
+for _public in (_cases.public, _confirmations.public, _seal.public):  # health, enrolment, the seal: no access key
     router.include_router(_public)
 for _resource in (_cases, _documents, _search, _review, _unmask, _users, _confirmations, _keys, _audit):
     router.include_router(_resource.router)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from redaction import Permission, may_see_case
@@ -19,9 +19,9 @@ router = APIRouter(prefix=PREFIX, dependencies=[ACCESS_KEY])
 
 
 @public.get("/health", responses=errors(keyed=False), response_model=HealthOut)
-def health() -> dict[str, str]:
-    """Liveness: the vault is open."""
-    return {"status": "ok"}
+def health(request: Request) -> dict[str, str]:
+    """Liveness: ``ok`` with the vault open, ``sealed`` while it waits for the custodians' shares."""
+    return {"status": "sealed" if request.app.state.services is None else "ok"}
 
 
 class CaseIn(BaseModel):

@@ -1,10 +1,11 @@
-"""Encryption keys: their versions and what each protects (never key material), and rotation."""
+"""Encryption keys: their versions and what each protects (never key material), how the root key is
+sealed, rotation of the case keys and of the master key, and retirement of master key versions."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
 from redaction import Permission
@@ -34,3 +35,19 @@ def rotate_keys(vault: VaultDep, user: Annotated[UserInfo, Require(Permission.KE
     under older versions still read; new ones use the new version (audited)."""
     case = visible_case(vault, user, body.case) if body and body.case else None
     return _json.key_status_json(vault.rotate_keys(actor=actor(user), case=case))
+
+
+@router.post("/keys/master/rotate", responses=errors(403, 409), response_model=KeyStatusOut)
+def rotate_master(vault: VaultDep, user: Annotated[UserInfo, Require(Permission.KEY_ROTATE)]) -> dict[str, object]:
+    """A new master key version, and every system, case and scope key wrapped again under it
+    (or the end of a rewrap an interrupted rotation left); answers the key status (audited)."""
+    vault.rotate_master(actor=actor(user))
+    return _json.key_status_json(vault.key_status())
+
+
+@router.post("/keys/master/{version}/retire", responses=errors(403, 404, 409), response_model=KeyStatusOut)
+def retire_master(vault: VaultDep, user: Annotated[UserInfo, Require(Permission.KEY_ROTATE)],
+                  version: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> dict[str, object]:
+    """Retire an older master key version: its wrapped key is destroyed. 409, saying what still
+    depends on it, while any key is wrapped by it, and for the newest version (audited)."""
+    return _json.key_status_json(vault.retire_master(version, actor=actor(user)))

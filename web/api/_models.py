@@ -149,16 +149,54 @@ class IdentityOut(Body):
     aliases: list[str] | None = None
 
 
+class WrapsOut(Body):
+    system_keys: int
+    case_keys: int
+    scope_keys: int
+
+
 class MasterKeyOut(Body):
+    """A master key version, wrapped by the root key: what it still wraps, whether retired."""
+
     version: int
+    created_at: str
+    retired: bool
+    retired_at: str | None
+    wraps: WrapsOut
+
+
+class PassphraseSealOut(Body):
     kdf: str
     memory_kib: int
     iterations: int
     lanes: int
-    created_at: str
+
+
+class SharesSealOut(Body):
+    threshold: int
+    shares: int
+
+
+class SealOut(Body):
+    """How the root key is sealed: a passphrase, shares (any ``threshold`` of ``shares``), or both."""
+
+    passphrase: PassphraseSealOut | None
+    shares: SharesSealOut | None
+
+
+class SealStatusOut(Body):
+    """A server's seal: sealed or not, shares given so far of the ``threshold`` (of ``shares``)
+    its newest split needs, and whether a passphrase also unseals it. Never a share."""
+
+    sealed: bool
+    shares_given: int
+    threshold: int | None
+    shares: int | None
+    passphrase: bool
 
 
 class KeyStatusOut(Body):
+    seal: SealOut
     master_key: list[MasterKeyOut]
     system_keys: dict[str, list[int]]
     case_keys_by_version: dict[int, int]

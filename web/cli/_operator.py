@@ -1,8 +1,11 @@
-"""How a command reaches the vault: as the operator, with the passphrase, by the names given.
+"""How a command reaches the vault: as the operator, with the passphrase or shares, by the names
+given.
 
-Every command reads Settings once from the environment, opens the vault with the passphrase
-(CASEVAULT_PASSPHRASE, or a prompt on a terminal) and closes it. The vault is imported here,
-when a command first needs it, never when the command line starts.
+Every command reads Settings once from the environment, unseals the vault and closes it. It
+unseals with CASEVAULT_PASSPHRASE, else with the shares in the file CASEVAULT_UNSEAL_SHARES (one
+a line), else on a terminal it asks: for the shares one after another when the vault was split
+and has no passphrase any more, for the passphrase otherwise. The vault is imported here, when a
+command first needs it, never when the command line starts.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -45,12 +49,67 @@ def passphrase(settings: Settings, *, confirm: bool = False) -> str:
     return click.prompt("Vault passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
 
 
-@contextmanager
-def open_vault() -> Iterator[Vault]:
+def unseal_secret(settings: Settings) -> dict[str, Any]:
+    """How to unseal, as arguments of ``Vault.open``: the passphrase, or shares with the labels
+    their errors name (a line of the file, or the order typed). Never echoes a share."""
+    if settings.passphrase:
+        return {"passphrase": settings.passphrase}
+    if settings.unseal_shares is not None:
+        return _shares_from_file(settings.unseal_shares)
+    if not sys.stdin.isatty():
+        fail("no passphrase or shares: set CASEVAULT_PASSPHRASE or CASEVAULT_UNSEAL_SHARES (a file of shares, "
+             "one a line), or run the command in a terminal to be asked")
     from vault import Vault
 
+    seal = Vault.seal_of(settings)
+    if seal.passphrase is None and seal.threshold is not None:
+        return _shares_typed(seal.threshold, seal.split_id or 0)
+    return {"passphrase": passphrase(settings)}
+
+
+def _shares_from_file(path: Path) -> dict[str, Any]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        fail(f"CASEVAULT_UNSEAL_SHARES names {path}, which cannot be read as a text file of shares")
+    given = [(n, line.strip()) for n, line in enumerate(lines, 1) if line.strip()]
+    return {"shares": [share for _, share in given], "labels": [f"line {n} of {path}" for n, _ in given]}
+
+
+def _shares_typed(threshold: int, split_id: int) -> dict[str, Any]:
+    """Ask for shares one after another until ``threshold`` different ones are given; a share that
+    is mistyped or of another split is refused at once and asked again."""
+    from keys import ShareInvalid, read_share
+
+    shares: dict[int, str] = {}
+    click.echo(f"this vault unseals with {threshold} shares of its split; type them one at a time", err=True)
+    while len(shares) < threshold:
+        label = f"share {len(shares) + 1} of {threshold}"
+        typed = click.prompt(label.capitalize(), hide_input=True, err=True)
+        try:
+            info = read_share(typed, "that share")
+        except ShareInvalid as error:
+            click.echo(f"{error}", err=True)
+            continue
+        if info.identifier != split_id:
+            click.echo("that share belongs to another split; give a share of the newest split", err=True)
+        elif info.index in shares:
+            click.echo("that share was given already; give another one", err=True)
+        else:
+            shares[info.index] = typed
+    return {"shares": list(shares.values()), "labels": [f"share {n}" for n in range(1, len(shares) + 1)]}
+
+
+def open_vault_unsealed(chosen: Settings) -> Vault:
+    from vault import Vault
+
+    return Vault.open(chosen, **unseal_secret(chosen), actor=actor())
+
+
+@contextmanager
+def open_vault() -> Iterator[Vault]:
     chosen = settings()
-    with Vault.open(chosen, passphrase(chosen)) as vault:
+    with open_vault_unsealed(chosen) as vault:
         head = vault.latest_index_change()
         yield vault
         if vault.latest_index_change() > head:

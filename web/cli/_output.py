@@ -27,3 +27,18 @@ def progress(label: str) -> Iterator[Callable[[int], None]]:
     with click.progressbar(length=0, label=label, file=sys.stderr, show_pos=True,
                            hidden=not sys.stderr.isatty()) as bar:
         yield bar.update
+
+
+@contextmanager
+def counted(label: str) -> Iterator[Callable[[int, int], None]]:
+    """Progress of a job that knows its total: a bar on a terminal, else a line of counts on
+    stderr at each step (``done`` of ``total``)."""
+    terminal = sys.stderr.isatty()
+    with click.progressbar(length=1, label=label, file=sys.stderr, show_pos=True, hidden=not terminal) as bar:
+        def advance(done: int, total: int) -> None:
+            if terminal:
+                bar.length = max(total, 1)
+                bar.update(done - bar.pos)
+            elif done:
+                click.echo(f"{label}: {done} of {total}", err=True)
+        yield advance

@@ -18,7 +18,7 @@ import click
 
 from web.cli import _demo
 from web.cli._exit import fail, guard
-from web.cli._operator import actor, passphrase, settings
+from web.cli._operator import actor, open_vault_unsealed, settings
 
 if TYPE_CHECKING:
     from vault import Settings, Vault
@@ -29,14 +29,24 @@ if TYPE_CHECKING:
 @click.option("--port", default=8000, show_default=True, type=int)
 @guard
 def serve(host: str, port: int) -> None:
-    """Serve the web app and the JSON API. Unseals the vault first: a wrong passphrase stops here."""
-    from vault import Vault
-
+    """Serve the web app and the JSON API. With CASEVAULT_PASSPHRASE or CASEVAULT_UNSEAL_SHARES it
+    unseals the vault first (a wrong one stops here); with neither it starts sealed, and custodians
+    give their shares at /unseal (or POST /api/v1/seal/shares)."""
     chosen = settings()
-    secret = passphrase(chosen)
-    vault = Vault.open(chosen, secret)
+    if not chosen.passphrase and chosen.unseal_shares is None:
+        from vault import Vault
+
+        seal = Vault.seal_of(chosen)  # the vault must exist, and say how it unseals
+        how = f"any {seal.threshold} of {seal.shares} shares" if seal.threshold else "no split: it cannot unseal"
+        click.echo(f"vault sealed ({how}); serving on http://{host}:{port}, custodians give their shares at "
+                   f"http://{host}:{port}/unseal", err=True)
+        _serve(chosen, None, host, port)
+        return
+    vault = open_vault_unsealed(chosen)
+    if chosen.passphrase:
+        vault.record(actor=actor(), action="keys.unseal", details={"by": "passphrase"})
     click.echo(f"vault unsealed; serving on http://{host}:{port}", err=True)
-    _serve(dataclasses.replace(chosen, passphrase=secret), vault, host, port)
+    _serve(chosen, vault, host, port)
 
 
 @click.command()
@@ -92,11 +102,12 @@ def _loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def _serve(settings: Settings, vault: Vault, host: str, port: int) -> None:
+def _serve(settings: Settings, vault: Vault | None, host: str, port: int) -> None:
     import uvicorn
 
     if not settings.secure_cookies and not _loopback(host):
-        vault.close()
+        if vault is not None:
+            vault.close()
         fail("CASEVAULT_SECURE_COOKIES=false is only for plain http on a loopback address; serve "
              "behind TLS with secure cookies, or bind --host 127.0.0.1")
 

@@ -105,7 +105,7 @@ def admin_revoke_key(vault: VaultDep, values: PostedForm, admin: KeyManager, key
 @router.get("/admin/keys")
 def admin_keys(request: Request, vault: VaultDep, session: SignedIn,
                _admin: Annotated[UserInfo, Require(Permission.KEY_STATUS)]) -> HTMLResponse:
-    return render(request, "admin_keys.html", session, key_status=vault.key_status(), rotated=False)
+    return render(request, "admin_keys.html", session, key_status=vault.key_status(), notice=None)
 
 
 @router.post("/admin/keys/rotate")
@@ -113,7 +113,37 @@ def admin_rotate_keys(request: Request, vault: VaultDep, session: SignedIn, _for
                       admin: Annotated[UserInfo, Require(Permission.KEY_ROTATE)]) -> HTMLResponse:
     """A new version of every case key; what older versions protect still decrypts."""
     status = vault.rotate_keys(actor=actor(admin))
-    return render(request, "admin_keys.html", session, key_status=status, rotated=True)
+    return render(request, "admin_keys.html", session, key_status=status,
+                  notice="Every case key has a new version: new documents are encrypted under it, and what older "
+                         "versions protect still decrypts. `casevault keys rewrap` moves document keys to the newest "
+                         "version.")
+
+
+@router.post("/admin/keys/master/rotate")
+def admin_rotate_master(request: Request, vault: VaultDep, session: SignedIn, _form: PostedForm,
+                        admin: Annotated[UserInfo, Require(Permission.KEY_ROTATE)]) -> HTMLResponse:
+    """A new master key version, every key rewrapped under it (or an interrupted rewrap finished)."""
+    version, resumed = vault.rotate_master(actor=actor(admin))
+    done = "The interrupted rewrap is finished" if resumed else f"Master key v{version} is made"
+    return render(request, "admin_keys.html", session, key_status=vault.key_status(),
+                  notice=f"{done}: every system, case and scope key is wrapped by v{version}. Older versions can "
+                         "now be retired.")
+
+
+@router.post("/admin/keys/master/retire")
+def admin_retire_master(request: Request, vault: VaultDep, session: SignedIn, values: PostedForm,
+                        admin: Annotated[UserInfo, Require(Permission.KEY_ROTATE)]) -> HTMLResponse:
+    """Retire an older master key version (refused while any key depends on it)."""
+    try:
+        version = int(str(values.get("version", "")))
+    except ValueError:
+        version = 0
+    if not 1 <= version < 2**31:  # a 32-bit column
+        raise InvalidInput("choose a master key version to retire")
+    status = vault.retire_master(version, actor=actor(admin))
+    return render(request, "admin_keys.html", session, key_status=status,
+                  notice=f"Master key v{version} is retired: its key is destroyed, and anything still naming it "
+                         "can no longer be opened.")
 
 
 @router.get("/admin/audit")

@@ -17,7 +17,7 @@ from web.deps import EnrolForm, PostedForm, SettingsDep, SignedIn, SignInForm, V
 router = APIRouter()
 
 
-def _with_sign_in_token(request: Request, template: str, status: int = 200, **context: object) -> HTMLResponse:
+def with_sign_in_token(request: Request, template: str, status: int = 200, **context: object) -> HTMLResponse:
     """A form made before there is a session: it carries a token that must equal a short-lived
     cookie of its own (double submit)."""
     names = request.app.state.cookies
@@ -29,7 +29,7 @@ def _with_sign_in_token(request: Request, template: str, status: int = 200, **co
 
 @router.get("/login")
 def login_page(request: Request, settings: SettingsDep) -> HTMLResponse:
-    return _with_sign_in_token(request, "login.html", error=None, name="", second_factor=settings.second_factor)
+    return with_sign_in_token(request, "login.html", error=None, name="", second_factor=settings.second_factor)
 
 
 @router.post("/login")
@@ -43,7 +43,7 @@ def login(request: Request, vault: VaultDep, settings: SettingsDep, values: Sign
                                totp_required=settings.second_factor)
     except SignInFailed as error:
         throttle.failed(name, address)
-        return _with_sign_in_token(request, "login.html", 401, error=str(error), name=name,
+        return with_sign_in_token(request, "login.html", 401, error=str(error), name=name,
                                    second_factor=settings.second_factor)
     throttle.succeeded(name, address)
     names = request.app.state.cookies
@@ -72,7 +72,7 @@ def home(session: SignedIn) -> RedirectResponse:
 
 def _enrol_page(request: Request, second_factor: bool, status: int = 200, error: str | None = None) -> HTMLResponse:
     secret = pyotp.random_base32()
-    return _with_sign_in_token(request, "enrol.html", status, error=error, secret=secret,
+    return with_sign_in_token(request, "enrol.html", status, error=error, secret=secret,
                                uri=pyotp.TOTP(secret).provisioning_uri(name="casevault user", issuer_name="casevault"),
                                second_factor=second_factor)
 

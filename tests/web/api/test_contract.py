@@ -1,12 +1,14 @@
 """The OpenAPI document tells the truth: every operation of /api/v1 declares the schema of its
-answer, the access key it needs (all but health and enrolment), and the errors it answers, each
-with the one error body."""
+answer, the access key it needs (all but health, enrolment and the seal, which custodians of a
+sealed server use before anyone can be authenticated), and the errors it answers, each with the
+one error body."""
 
 from __future__ import annotations
 
 import httpx
 
-OPEN = {("get", "/api/v1/health"), ("post", "/api/v1/enrol")}
+OPEN = {("get", "/api/v1/health"), ("post", "/api/v1/enrol"), ("get", "/api/v1/seal"),
+        ("post", "/api/v1/seal/shares"), ("post", "/api/v1/seal/reset")}
 EVERY_ROUTE_ERRORS = {"400", "422", "503"}  # plain text, the declared schema, the server's state
 
 

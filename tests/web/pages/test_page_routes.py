@@ -68,6 +68,10 @@ TABLE = [
     Row("GET", "/confirmations", _same(403) | {"reviewer": 200}),
     Row("POST", "/confirmations/{confirmation}", _same(403) | {"reviewer": 303}, lambda w, p: {"approve": "0"}),
     Row("GET", "/enrol", _same(200), anonymous=200),
+    # custodians of a sealed server (this one is open): the form carries the sign-in token, none here
+    Row("GET", "/unseal", _same(200), anonymous=200),
+    Row("POST", "/unseal", _same(403), lambda w, p: {"share": "not a share"}, anonymous=403),
+    Row("POST", "/unseal/reset", _same(403), anonymous=403),
     Row("POST", "/enrol", _same(403), lambda w, p: {"enrolment_code": "cve_x", "password": "x" * 12}, anonymous=403),
     Row("GET", "/account", _same(200)),
     Row("POST", "/account/password", _same(400), lambda w, p: {"current": "x", "new": "a" * 12, "repeat": "b" * 12}),
@@ -86,6 +90,8 @@ TABLE = [
     Row("POST", "/admin/access-keys/{spare_key}/revoke", _admin_only(303), lambda w, p: {"user": "rita"}),
     Row("GET", "/admin/keys", _admin_only(200)),
     Row("POST", "/admin/keys/rotate", _admin_only(200)),
+    Row("POST", "/admin/keys/master/rotate", _admin_only(200)),
+    Row("POST", "/admin/keys/master/retire", _admin_only(200), lambda w, p: {"version": "1"}),  # after the rotation
     Row("GET", "/admin/audit", _admin_only(200)),
     Row("POST", "/admin/audit/verify", _admin_only(200)),
     Row("POST", "/admin/audit/export", _admin_only(200)),
