@@ -18,7 +18,7 @@ from vault.errors import Forbidden
 ADMIN_DETAILS = frozenset({
     "user", "case", "cases", "role", "was", "pending", "confirmation", "prefix", "scope", "format", "category",
     "changed", "identity", "revealed", "hours", "documents", "justifications", "case_key_version", "case_keys",
-    "master_version", "second_factor", "reason",
+    "master_version", "second_factor", "reason", "blobs",
 })
 
 

@@ -25,7 +25,7 @@ from keys import (
     unwrap_key,
     wrap_key,
 )
-from vault._models import CaseKeyVersion, MasterKeyVersion, ScopeKeyVersion, SystemKeyVersion
+from vault._models import CaseKeyRetiredRow, CaseKeyVersion, MasterKeyVersion, ScopeKeyVersion, SystemKeyVersion
 from vault.errors import NotFound, NotInitialized
 
 SYSTEM_PURPOSES = ("case-name", "content-digest", "audit-chain", "audit-details", "credentials")
@@ -105,13 +105,22 @@ class KeyStore:
         keyring without it is read again, since another process may have rotated the key since."""
         cached = self._cases.get(case_id)
         if cached is not None and (needs is None or needs in cached.versions):
-            return cached
+            # the version may have been retired by another process since it was cached (one
+            # cheap read of the tombstones' primary key)
+            if needs is None or self.retired_through(session, case_id) < needs:
+                return cached
         rows = session.scalars(select(CaseKeyVersion).where(CaseKeyVersion.case_id == case_id)).all()
         if not rows:
             raise NotFound("no such case")
-        keyring = Keyring([unwrap_key(self._master, r.wrapped, _case_context(case_id), r.version) for r in rows])
+        keyring = Keyring([unwrap_key(self._master, r.wrapped, _case_context(case_id), r.version) for r in rows],
+                          min_decryption_version=self.retired_through(session, case_id) + 1)
         self._cases[case_id] = keyring
         return keyring
+
+    @staticmethod
+    def retired_through(session: Session, case_id: str) -> int:
+        """The highest retired version of a case's key (every version below it is retired too), 0 if none."""
+        return session.scalar(select(func.max(CaseKeyRetiredRow.version)).where(CaseKeyRetiredRow.case_id == case_id)) or 0
 
     def newest_case_keyring(self, session: Session, case_id: str) -> Keyring:
         """The case's keyring with its newest stored version as the primary, for encrypting: a

@@ -10,7 +10,8 @@ from keys import Context, token_version, unwrap_key, wrap_key
 from vault import _unmask as unmask
 from vault._keystore import KeyStore, document_key_context
 from vault._models import BlobRow, CaseRow, DocumentRow, SystemKeyVersion
-from vault._store import Store, index_key_context
+from vault._retirement import case_key_uses
+from vault._store import Store, data_key_version, index_key_context
 from vault._views import CaseInfo, KeyStatus
 from vault.errors import Conflict
 
@@ -53,10 +54,14 @@ class Rotation:
                 keyring = work.newest_case_keyring(case_id)
                 newest = keyring.primary.version
                 documents = 0
+                # locked: a re-encryption swapping a document's key meanwhile waits, then sees
+                # the new wrapping and retries, rather than either write losing the other's
                 for row in session.scalars(select(DocumentRow).where(DocumentRow.case_id == case_id,
-                                                                     DocumentRow.case_key_version != newest)):
+                                                                     DocumentRow.case_key_version != newest)
+                                           .with_for_update()):
                     context = document_key_context(case_id, row.id)
-                    row.key_ct = wrap_key(keyring, unwrap_key(keyring, row.key_ct, context, 1), context)
+                    document_key = unwrap_key(keyring, row.key_ct, context, data_key_version(row))
+                    row.key_ct = wrap_key(keyring, document_key, context)
                     row.case_key_version = newest
                     documents += 1
                 case_row = session.get(CaseRow, case_id)
@@ -88,4 +93,5 @@ class Rotation:
                     select(DocumentRow.case_key_version, func.count()).group_by(DocumentRow.case_key_version)).all()),
                 blobs_by_key_version=dict(session.execute(
                     select(BlobRow.key_version, func.count()).group_by(BlobRow.key_version)).all()),
+                case_key_uses=case_key_uses(session),
             )

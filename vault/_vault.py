@@ -10,7 +10,7 @@ search package reads.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
@@ -33,6 +33,8 @@ from vault._masking import MaskedDocument
 from vault._models import utcnow
 from vault._reading import Reading
 from vault._review import Review
+from vault._reencryption import Reencrypted, Reencryption
+from vault._retirement import Retirement
 from vault._rotation import Rotation
 from vault._settings import Settings
 from vault._sign_in import SignIns
@@ -73,6 +75,8 @@ class Vault:
         self._sign_ins = SignIns(self.store)
         self._auditing = AuditReading(self.store)
         self._rotation = Rotation(self.store)
+        self._reencryption = Reencryption(self.store)
+        self._retirement = Retirement(self.store)
         self._feed = Feed(self.store, self._reading)
 
     # -- opening -------------------------------------------------------------------------------
@@ -365,3 +369,13 @@ class Vault:
 
     def key_status(self) -> KeyStatus:
         return self._rotation.key_status()
+
+    def pending_reencryption(self, case: CaseInfo | None = None) -> dict[str, list[str]]:
+        return self._reencryption.pending(case)
+
+    def reencrypt(self, *, actor: str, case: CaseInfo | None = None,
+                  progress: Callable[[int], None] | None = None) -> Reencrypted:
+        return self._reencryption.reencrypt(actor=actor, case=case, progress=progress)
+
+    def retire_case_key_version(self, version: int, *, actor: str, case: CaseInfo | None = None) -> list[str]:
+        return self._retirement.retire_case_key_version(version, actor=actor, case=case)
