@@ -17,6 +17,7 @@ from vault._masking import MaskedDocument, MaskedUnit
 from vault._views import (
     BlobPurpose,
     CaseInfo,
+    CaseKeyUse,
     Display,
     DocumentInfo,
     DocumentStatus,
@@ -27,6 +28,7 @@ from vault._views import (
     SearchableDocument,
     ViewUnit,
 )
+from vault._reencryption import Reencrypted
 from vault._vault import Vault
 from vault.errors import EnrolmentFailed, InvalidSetting, SessionEnded, SignInFailed, Unauthenticated
 
@@ -39,6 +41,7 @@ __all__ = [
     "ENROLMENT_PREFIX",
     "EnrolmentFailed",
     "CaseInfo",
+    "CaseKeyUse",
     "Display",
     "DocumentInfo",
     "DocumentStatus",
@@ -57,6 +60,7 @@ __all__ = [
     "OPERATOR",
     "Operator",
     "Page",
+    "Reencrypted",
     "ReviewView",
     "SearchableDocument",
     "SessionEnded",

@@ -158,12 +158,25 @@ class MasterKeyOut(Body):
     created_at: str
 
 
+class CaseKeyVersionOut(Body):
+    version: int
+    cases: int
+    retired_cases: int
+    retired: bool
+    documents: int
+    blobs: int
+    justifications: int
+    case_names: int
+    index_keys: int
+
+
 class KeyStatusOut(Body):
     master_key: list[MasterKeyOut]
     system_keys: dict[str, list[int]]
     case_keys_by_version: dict[int, int]
     documents_by_case_key_version: dict[int, int]
     blobs_by_key_version: dict[int, int]
+    case_key_versions: list[CaseKeyVersionOut]
 
 
 class UserOut(Body):

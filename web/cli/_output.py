@@ -22,8 +22,8 @@ def clock(ms: int | None) -> str:
 
 
 @contextmanager
-def progress(label: str) -> Iterator[Callable[[int], None]]:
-    """A progress bar on a terminal (counts of documents); silent otherwise."""
-    with click.progressbar(length=0, label=label, file=sys.stderr, show_pos=True,
+def progress(label: str, length: int = 0) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal (counts of documents, out of ``length`` when known); silent otherwise."""
+    with click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True,
                            hidden=not sys.stderr.isatty()) as bar:
         yield bar.update
