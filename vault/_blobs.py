@@ -11,7 +11,7 @@ import errno
 import os
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -58,6 +58,7 @@ class PendingBlob:
                 final.parent.mkdir(exist_ok=True)
                 _fsync_dir(final.parent.parent)  # the new shard directory itself must survive
             os.replace(self.temp, final)
+            os.utime(final)  # its age is the time since it was published (the orphan sweep's grace)
             _fsync_dir(final.parent)
         except OSError as error:
             raise _storage_error(error) from None
@@ -107,6 +108,19 @@ class BlobStore:
 
     def delete(self, name: str) -> None:
         self.path(name).unlink(missing_ok=True)
+
+    def published(self, *, older_than: float) -> Iterator[str]:
+        """The names of the published blob files untouched for ``older_than`` seconds."""
+        limit = time.time() - older_than
+        for shard in sorted(self.root.glob("[0-9a-f][0-9a-f]")):
+            for path in shard.iterdir():
+                name = path.name
+                if len(name) == 32 and name[:2] == shard.name and all(c in "0123456789abcdef" for c in name):
+                    try:
+                        if path.stat().st_mtime < limit:
+                            yield name
+                    except FileNotFoundError:
+                        pass
 
     def sweep_incoming(self, *, older_than: float) -> int:
         """Remove temporary files left by a crash; returns how many were removed.

@@ -25,6 +25,7 @@ from vault._confirmations import Confirmation
 from vault._db import Database
 from vault._documents import Documents
 from vault._feed import Feed
+from vault._housekeeping import Housekeeping
 from vault._identities import Identity
 from vault._ingest._model import Extracted, Kind
 from vault._ingest._sandbox import ParserSlots
@@ -77,6 +78,7 @@ class Vault:
         self._rotation = Rotation(self.store)
         self._reencryption = Reencryption(self.store)
         self._retirement = Retirement(self.store)
+        self._housekeeping = Housekeeping(self.store)
         self._feed = Feed(self.store, self._reading)
 
     # -- opening -------------------------------------------------------------------------------
@@ -96,11 +98,16 @@ class Vault:
         db, keys = opening.unseal(settings, passphrase)
         vault = cls(settings, db, keys)
         vault.blobs.create()
-        # an upload's original waits in incoming while it queues for a parser and is parsed
-        turns = 2 + settings.parser_queue // settings.parsers
-        vault.blobs.sweep_incoming(older_than=turns * settings.limits.parse_seconds + 60)
+        vault.blobs.sweep_incoming(older_than=vault.blob_grace_seconds)
         vault.remask_stale(actor="vault.open")  # finish what a crash after an identity change left
         return vault
+
+    @property
+    def blob_grace_seconds(self) -> float:
+        """How long a blob file may wait for its row: an upload's original waits in incoming while
+        it queues for a parser and is parsed. Sweeps spare files younger than this."""
+        turns = 2 + self.settings.parser_queue // self.settings.parsers
+        return turns * self.settings.limits.parse_seconds + 60
 
     def close(self) -> None:
         self.store.policy_cache.clear()
@@ -379,3 +386,18 @@ class Vault:
 
     def retire_case_key_version(self, version: int, *, actor: str, case: CaseInfo | None = None) -> list[str]:
         return self._retirement.retire_case_key_version(version, actor=actor, case=case)
+
+    # -- housekeeping (vault._housekeeping) ------------------------------------------------------
+
+    def record_index_position(self, node: str, position: int) -> None:
+        self._housekeeping.record_index_position(node, position)
+
+    def outbox_horizon(self) -> int:
+        return self._housekeeping.outbox_horizon()
+
+    def prune_outbox(self, *, now: datetime | None = None) -> int:
+        return self._housekeeping.prune_outbox(now=now)
+
+    def sweep_orphan_blobs(self, *, older_than: float | None = None) -> int:
+        grace = self.blob_grace_seconds if older_than is None else older_than
+        return self._housekeeping.sweep_orphan_blobs(older_than=grace)
