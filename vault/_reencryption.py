@@ -84,7 +84,8 @@ class Reencryption:
 
     def reencrypt(self, *, actor: str, case: CaseInfo | None = None, progress: Progress = None) -> Reencrypted:
         """Re-encrypt every document not yet under its case's newest key version (or only
-        ``case``'s); audited per case (``keys.reencrypt`` with the counts). A document changed
+        ``case``'s); each document audited in its own transaction (``keys.reencrypt-document``),
+        and each case once it is done (``keys.reencrypt`` with the counts). A document changed
         by someone else meanwhile is tried again once; if it is still busy it is left for the
         next run."""
         report = Reencrypted()
@@ -92,7 +93,7 @@ class Reencryption:
         for case_id, document_ids in self.pending(case).items():
             documents = blobs = 0
             for document_id in document_ids:
-                moved = self._retried(document_id, done)
+                moved = self._retried(document_id, done, actor)
                 if moved is not None:
                     documents += 1
                     blobs += moved
@@ -107,16 +108,16 @@ class Reencryption:
                 report.documents[case_id], report.blobs[case_id] = documents, blobs
         return report
 
-    def _retried(self, document_id: str, done: int) -> int | None:
+    def _retried(self, document_id: str, done: int, actor: str) -> int | None:
         try:
-            return self._document(document_id, done)
+            return self._document(document_id, done, actor)
         except Conflict:  # changed under us (a review, a rewrap): once more from what it is now
             try:
-                return self._document(document_id, done)
+                return self._document(document_id, done, actor)
             except Conflict:
                 return None
 
-    def _document(self, document_id: str, done: int) -> int | None:
+    def _document(self, document_id: str, done: int, actor: str) -> int | None:
         """Give one document a new key and encrypt its files again; the number of files, or None
         when it needs nothing (done meanwhile, or gone). Conflict if it changed under us."""
         store = self.store
@@ -177,6 +178,8 @@ class Reencryption:
                                                 key_version=new_key.version)).rowcount != 1:
                     raise Conflict("the document was changed by someone else at the same time")
             work.session.flush()
+            work.audit(actor=actor, action="keys.reencrypt-document", target=document_id,
+                       details={"case": case_id, "case_key_version": keyring.primary.version, "blobs": len(swaps)})
         _test_pause(done + 1, "commit")
         for _, old_name, _ in swaps:  # after the commit: a crash before this leaves orphans to sweep
             store.blobs.delete(old_name)
