@@ -171,3 +171,17 @@ def test_a_wrapped_document_key_kept_from_before_fails_as_retired(settings, vaul
         for opened in (vault, other):
             with pytest.raises(KeyVersionRetired, match="retired"):
                 opened.document(document.id)
+
+
+def test_a_re_masking_racing_a_re_encryption_is_a_conflict_not_a_file_under_the_old_key(vault, case):
+    document = ingest_bytes(vault, case, CALL, "call.txt")
+    vault.rotate_keys(actor="tester")
+
+    def meanwhile(decisions, previous):  # between the re-masking's read and its write
+        assert vault.reencrypt(actor="tester").total_documents == 1
+        return {}
+
+    with pytest.raises(Conflict):
+        vault.store.remask(document.id, actor="tester", action="document.remask", decide=meanwhile)
+    assert vault.masked(document.id).units  # the masked form reads under the document's new key
+    assert _files(vault) == {name for name, _, _ in _blobs(vault).values()}
