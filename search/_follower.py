@@ -119,8 +119,9 @@ class Follower:
         pending itself. When another thread holds it (an upload's answer waits on its own
         indexing, see web), the search does not wait for additions: it answers from the last
         commit, as if it had come a moment earlier. It waits only when a pending change could
-        leave terms in the index that are gone from the documents (a re-masking's purge), or
-        when a case has no open index yet: those are never served stale."""
+        leave terms in the index that are gone from the documents (a re-masking's purge, or rows
+        pruned from the outbox past its mark, which may have been one), or when a case has no
+        open index yet: those are never served stale."""
         marks = [self.marks.get(case_id, -1) for case_id in case_ids]
         if min(marks, default=high) >= high:
             return
@@ -129,7 +130,8 @@ class Follower:
                 self.catch_up(high=high)
             finally:
                 self.lock.release()
-        elif min(marks) < 0 or self.vault.purge_pending(case_ids, min(marks)):
+        elif (min(marks) < 0 or self.vault.purge_pending(case_ids, min(marks))
+              or min(marks) < self.vault.outbox_horizon()):  # a purge may be among the rows pruned
             self.catch_up(high=high)
 
     def rebuild(self, case_id: str, progress: Progress = None) -> int:

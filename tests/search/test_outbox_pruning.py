@@ -90,3 +90,38 @@ def test_a_new_case_index_after_pruning_is_built_whole(vault, case, people, corp
         assert a.housekeeping()[1]
     with Search.open(vault, tmp_path / "fresh") as fresh:  # a node that never registered
         assert _found(fresh, people["rex"], "lighthouse") == {late}
+
+
+def test_a_search_never_answers_from_an_index_behind_a_pruned_re_masking(vault, case, people, corpus, tmp_path):
+    """The pruned rows may have held a re-masking's purge: a name registered since is never
+    found through the old terms of an index behind them, even while another thread holds the
+    write lock. (Two things hold this: the search waits for the rebuild, and every hit is
+    re-checked against the masked version in the database; either alone passes this test.)"""
+    import threading
+
+    with Search.open(vault, tmp_path / "b") as b:
+        named = ingest_bytes(vault, case, "[00:05:00] QM: Zephyrine Valcourt signed the letter.\n".encode(), "v.txt")
+        release(vault, named.id, people["rex"], people["rita"])
+        b.housekeeping()
+        assert _found(b, people["ivy"], "Valcourt") == {named.id}  # not a protected name yet
+        vault.add_identity(case, name="Zephyrine Valcourt", aliases=["Valcourt"], label="Z", actor="tester")
+        ingest_bytes(vault, case, LAST, "last.txt")  # the purge row is no longer the newest
+        _forget(vault, b.follower.node)
+        with Search.open(vault, tmp_path / "a") as a:
+            assert a.housekeeping()[1]
+        holding, release_lock = threading.Event(), threading.Event()
+
+        def writer_busy() -> None:
+            with b.follower.lock:
+                holding.set()
+                release_lock.wait(1.0)
+
+        thread = threading.Thread(target=writer_busy)
+        thread.start()
+        holding.wait()
+        try:
+            answer = b.search(people["ivy"], "Valcourt", actor="tester")
+        finally:
+            release_lock.set()
+            thread.join()
+        assert answer.total == 0 and not answer.hits, "a registered name was found through the pruned index"
