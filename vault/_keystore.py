@@ -119,8 +119,13 @@ class KeyStore:
 
     @staticmethod
     def retired_through(session: Session, case_id: str) -> int:
-        """The highest retired version of a case's key (every version below it is retired too), 0 if none."""
-        return session.scalar(select(func.max(CaseKeyRetiredRow.version)).where(CaseKeyRetiredRow.case_id == case_id)) or 0
+        """The highest retired version of a case's key (every version below it is retired too), 0
+        if none; read once per unit of work (a rebuild reads thousands of documents in one)."""
+        known: dict[str, int] = session.info.setdefault("case_keys_retired_through", {})
+        if case_id not in known:
+            known[case_id] = session.scalar(select(func.max(CaseKeyRetiredRow.version))
+                                            .where(CaseKeyRetiredRow.case_id == case_id)) or 0
+        return known[case_id]
 
     def newest_case_keyring(self, session: Session, case_id: str) -> Keyring:
         """The case's keyring with its newest stored version as the primary, for encrypting: a

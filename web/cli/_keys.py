@@ -104,7 +104,7 @@ def keys_reencrypt(case_name: str | None, as_json: bool) -> None:
     with open_vault() as vault:
         case = case_named(vault, case_name) if case_name else None
         pending = sum(len(ids) for ids in vault.pending_reencryption(case).values())
-        with progress("re-encrypting", pending) as advance:
+        with progress("re-encrypting", pending, counts=True) as advance:
             report = vault.reencrypt(actor=actor(), case=case, progress=advance)
         _echo_reencrypted(vault, report, as_json)
 
