@@ -17,6 +17,8 @@ import logging
 import re
 import shutil
 import threading
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,6 +32,8 @@ REBUILD_BATCH = 1000  # documents per commit while rebuilding
 INDEX_PROCS = 2  # processes that index a large batch (the machine has two cores)
 POLL_SECONDS = 1.0  # how often the background thread looks at the outbox
 _CASE_DIR = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+HOUSEKEEPING_SECONDS = 300.0  # how often it records its position and prunes the outbox
+NODE_FILE = "node.id"  # this node's name for its indexes' position in the database
 _STATUS_DIR = {DocumentStatus.RELEASED: "released", DocumentStatus.IN_REVIEW: "review"}
 
 Progress = Callable[[int], None] | None
@@ -48,6 +52,8 @@ class Follower:
         self.marks: dict[str, int] = {}  # case id -> the last outbox id its indexes hold
         self._reconciled = False
         self._seen = -1  # the newest outbox id when the last catch_up ended
+        self._horizon = 0  # the highest outbox id pruned, as last read
+        self._housekept = 0.0  # when the background thread last did housekeeping (monotonic)
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
 
@@ -76,6 +82,7 @@ class Follower:
                 high = self.vault.latest_index_change()
             done = 0
             if not self._reconciled:  # at open: every case, including those with no change pending
+                self._horizon = self.vault.outbox_horizon()
                 cases = self.vault.cases()
                 self._sweep_destroyed({c.id for c in cases})
                 for case_info in cases:
@@ -84,6 +91,16 @@ class Follower:
             start = min(self.marks.values(), default=high)
             while start < high:
                 changes = self.vault.index_changes(start, limit=500)
+                # read after the changes: a pruning that went past a mark before they were read
+                # shows here, and those cases rebuild rather than silently miss the pruned rows
+                self._horizon = self.vault.outbox_horizon()
+                behind = [case_id for case_id, mark in self.marks.items() if mark < self._horizon]
+                if behind:
+                    for case_id in behind:
+                        log.warning("search index of case %s is behind the pruned outbox; rebuilding it", case_id)
+                        done += self.rebuild(case_id, progress)
+                    start = min(self.marks.values(), default=high)
+                    continue
                 if not changes:
                     break
                 live = self.vault.existing_cases({c.case_id for c in changes})
@@ -109,8 +126,9 @@ class Follower:
         pending itself. When another thread holds it (an upload's answer waits on its own
         indexing, see web), the search does not wait for additions: it answers from the last
         commit, as if it had come a moment earlier. It waits only when a pending change could
-        leave terms in the index that are gone from the documents (a re-masking's purge), or
-        when a case has no open index yet: those are never served stale."""
+        leave terms in the index that are gone from the documents (a re-masking's purge, or rows
+        pruned from the outbox past its mark, which may have been one), or when a case has no
+        open index yet: those are never served stale."""
         marks = [self.marks.get(case_id, -1) for case_id in case_ids]
         if min(marks, default=high) >= high:
             return
@@ -119,7 +137,8 @@ class Follower:
                 self.catch_up(high=high)
             finally:
                 self.lock.release()
-        elif min(marks) < 0 or self.vault.purge_pending(case_ids, min(marks)):
+        elif (min(marks) < 0 or self.vault.purge_pending(case_ids, min(marks))
+              or min(marks) < self.vault.outbox_horizon()):  # a purge may be among the rows pruned
             self.catch_up(high=high)
 
     def rebuild(self, case_id: str, progress: Progress = None) -> int:
@@ -153,6 +172,10 @@ class Follower:
             mark = self.index(case_id, DocumentStatus.RELEASED).mark()
         except (IndexCorrupt, OSError, ValueError) as error:
             log.warning("search index of case %s is unreadable (%s); rebuilding it", case_id, error)
+            self._drop_case(case_id)
+            return -1
+        if mark < self._horizon:  # the outbox rows it has not applied may be pruned
+            log.warning("search index of case %s is behind the pruned outbox; rebuilding it", case_id)
             self._drop_case(case_id)
             return -1
         self.marks[case_id] = mark
@@ -198,6 +221,44 @@ class Follower:
         self.index(case_id, DocumentStatus.RELEASED).set_mark(value)
         self.marks[case_id] = value
 
+    # -- housekeeping ------------------------------------------------------------------------------
+
+    @property
+    def node(self) -> str:
+        """This set of indexes' name in the database: made once, kept in the index directory."""
+        path = self.root / NODE_FILE
+        try:
+            return path.read_text().strip()
+        except FileNotFoundError:
+            self.root.mkdir(parents=True, exist_ok=True)
+            node = str(uuid.uuid4())
+            try:
+                with path.open("x") as out:
+                    out.write(node)
+            except FileExistsError:  # another process of this node made it first
+                return path.read_text().strip()
+            return node
+
+    def record_position(self) -> int | None:
+        """Tell the database how far these indexes have applied the outbox, after catching up:
+        every case holds every change up to that id (a case with no change since its mark has
+        its mark moved up to it first, so a restart does not need the rows it skipped). None
+        before the first catch-up."""
+        with self.lock:
+            self.catch_up()
+            position = self._seen
+            for case_id, mark in list(self.marks.items()):
+                if mark < position:
+                    self._set_mark(case_id, position)
+            self.vault.record_index_position(self.node, position)
+            return position
+
+    def housekeeping(self) -> tuple[int, int]:
+        """Record this node's position, then prune the outbox rows every node has passed;
+        returns (position, rows pruned)."""
+        position = self.record_position()
+        return position or 0, self.vault.prune_outbox()
+
     # -- the background thread -------------------------------------------------------------------
 
     def start(self, interval: float = POLL_SECONDS) -> None:
@@ -206,6 +267,7 @@ class Follower:
         if self._thread is not None:
             return
         self._stopping.clear()
+        self._housekept = time.monotonic()  # the first housekeeping once the app has settled
         self._thread = threading.Thread(target=self._follow, args=(interval,), name="search-follower", daemon=True)
         self._thread.start()
 
@@ -228,6 +290,9 @@ class Follower:
                 # what its cases need itself, unless this thread holds the lock
                 if high != self._seen:
                     self.catch_up(high=high)
+                if time.monotonic() - self._housekept > HOUSEKEEPING_SECONDS:
+                    self._housekept = time.monotonic()
+                    self.housekeeping()
             except Exception as error:  # noqa: BLE001 - the next look tries again; the type only: no text
                 log.warning("search indexes could not follow the outbox (%s); trying again", type(error).__name__)
 

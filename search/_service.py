@@ -91,6 +91,12 @@ class Search:
         """Build a case's indexes again from the vault; returns the number of documents."""
         return self.follower.rebuild(case_id, progress)
 
+    def housekeeping(self) -> tuple[int, int]:
+        """Record how far these indexes have applied the outbox, and prune the rows every node's
+        indexes have passed; returns (position, rows pruned). The app's follower thread does it
+        every few minutes; ``casevault housekeeping`` on demand."""
+        return self.follower.housekeeping()
+
     def reindex(self, case: CaseInfo | None = None, progress: Callable[[int], None] | None = None) -> int:
         """Rebuild one case's indexes, or all of them."""
         cases = [case] if case else self.vault.cases()

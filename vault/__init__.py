@@ -18,6 +18,7 @@ from vault._masking import MaskedDocument, MaskedUnit
 from vault._views import (
     BlobPurpose,
     CaseInfo,
+    CaseKeyUse,
     Display,
     DocumentInfo,
     DocumentStatus,
@@ -30,6 +31,7 @@ from vault._views import (
     SearchableDocument,
     ViewUnit,
 )
+from vault._reencryption import Reencrypted
 from vault._upgrade import UpgradeProgress, UpgradeReport
 from vault._vault import Vault
 from vault.errors import EnrolmentFailed, InvalidSetting, SessionEnded, SignInFailed, Unauthenticated
@@ -45,6 +47,7 @@ __all__ = [
     "ENROLMENT_PREFIX",
     "EnrolmentFailed",
     "CaseInfo",
+    "CaseKeyUse",
     "Display",
     "DocumentInfo",
     "DocumentStatus",
@@ -65,6 +68,7 @@ __all__ = [
     "OPERATOR",
     "Operator",
     "Page",
+    "Reencrypted",
     "ReviewView",
     "SearchableDocument",
     "SessionEnded",

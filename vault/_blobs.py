@@ -13,7 +13,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -62,6 +62,7 @@ class PendingBlob:
                 final.parent.mkdir(exist_ok=True)
                 _fsync_dir(final.parent.parent)  # the new shard directory itself must survive
             os.replace(self.temp, final)
+            os.utime(final)  # its age is the time since it was published (the orphan sweep's grace)
             _fsync_dir(final.parent)
         except OSError as error:
             raise _storage_error(error) from None
@@ -139,6 +140,19 @@ class BlobStore:
                 names = []  # cut short while written: its destroy never committed
             found.append((note, [n for n in names if isinstance(n, str) and _NAME.fullmatch(n)]))
         return found
+
+    def published(self, *, older_than: float) -> Iterator[str]:
+        """The names of the published blob files untouched for ``older_than`` seconds."""
+        limit = time.time() - older_than
+        for shard in sorted(self.root.glob("[0-9a-f][0-9a-f]")):
+            for path in shard.iterdir():
+                name = path.name
+                if len(name) == 32 and name[:2] == shard.name and all(c in "0123456789abcdef" for c in name):
+                    try:
+                        if path.stat().st_mtime < limit:
+                            yield name
+                    except FileNotFoundError:
+                        pass
 
     def sweep_incoming(self, *, older_than: float) -> int:
         """Remove temporary files left by a crash; returns how many were removed.

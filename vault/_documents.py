@@ -57,7 +57,8 @@ class Documents:
         store = self.store
         settings = store.settings
         document_id = new_id()
-        document_key = SecretKey.generate()
+        with store.read() as work:  # the document key is numbered after the case key current now
+            document_key = SecretKey.generate(version=work.newest_case_keyring(case.id).primary.version)
         limits = settings.limits
         pending: list[PendingBlob] = []
         try:
@@ -85,6 +86,8 @@ class Documents:
             with store.write() as work:
                 session = work.session
                 keyring = work.newest_case_keyring(case.id)
+                if document_key.version < keyring.min_decryption_version:  # retired while parsing
+                    raise Conflict("the case's keys were retired while the file was read; upload it again")
                 row = DocumentRow(
                     id=document_id, case_id=case.id, kind=extracted.kind.value, format=extracted.format.value,
                     status=DocumentStatus.IN_REVIEW.value, content_digest=digest, size_bytes=upload.size,

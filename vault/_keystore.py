@@ -32,7 +32,14 @@ from keys import (
     wrap_key,
     wrap_master,
 )
-from vault._models import CaseKeyVersion, MasterKeyVersion, RootSealRow, ScopeKeyVersion, SystemKeyVersion
+from vault._models import (
+    CaseKeyRetiredRow,
+    CaseKeyVersion,
+    MasterKeyVersion,
+    RootSealRow,
+    ScopeKeyVersion,
+    SystemKeyVersion,
+)
 from vault.errors import NotFound, NotInitialized
 
 # the tables whose rows a master key version wraps, as key status and retirement name them
@@ -168,13 +175,27 @@ class KeyStore:
         keyring without it is read again, since another process may have rotated the key since."""
         cached = self._cases.get(case_id)
         if cached is not None and (needs is None or needs in cached.versions):
-            return cached
+            # the version may have been retired by another process since it was cached (one
+            # cheap read of the tombstones' primary key)
+            if needs is None or self.retired_through(session, case_id) < needs:
+                return cached
         rows = session.scalars(select(CaseKeyVersion).where(CaseKeyVersion.case_id == case_id)).all()
         if not rows:
             raise NotFound("no such case")
-        keyring = Keyring([self._unwrap(session, r.wrapped, _case_context(case_id), r.version) for r in rows])
+        keyring = Keyring([self._unwrap(session, r.wrapped, _case_context(case_id), r.version) for r in rows],
+                          min_decryption_version=self.retired_through(session, case_id) + 1)
         self._cases[case_id] = keyring
         return keyring
+
+    @staticmethod
+    def retired_through(session: Session, case_id: str) -> int:
+        """The highest retired version of a case's key (every version below it is retired too), 0
+        if none; read once per unit of work (a rebuild reads thousands of documents in one)."""
+        known: dict[str, int] = session.info.setdefault("case_keys_retired_through", {})
+        if case_id not in known:
+            known[case_id] = session.scalar(select(func.max(CaseKeyRetiredRow.version))
+                                            .where(CaseKeyRetiredRow.case_id == case_id)) or 0
+        return known[case_id]
 
     def newest_case_keyring(self, session: Session, case_id: str) -> Keyring:
         """The case's keyring with its newest stored version as the primary, for encrypting: a

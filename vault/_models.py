@@ -119,6 +119,18 @@ class CaseKeyVersion(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class CaseKeyRetiredRow(Base):
+    """The tombstone of a retired case key version: its wrapped key (its ``case_key`` row) is
+    gone, so what is still under it can never be decrypted again; this row says so, and that
+    every version below it went too (versions are retired oldest first)."""
+
+    __tablename__ = "case_key_retired"
+    case_id: Mapped[str] = mapped_column(ForeignKey("case.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    retired_by: Mapped[str] = mapped_column(String(200))
+    retired_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class DocumentRow(Base):
     __tablename__ = "document"
     __table_args__ = (UniqueConstraint("case_id", "content_digest"),)
@@ -145,7 +157,9 @@ class DocumentRow(Base):
 
 
 class BlobRow(Base):
-    """One encrypted file of a document: the original, or the extracted content."""
+    """One encrypted file of a document: the original, the extracted content or the masked form.
+    ``key_version`` is the version of the document key it is encrypted under, which is the case
+    key version current when that key was made (1 for keys made before versions were numbered so)."""
 
     __tablename__ = "blob"
     __table_args__ = (UniqueConstraint("document_id", "purpose", "version"),)
@@ -334,6 +348,27 @@ class IndexOutboxRow(Base):
     # masked by hand since): its old segments must be rewritten, not only marked deleted
     purge: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IndexNodeRow(Base):
+    """A node's search indexes and how far they have applied the outbox: every outbox row up to
+    ``position`` is in them, for every case. The outbox is pruned only below the lowest position
+    of the nodes seen lately (``vault._housekeeping``); a node that stops reporting is forgotten
+    after a while, and rebuilds its indexes if it comes back behind what was pruned."""
+
+    __tablename__ = "index_node"
+    node: Mapped[str] = mapped_column(String(36), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxHorizonRow(Base):
+    """A single row: the highest outbox id ever pruned. An index whose mark is below it has
+    missed rows it can no longer read, and rebuilds from the vault instead."""
+
+    __tablename__ = "index_outbox_horizon"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    pruned_through: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class PolicyEpochRow(Base):

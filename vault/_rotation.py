@@ -10,8 +10,9 @@ from keys import Context, SigningKey, token_version, unwrap_key, wrap_key
 from vault import _unmask as unmask
 from vault._keystore import KeyStore, document_key_context
 from vault._models import BlobRow, CaseRow, DocumentRow, SystemKeyVersion
-from vault._store import Store, index_key_context
 from vault._custody import seal_info
+from vault._retirement import case_key_uses
+from vault._store import Store, data_key_version, index_key_context
 from vault._views import CaseInfo, KeyStatus, MasterVersion
 from vault.errors import Conflict
 
@@ -54,10 +55,14 @@ class Rotation:
                 keyring = work.newest_case_keyring(case_id)
                 newest = keyring.primary.version
                 documents = 0
+                # locked: a re-encryption swapping a document's key meanwhile waits, then sees
+                # the new wrapping and retries, rather than either write losing the other's
                 for row in session.scalars(select(DocumentRow).where(DocumentRow.case_id == case_id,
-                                                                     DocumentRow.case_key_version != newest)):
+                                                                     DocumentRow.case_key_version != newest)
+                                           .with_for_update()):
                     context = document_key_context(case_id, row.id)
-                    row.key_ct = wrap_key(keyring, unwrap_key(keyring, row.key_ct, context, 1), context)
+                    document_key = unwrap_key(keyring, row.key_ct, context, data_key_version(row))
+                    row.key_ct = wrap_key(keyring, document_key, context)
                     row.case_key_version = newest
                     documents += 1
                 case_row = session.get(CaseRow, case_id)
@@ -94,4 +99,5 @@ class Rotation:
                 blobs_by_key_version=dict(session.execute(
                     select(BlobRow.key_version, func.count()).group_by(BlobRow.key_version)).all()),
                 audit_public_key=signer.public_key.hex(), audit_key_fingerprint=signer.fingerprint,
+                case_key_uses=case_key_uses(session),
             )

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import BinaryIO
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,8 +27,10 @@ from keys import (
     DecryptingReader,
     IntegrityFailed,
     Keyring,
+    KeyVersionRetired,
     SecretKey,
     StreamEncryptor,
+    stream_key_version,
     token_version,
     unwrap_key,
 )
@@ -59,6 +62,12 @@ def valid_id(value: str) -> bool:
 
 def index_key_context(case_id: str) -> Context:
     return Context("index-key", case_id=case_id)
+
+
+def data_key_version(row: DocumentRow) -> int:
+    """The version of a document's own key: the case key version current when the key was made
+    (``Reencryption`` makes a new one). Read from the title, which that key encrypts."""
+    return token_version(row.title_ct)
 
 
 def scope_kind(scope: str) -> str:
@@ -126,7 +135,7 @@ class UnitOfWork:
 
     def document_key(self, row: DocumentRow) -> SecretKey:
         keyring = self.case_keyring(row.case_id, row.key_ct)
-        return unwrap_key(keyring, row.key_ct, document_key_context(row.case_id, row.id), 1)
+        return unwrap_key(keyring, row.key_ct, document_key_context(row.case_id, row.id), data_key_version(row))
 
     def index_key(self, case_id: str) -> SecretKey:
         wrapped = self.session.scalar(select(CaseRow.index_key_ct).where(CaseRow.id == case_id))
@@ -173,10 +182,21 @@ class UnitOfWork:
         except FileNotFoundError:
             raise IntegrityFailed() from None
         try:
+            self._refuse_retired_blob(row.case_id, handle, key)
             return DecryptingReader(key, handle, size, Context(purpose.value, row.case_id, row.id, blob.version))
         except BaseException:
             handle.close()
             raise
+
+    def _refuse_retired_blob(self, case_id: str, handle: BinaryIO, key: SecretKey) -> None:
+        """A blob file under another key than its document's is refused: KeyVersionRetired when
+        it names a retired case key version (a file restored from before a re-encryption and a
+        retirement), so the operator learns why; otherwise the reader fails its integrity check."""
+        version = stream_key_version(handle.read(64))
+        handle.seek(0)
+        if version != key.version and version <= self.store.keys.retired_through(self.session, case_id):
+            raise KeyVersionRetired(f"this file is encrypted under case key version {version}, which was retired "
+                                    "and its key destroyed; it can no longer be read")
 
     def read_blob(self, row: DocumentRow, purpose: BlobPurpose, blob: BlobRow | None = None) -> bytes:
         with self.open_blob(row, purpose, blob) as reader:
@@ -330,10 +350,12 @@ class Store:
             masked, epoch = work.mask(case_id, extracted, decisions, title=title)
         blob = self.write_blob(key, BlobPurpose.MASKED, case_id, document_id, version, masked.to_json())
         with self.write(publish=[blob]) as work:
-            # the version moves only from the one read above: two writers cannot both win
+            # the version moves only from the one read above, under the key read above: two
+            # writers, or a re-encryption that gave the document a new key, cannot both win
             moved = work.session.execute(
                 update(BlobRow).where(BlobRow.document_id == document_id,
-                                      BlobRow.purpose == BlobPurpose.MASKED.value, BlobRow.version == version - 1)
+                                      BlobRow.purpose == BlobPurpose.MASKED.value, BlobRow.version == version - 1,
+                                      BlobRow.key_version == key.version)
                 .values(version=version, storage_name=blob.name, stored_bytes=blob.size)).rowcount
             if moved != 1:
                 raise Conflict("the document was changed by someone else at the same time; reload it and try again")

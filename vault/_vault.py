@@ -28,6 +28,7 @@ from vault._custody import Custody, read_seal_info
 from vault._db import Database
 from vault._documents import Documents
 from vault._feed import Feed
+from vault._housekeeping import Housekeeping
 from vault._identities import Identity
 from vault._ingest._model import Extracted, Kind
 from vault._ingest._sandbox import ParserSlots
@@ -37,6 +38,8 @@ from vault._models import utcnow
 from vault._reading import Reading
 from vault._rekey import Rekey
 from vault._review import Review
+from vault._reencryption import Reencrypted, Reencryption
+from vault._retirement import Retirement
 from vault._rotation import Rotation
 from vault._settings import Settings
 from vault._shredding import CaseContents, Shredding
@@ -81,6 +84,9 @@ class Vault:
         self._rotation = Rotation(self.store)
         self._custody = Custody(self.store)
         self._rekey = Rekey(self.store)
+        self._reencryption = Reencryption(self.store)
+        self._retirement = Retirement(self.store)
+        self._housekeeping = Housekeeping(self.store)
         self._feed = Feed(self.store, self._reading)
         self._shredding = Shredding(self.store)
         self._audit_export = AuditExport(self.store)
@@ -108,9 +114,7 @@ class Vault:
         if shares is not None:
             vault.record(actor=actor, action="keys.unseal", details={"by": "shares"})
         vault.blobs.create()
-        # an upload's original waits in incoming while it queues for a parser and is parsed
-        turns = 2 + settings.parser_queue // settings.parsers
-        vault.blobs.sweep_incoming(older_than=turns * settings.limits.parse_seconds + 60)
+        vault.blobs.sweep_incoming(older_than=vault.blob_grace_seconds)
         vault.store.finish_shredding()  # files a destroyed case left when the process died before deleting them
         vault.remask_stale(actor="vault.open")  # finish what a crash after an identity change left
         return vault
@@ -131,6 +135,13 @@ class Vault:
             return read_seal_info(db)
         finally:
             db.dispose()
+
+    @property
+    def blob_grace_seconds(self) -> float:
+        """How long a blob file may wait for its row: an upload's original waits in incoming while
+        it queues for a parser and is parsed. Sweeps spare files younger than this."""
+        turns = 2 + self.settings.parser_queue // self.settings.parsers
+        return turns * self.settings.limits.parse_seconds + 60
 
     def close(self) -> None:
         self.store.policy_cache.clear()
@@ -433,3 +444,30 @@ class Vault:
     def retire_master(self, version: int, *, actor: str) -> KeyStatus:
         self._rekey.retire_master(version, actor=actor)
         return self.key_status()
+
+    # -- re-encryption and case key retirement (vault._reencryption, vault._retirement) ---------
+
+    def pending_reencryption(self, case: CaseInfo | None = None) -> dict[str, list[str]]:
+        return self._reencryption.pending(case)
+
+    def reencrypt(self, *, actor: str, case: CaseInfo | None = None,
+                  progress: Callable[[int], None] | None = None) -> Reencrypted:
+        return self._reencryption.reencrypt(actor=actor, case=case, progress=progress)
+
+    def retire_case_key_version(self, version: int, *, actor: str, case: CaseInfo | None = None) -> list[str]:
+        return self._retirement.retire_case_key_version(version, actor=actor, case=case)
+
+    # -- housekeeping (vault._housekeeping) ------------------------------------------------------
+
+    def record_index_position(self, node: str, position: int) -> None:
+        self._housekeeping.record_index_position(node, position)
+
+    def outbox_horizon(self) -> int:
+        return self._housekeeping.outbox_horizon()
+
+    def prune_outbox(self, *, now: datetime | None = None) -> int:
+        return self._housekeeping.prune_outbox(now=now)
+
+    def sweep_orphan_blobs(self, *, older_than: float | None = None) -> int:
+        grace = self.blob_grace_seconds if older_than is None else older_than
+        return self._housekeeping.sweep_orphan_blobs(older_than=grace)

@@ -169,6 +169,30 @@ class MasterVersion:
 
 
 @dataclass(frozen=True, slots=True)
+class CaseKeyUse:
+    """What one case key version still protects, counted over the cases (never key material).
+    ``blobs`` are files under document keys made while it was current: a rewrap moves the
+    wrapped keys, only a re-encryption moves the files."""
+
+    version: int
+    cases: int  # cases holding this version
+    retired_cases: int  # cases where it was retired (its key destroyed)
+    documents: int = 0  # document keys wrapped under it
+    blobs: int = 0
+    justifications: int = 0
+    case_names: int = 0
+    index_keys: int = 0
+
+    @property
+    def retired(self) -> bool:
+        return self.retired_cases > 0 and self.cases == 0
+
+    @property
+    def in_use(self) -> bool:
+        return any((self.documents, self.blobs, self.justifications, self.case_names, self.index_keys))
+
+
+@dataclass(frozen=True, slots=True)
 class KeyStatus:
     seal: SealInfo
     master_versions: list[MasterVersion]
@@ -178,3 +202,4 @@ class KeyStatus:
     blobs_by_key_version: dict[int, int]
     audit_public_key: str = ""  # hex: the Ed25519 key audit exports are signed with (not a secret)
     audit_key_fingerprint: str = ""
+    case_key_uses: tuple[CaseKeyUse, ...] = ()  # oldest version first

@@ -11,6 +11,7 @@ from vault import (
     AuditEntry,
     AuditReport,
     CaseInfo,
+    CaseKeyUse,
     Confirmation,
     DocumentInfo,
     DocumentView,
@@ -98,7 +99,15 @@ def key_status_json(status: KeyStatus) -> dict[str, object]:
             "case_keys_by_version": status.case_key_versions,
             "documents_by_case_key_version": status.documents_by_case_key_version,
             "blobs_by_key_version": status.blobs_by_key_version,
-            "audit_public_key": status.audit_public_key, "audit_key_fingerprint": status.audit_key_fingerprint}
+            "audit_public_key": status.audit_public_key, "audit_key_fingerprint": status.audit_key_fingerprint,
+            "case_key_versions": [case_key_use_json(use) for use in status.case_key_uses]}
+
+
+def case_key_use_json(use: CaseKeyUse) -> dict[str, object]:
+    """What one case key version still protects (counts only), and whether it was retired."""
+    return {"version": use.version, "cases": use.cases, "retired_cases": use.retired_cases, "retired": use.retired,
+            "documents": use.documents, "blobs": use.blobs, "justifications": use.justifications,
+            "case_names": use.case_names, "index_keys": use.index_keys}
 
 
 def user_json(user: UserInfo, case_names: dict[str, str]) -> dict[str, object]:

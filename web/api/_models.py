@@ -195,6 +195,18 @@ class SealStatusOut(Body):
     passphrase: bool
 
 
+class CaseKeyVersionOut(Body):
+    version: int
+    cases: int
+    retired_cases: int
+    retired: bool
+    documents: int
+    blobs: int
+    justifications: int
+    case_names: int
+    index_keys: int
+
+
 class KeyStatusOut(Body):
     seal: SealOut
     master_key: list[MasterKeyOut]
@@ -204,6 +216,7 @@ class KeyStatusOut(Body):
     blobs_by_key_version: dict[int, int]
     audit_public_key: str  # hex; audit exports are signed with it
     audit_key_fingerprint: str
+    case_key_versions: list[CaseKeyVersionOut]
 
 
 class UserOut(Body):

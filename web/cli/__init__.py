@@ -14,6 +14,7 @@ import click
 from web.cli._audit import audit
 from web.cli._cases import case
 from web.cli._documents import ingest, show
+from web.cli._housekeeping import housekeeping
 from web.cli._identities import identity
 from web.cli._keys import init, keys
 from web.cli._review import review
@@ -32,5 +33,5 @@ def main() -> None:
 
 
 for _command in (init, case, ingest, show, search_command, reindex, keys, audit, demo, serve, user, identity,
-                 review, unmask, upgrade):
+                 review, unmask, upgrade, housekeeping):
     main.add_command(_command)

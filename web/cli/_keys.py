@@ -11,10 +11,10 @@ import click
 from web.cli._exit import fail, guard
 from web.cli._hints import about
 from web.cli._operator import actor, case_named, open_vault, passphrase, settings
-from web.cli._output import counted, print_json
+from web.cli._output import counted, print_json, progress
 
 if TYPE_CHECKING:
-    from vault import KeyStatus
+    from vault import CaseKeyUse, KeyStatus, Reencrypted, Vault
 
 
 @click.command()
@@ -34,7 +34,7 @@ def init() -> None:
 
 @click.group()
 def keys() -> None:
-    """Key custody (passphrase, shares), status, rotation, rewrap and retirement."""
+    """Key custody (passphrase, shares), status, rotation, rewrap, re-encryption and retirement."""
 
 
 @keys.command("status")
@@ -69,11 +69,20 @@ def _echo_key_status(status: KeyStatus, as_json: bool) -> None:
                    f"{m.scope_keys} scope keys; created {m.created_at[:19]}{' (newest)' if m.version == newest else ''}")
     for purpose, versions in sorted(status.system_keys.items()):
         click.echo(f"system key {purpose}: versions {', '.join(map(str, versions))}")
-    for version, count in sorted(status.case_key_versions.items()):
-        docs = status.documents_by_case_key_version.get(version, 0)
-        click.echo(f"case keys v{version}: {count} cases, {docs} documents")
+    for use in status.case_key_uses:
+        click.echo(f"case keys v{use.version}: {_case_key_line(use)}")
     click.echo(f"blobs: {sum(status.blobs_by_key_version.values())} encrypted files")
     click.echo(f"audit signing key: {status.audit_key_fingerprint} (public key {status.audit_public_key})")
+
+
+def _case_key_line(use: CaseKeyUse) -> str:
+    if use.retired:
+        return f"retired in {use.retired_cases} cases (destroyed; nothing under it can be read)"
+    held = f"{use.cases} cases" + (f" (retired in {use.retired_cases} more)" if use.retired_cases else "")
+    parts = [f"{count} {what}" for count, what in (
+        (use.documents, "document keys"), (use.blobs, "files"), (use.justifications, "justifications"),
+        (use.case_names, "case names"), (use.index_keys, "index keys")) if count]
+    return f"{held}, protects " + (", ".join(parts) if parts else "nothing (it can be retired)")
 
 
 @keys.command("rotate")
@@ -96,19 +105,6 @@ def keys_rotate(case_name: str | None, master: bool, as_json: bool) -> None:
             status = vault.key_status()
         else:
             status = vault.rotate_keys(actor=actor(), case=case_named(vault, case_name) if case_name else None)
-    _echo_key_status(status, as_json)
-
-
-@keys.command("retire")
-@click.argument("version", type=click.IntRange(min=1))
-@click.option("--json", "as_json", is_flag=True, help="Print the key status as JSON.")
-@guard
-def keys_retire(version: int, as_json: bool) -> None:
-    """Retire master key version VERSION: its wrapped key is destroyed. Refused while any key is
-    still wrapped by it (run `keys rotate --master` first) and for the newest version."""
-    with open_vault() as vault:
-        status = vault.retire_master(version, actor=actor())
-    click.echo(f"master key v{version} retired; what still names it can no longer be opened", err=True)
     _echo_key_status(status, as_json)
 
 
@@ -164,4 +160,60 @@ def keys_rewrap(case_name: str | None, as_json: bool) -> None:
     """Wrap every document key again under its case's newest key version (no file is re-read)."""
     with open_vault() as vault:
         status = vault.rewrap(actor=actor(), case=case_named(vault, case_name) if case_name else None)
+    _echo_key_status(status, as_json)
+
+
+@keys.command("reencrypt")
+@click.option("--case", "case_name", help="Only this case (every case by default).")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@guard
+def keys_reencrypt(case_name: str | None, as_json: bool) -> None:
+    """Give every document not yet under its case's newest key version a new key and encrypt its
+    files again (streamed). Run again after an interruption: finished documents are not redone."""
+    with open_vault() as vault:
+        case = case_named(vault, case_name) if case_name else None
+        pending = sum(len(ids) for ids in vault.pending_reencryption(case).values())
+        with progress("re-encrypting", pending, counts=True) as advance:
+            report = vault.reencrypt(actor=actor(), case=case, progress=advance)
+        _echo_reencrypted(vault, report, as_json)
+
+
+def _echo_reencrypted(vault: Vault, report: Reencrypted, as_json: bool) -> None:
+    names = {c.id: c.name for c in vault.cases()}
+    cases = [{"case": names.get(case_id, case_id), "documents": count, "blobs": report.blobs[case_id]}
+             for case_id, count in report.documents.items()]
+    left = sum(len(ids) for ids in vault.pending_reencryption().values())
+    if as_json:
+        print_json({"documents": report.total_documents, "blobs": report.total_blobs, "cases": cases, "left": left})
+        return
+    for line in cases:
+        click.echo(f"{line['case']}: {line['documents']} documents, {line['blobs']} files re-encrypted")
+    click.echo(f"{report.total_documents} documents re-encrypted ({report.total_blobs} files); "
+               + (f"{left} left (busy, or under a key rotated since): run it again" if left else "none left"))
+
+
+@keys.command("retire")
+@click.argument("version", type=click.IntRange(min=1))
+@click.option("--case-key", "case_key", is_flag=True, help="Retire a case key version (and older ones), not a master key version.")
+@click.option("--case", "case_name", help="With --case-key: only this case's key (every case key by default).")
+@click.option("--json", "as_json", is_flag=True, help="Print the key status as JSON.")
+@guard
+def keys_retire(version: int, case_key: bool, case_name: str | None, as_json: bool) -> None:
+    """Destroy an old key version once nothing depends on it; refused, saying what still does.
+
+    Without --case-key, master key version VERSION: its wrapped key is destroyed (run
+    `keys rotate --master` first; the newest version is never retired). With --case-key, case key
+    version VERSION and older (run `keys rewrap` and `keys reencrypt` first)."""
+    if case_name and not case_key:
+        fail("--case names the case whose case key is retired: add --case-key")
+    with open_vault() as vault, about("keys"):
+        if case_key:
+            case = case_named(vault, case_name) if case_name else None
+            retired = vault.retire_case_key_version(version, actor=actor(), case=case)
+            status = vault.key_status()
+            message = f"case key version {version} (and older) retired in {len(retired)} cases"
+        else:
+            status = vault.retire_master(version, actor=actor())
+            message = f"master key v{version} retired; what still names it can no longer be opened"
+    click.echo(message, err=True)
     _echo_key_status(status, as_json)

@@ -22,9 +22,21 @@ def clock(ms: int | None) -> str:
 
 
 @contextmanager
-def progress(label: str) -> Iterator[Callable[[int], None]]:
-    """A progress bar on a terminal (counts of documents); silent otherwise."""
-    with click.progressbar(length=0, label=label, file=sys.stderr, show_pos=True,
+def progress(label: str, length: int = 0, *, counts: bool = False) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal (counts of documents, out of ``length`` when known); otherwise
+    silent, or with ``counts`` a line on stderr at every tenth of ``length``."""
+    if counts and length and not sys.stderr.isatty():
+        done = 0
+
+        def count(step: int) -> None:
+            nonlocal done
+            before, done = done, done + step
+            if done * 10 // length > before * 10 // length:
+                click.echo(f"{label}: {done}/{length}", err=True)
+
+        yield count
+        return
+    with click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True,
                            hidden=not sys.stderr.isatty()) as bar:
         yield bar.update
 
