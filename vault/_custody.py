@@ -40,7 +40,7 @@ from keys import (
     wrap_master,
 )
 from vault._db import Database
-from vault._models import Base, MasterKeyVersion, RootSealRow
+from vault._models import MasterKeyVersion, RootSealRow
 from vault._store import Store
 from vault._views import SealInfo
 from vault.errors import InvalidInput, NotInitialized
@@ -124,7 +124,6 @@ def convert_release_1(db: Database, passphrase: str) -> SecretKey | None:
         kdf = record.kdf
     root = SecretKey.generate(version=1)
     sealed = seal_root_by_passphrase(root, passphrase, kdf).to_json()
-    Base.metadata.create_all(db.engine)  # the root_seal table, now that the passphrase proved right
     try:
         with db.write() as session:
             current = {row.version: row for row in session.scalars(select(MasterKeyVersion))}

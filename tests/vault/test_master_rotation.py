@@ -21,6 +21,7 @@ from keys import KeyVersionRetired, token_version
 from tests.conftest import PASSPHRASE, ingest_bytes
 from tests.vault.conftest import CALL
 from vault import Vault
+from vault._keystore import SYSTEM_PURPOSES
 from vault.errors import Conflict, NotFound
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +56,7 @@ def test_rotating_the_master_key_rewraps_every_key_and_everything_still_reads(se
     assert all(set(v) == {2} for v in _wrapped_by(vault).values())
     status = vault.key_status()
     assert [(m.version, m.system_keys, m.case_keys, m.scope_keys) for m in status.master_versions] == \
-        [(1, 0, 0, 0), (2, 5, 3, 12)]
+        [(1, 0, 0, 0), (2, len(SYSTEM_PURPOSES), 3, 12)]
     vault.close()
     with Vault.open(settings, PASSPHRASE) as opened:
         assert "Quillon" in opened.content(opened.documents()[0].id, actor="tester").text
@@ -75,11 +76,11 @@ def test_an_interrupted_rewrap_is_finished_by_the_same_command_and_blocks_retire
     with pytest.raises(RuntimeError):
         vault.rotate_master(actor="tester")
     wrapped = _wrapped_by(vault)
-    assert sum(v.count(2) for v in wrapped.values()) == 6 and sum(v.count(1) for v in wrapped.values()) == 14
+    assert sum(v.count(2) for v in wrapped.values()) == 6 and sum(v.count(1) for v in wrapped.values()) == 15
 
     with pytest.raises(Conflict) as refused:
         vault.retire_master(1, actor="tester")
-    assert str(refused.value) == ("master key version 1 still wraps 2 case keys, 12 scope keys; finish the rewrap "
+    assert str(refused.value) == ("master key version 1 still wraps 3 case keys, 12 scope keys; finish the rewrap "
                                   "with `casevault keys rotate --master`, then retire it")
     with pytest.raises(Conflict, match="is the newest"):
         vault.retire_master(2, actor="tester")
@@ -164,7 +165,7 @@ def test_sigkill_during_the_rewrap_leaves_what_the_same_command_finishes(setting
                            capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert again.returncode == 0, again.stderr
     assert "finished the rewrap under master key v2" in again.stderr
-    assert "rewrapping keys: 20 of 14" not in again.stderr and "rewrapping keys: 14 of 14" in again.stderr
+    assert "rewrapping keys: 21 of 15" not in again.stderr and "rewrapping keys: 15 of 15" in again.stderr
     assert all(set(v) == {2} for v in _wrapped_by(vault).values())
     assert _versions(vault) == [(1, False), (2, False)]  # resumed, not rotated again
     retired = subprocess.run([sys.executable, "-m", "web", "keys", "retire", "1"], env=env,
