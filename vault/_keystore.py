@@ -2,7 +2,8 @@
 
     passphrase --Argon2id--> master key (sealed, table master_key)
         master key wraps the system keys (table system_key): case-name, content-digest,
-            audit-chain, audit-details, credentials (TOTP secrets)
+            audit-chain, audit-details, credentials (TOTP secrets), state (the MACs of
+            access state: vault._integrity)
         master key wraps each case key (table case_key)
             case key wraps each document key (column document.key_ct)
 """
@@ -28,7 +29,7 @@ from keys import (
 from vault._models import CaseKeyVersion, MasterKeyVersion, ScopeKeyVersion, SystemKeyVersion
 from vault.errors import NotFound, NotInitialized
 
-SYSTEM_PURPOSES = ("case-name", "content-digest", "audit-chain", "audit-details", "credentials")
+SYSTEM_PURPOSES = ("case-name", "content-digest", "audit-chain", "audit-details", "credentials", "state")
 SCOPE_PURPOSES = ("reidentification", "pseudonym", "label")
 
 

@@ -152,3 +152,17 @@ class AuditFailed(VaultError):
     """The audit log could not be written; the action it guards did not happen."""
 
     code = "AUDIT_FAILED"
+
+
+class StateTampered(VaultError):
+    """A row that decides access (a role, a membership, a credential, a document's status, an
+    unmask grant) does not carry the MAC the vault gave it: it was written around the vault
+    (raw SQL, a restored copy). Nothing it would grant is granted; the operator is alerted
+    through the audit log. ``table`` and ``row`` say which, for the audit entry (ids, no names)."""
+
+    code = "STATE_TAMPERED"
+
+    def __init__(self, table: str, row: str) -> None:
+        super().__init__("a record failed its integrity check, so the request was refused; the operator was alerted")
+        self.table = table
+        self.row = row
