@@ -13,6 +13,7 @@ import click
 
 from web.cli._audit import audit
 from web.cli._cases import case
+from web.cli._db import db
 from web.cli._documents import ingest, show
 from web.cli._identities import identity
 from web.cli._keys import init, keys
@@ -31,5 +32,5 @@ def main() -> None:
 
 
 for _command in (init, case, ingest, show, search_command, reindex, keys, audit, demo, serve, user, identity,
-                 review, unmask):
+                 review, unmask, db):
     main.add_command(_command)
