@@ -274,12 +274,12 @@ class Store:
 
     def report_tampering(self, error: StateTampered) -> None:
         error.recorded = True  # type: ignore[attr-defined]
-        log.error("integrity check failed: a row of %s (%s) does not carry the vault's MAC", error.table, error.row)
-        try:
+        try:  # the audit log is the operator's alert (the command line prints one line, no log)
             self.record(actor="vault", action="integrity.tampered", target=error.row.split(":")[0][:36],
                         details={"table": error.table, "row": error.row})
         except AuditFailed:
-            log.error("the integrity failure could not be audited")
+            log.error("a row of %s (%s) failed its integrity check, and the audit log could not record it",
+                      error.table, error.row)
 
     def record(self, *, actor: str, action: str, target: str | None = None,
                details: dict[str, object] | None = None) -> int:
