@@ -23,6 +23,7 @@ from vault.errors import InvalidInput
 _ROLE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 TABLE_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"  # never TRUNCATE, REFERENCES or TRIGGER
 AUDIT_PRIVILEGES = "SELECT, INSERT"
+_REVISION = "alembic_version"
 
 
 def grant_app_role(settings: Settings, role: str, *, password: str | None = None) -> list[str]:
@@ -64,6 +65,10 @@ def _grant(db: Database, role: str, password: str | None) -> list[str]:
             connection.execute(text(f'revoke all on "{schema}"."{table}" from "{role}"'))
             privileges = AUDIT_PRIVILEGES if table == audit else TABLE_PRIVILEGES
             connection.execute(text(f'grant {privileges} on "{schema}"."{table}" to "{role}"'))
+        if connection.scalar(text("select to_regclass(:t)"), {"t": f'"{schema}".{_REVISION}'}) is not None:
+            # the schema's revision: read at every open, written only by `casevault upgrade` (the owner)
+            connection.execute(text(f'revoke all on "{schema}".{_REVISION} from "{role}"'))
+            connection.execute(text(f'grant select on "{schema}".{_REVISION} to "{role}"'))
         connection.execute(text(f'grant usage, select on all sequences in schema "{schema}" to "{role}"'))
     return tables
 
