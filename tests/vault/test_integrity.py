@@ -22,7 +22,7 @@ from tests.conftest import ingest_bytes
 from tests.vault.conftest import CALL, release_all
 from vault import DocumentStatus, UnmaskState
 from vault._stamping import upgrade_integrity
-from vault._models import utcnow
+from vault._models import UserRow, utcnow
 from vault.errors import NotFound, SignInFailed, StateTampered, Unauthenticated
 
 REASON = "Caller 1 appears in the 2023 extortion file; we must check his company links."
@@ -252,6 +252,14 @@ def test_normal_flows_stamp_what_they_write(vault, case, people, released):
     assert vault.user("ivy").role == "reviewer" and case.id in vault.user("otto").cases
     assert vault.document(released.id).status is DocumentStatus.RELEASED
     assert _tampered(vault) == []
+
+
+def test_a_bulk_update_of_a_macd_field_without_its_mac_is_refused(vault, people):
+    """A guard for the vault's own code: a bulk ``update()`` bypasses the flush that stamps, so
+    one that changes a MAC'd field must set ``mac`` too (``integrity.mac_after``)."""
+    with pytest.raises(RuntimeError, match="must set mac"), vault.store.write() as work:
+        work.session.execute(sa.update(UserRow).where(UserRow.name == "ivy").values(role="admin"))
+    assert vault.user("ivy").role == "investigator"
 
 
 # -- rows of a vault made before the MACs ----------------------------------------------------------
