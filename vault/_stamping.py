@@ -5,14 +5,15 @@ each row without a MAC the MAC of the values it holds, trusting them: it runs on
 operator upgrades (``casevault upgrade``, a format step). It stamps a batch per transaction, so an
 interrupted run is resumed by running it again, and it ends by writing ``integrity.stamped`` to
 the audit log: after that it stamps nothing ever again, so a row someone later strips of its MAC
-stays refused instead of being laundered by a second run.
+stays refused instead of being laundered by a second run. ``run`` and ``remaining`` are the shape
+of a format step of ``casevault upgrade`` (``FormatStep("integrity-macs", run, remaining)``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from vault import _integrity as integrity
 from vault._models import AuditEntryRow
@@ -21,11 +22,29 @@ from vault._store import Store
 DONE = "integrity.stamped"
 
 
+def _done(store: Store) -> bool:
+    with store.read() as work:
+        return work.session.scalar(select(AuditEntryRow.seq).where(AuditEntryRow.action == DONE).limit(1)) is not None
+
+
+def remaining(store: Store) -> int:
+    """Rows without a MAC that ``upgrade_integrity`` would stamp (for a progress bar)."""
+    if _done(store):
+        return 0
+    with store.read() as work:
+        return sum(work.session.scalar(select(func.count()).select_from(model).where(model.mac.is_(None))) or 0  # type: ignore[attr-defined]
+                   for model in integrity.FIELDS)
+
+
+def run(store: Store, advance: Callable[[int], None]) -> None:
+    """The format step's shape (``vault._formats`` of the upgrade branch): stamp, reporting each batch."""
+    upgrade_integrity(store, progress=advance)
+
+
 def upgrade_integrity(store: Store, *, batch: int = 500, progress: Callable[[int], None] | None = None) -> int:
     """Stamp every row of the protected tables that has no MAC; returns how many (0 once done)."""
-    with store.read() as work:
-        if work.session.scalar(select(AuditEntryRow.seq).where(AuditEntryRow.action == DONE).limit(1)) is not None:
-            return 0
+    if _done(store):
+        return 0
     stamped = 0
     for model in integrity.FIELDS:
         while True:

@@ -21,7 +21,7 @@ from argon2 import PasswordHasher
 from tests.conftest import ingest_bytes
 from tests.vault.conftest import CALL, release_all
 from vault import DocumentStatus, UnmaskState
-from vault._stamping import upgrade_integrity
+from vault._stamping import remaining, upgrade_integrity
 from vault._models import UserRow, utcnow
 from vault.errors import NotFound, SignInFailed, StateTampered, Unauthenticated
 
@@ -272,10 +272,15 @@ def test_unstamped_rows_are_refused_until_the_upgrade_stamps_them(vault, case, p
         _sql(vault, f"update {table} set mac = null")  # noqa: S608 - the table names above
     with pytest.raises(StateTampered):
         vault.authenticate(keys["ivy"])
-    stamped = upgrade_integrity(vault.store)
-    assert stamped > 0
+    left = remaining(vault.store)
+    stamped = upgrade_integrity(vault.store, batch=3)  # several batches, each its own transaction
+    assert stamped == left > 3 and remaining(vault.store) == 0
     assert upgrade_integrity(vault.store) == 0  # idempotent: nothing left to stamp
     assert vault.authenticate(keys["ivy"]).cases == frozenset({case.id})
     assert _speakers(vault, released, people["ivy"])[0] == "Caller 1"
     with pytest.raises(Unauthenticated):
         vault.authenticate("cvk_" + "A" * 43)
+    _sql(vault, "update user_account set role = 'admin', mac = null where name = 'ivy'")  # after the upgrade
+    assert upgrade_integrity(vault.store) == 0  # a second run launders nothing
+    with pytest.raises(StateTampered):
+        vault.authenticate(keys["ivy"])

@@ -62,5 +62,6 @@ def test_key_status_reports_versions_without_material(vault, case):
         assert key.material.hex() not in shown and repr(key.material) not in shown
     assert [v for v, _, _ in status.master_versions] == [1]
     assert status.master_versions[0][1].memory_kib >= 64 * 1024
-    assert set(status.system_keys) == {"case-name", "content-digest", "audit-chain", "audit-details", "credentials"}
+    assert set(status.system_keys) == {"case-name", "content-digest", "audit-chain", "audit-details", "credentials",
+                                       "state"}
     assert status.case_key_versions == {1: 1}
