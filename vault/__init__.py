@@ -10,6 +10,7 @@ from vault._confirmations import Confirmation
 from vault._enrolment import ENROLMENT_PREFIX
 from vault._ingest._limits import Limits
 from vault._ingest._model import Extracted, Format, Kind, Page, Turn
+from vault._roles import grant_app_role
 from vault._settings import Settings
 from vault._unmask import UnmaskRequest, UnmaskState
 from vault._users import ACCESS_KEY_PREFIX, OPERATOR, AccessKeyInfo, Operator, UserInfo
@@ -54,6 +55,7 @@ __all__ = [
     "DocumentView",
     "Extracted",
     "Format",
+    "grant_app_role",
     "Identity",
     "IdentityCategory",
     "IndexChange",

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from redaction import Permission, permits
 from vault import _accounts as accounts
+from vault import _integrity as integrity
 from vault import _confirmations as confirmations
 from vault import _enrolment as enrolments
 from vault import _users as users
@@ -151,6 +152,8 @@ class Access:
         with self.store.write() as work:
             session = work.session
             row = session.get(PendingMembershipRow, confirmation_id) if valid_id(confirmation_id) else None
+            if row is not None:  # a waiting membership forged by raw SQL is confirmed by no one
+                integrity.check(session, row)
             if row is None or (isinstance(by, UserInfo) and not (
                     permits(by.actor, Permission.MEMBERSHIP_CONFIRM, row.case_id) or row.user_id == by.id)):
                 raise NotFound("no such confirmation")
@@ -158,6 +161,7 @@ class Access:
                 raise Forbidden("nobody confirms their own membership or credentials (four eyes)")
             subject = session.get(UserRow, row.user_id)
             assert subject is not None
+            integrity.check(session, subject)
             found = Confirmation(row.id, row.user_id, subject.name, parse_role(subject.role), row.case_id,
                                  row.reason, row.requested_by, row.created_at,
                                  enrolments.awaiting(session, row.user_id, now))
@@ -206,6 +210,8 @@ class Access:
             session = work.session
             enrolment = enrolments.find(session, code, now)
             user = session.get(UserRow, enrolment.user_id)
+            if user is not None:
+                integrity.check(session, user)
             if user is None or not user.active:
                 raise enrolments.EnrolmentFailed("the enrolment code is not valid; ask an admin for a new one")
             if secret is None and totp_required and user.role in accounts.SECOND_FACTOR_ROLES:

@@ -24,6 +24,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from keys import Context, SecretKey
+from vault import _integrity as integrity
 from vault._models import CredentialRow, UserRow, WebSessionRow
 from vault._users import UserInfo, user_info
 from vault.errors import InvalidInput, SessionEnded, SignInFailed  # noqa: F401 - SignInFailed: still reachable here
@@ -136,7 +137,8 @@ def _password_ok(row: CredentialRow | None, password: str) -> bool:
 
 
 def password_matches(session: Session, user: UserRow, password: str) -> bool:
-    return _password_ok(session.get(CredentialRow, user.id), password)
+    row = session.get(CredentialRow, user.id)
+    return _password_ok(integrity.check(session, row) if row is not None else None, password)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +154,10 @@ def verify(session: Session, name: str, password: str, code: str | None, *, totp
     """Check a sign-in. Advances the TOTP step on success; the caller commits either way."""
     user = session.scalar(select(UserRow).where(UserRow.name == name))
     row = session.get(CredentialRow, user.id) if user is not None else None
+    if user is not None:  # a password hash, a role or an active flag set by raw SQL signs no one in
+        integrity.check(session, user)
+        if row is not None:
+            integrity.check(session, row)
     # the password is checked first, against a dummy hash when there is no stored one, so an
     # unknown name, a user without a password and a disabled user cost what a wrong password costs
     password_ok = _password_ok(row, password)
@@ -195,6 +201,8 @@ def open_session(session: Session, user: UserRow, now: datetime) -> SignIn:
 
 def find_session(session: Session, token: str, now: datetime) -> tuple[WebSessionRow, WebSession]:
     row = session.get(WebSessionRow, _digest(token))
+    if row is not None:
+        integrity.check(session, row)  # a session inserted or moved to another user by raw SQL
     if row is None or now - row.seen_at > IDLE or now - row.created_at > LIFETIME:
         raise SessionEnded("your session has ended; sign in again")
     user = session.get(UserRow, row.user_id)

@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from redaction import Role
+from vault import _integrity as integrity
 from vault._models import MembershipRow, PendingMembershipRow, UserRow, utcnow
 
 
@@ -76,7 +77,7 @@ def waiting(session: Session, case_ids: frozenset[str] | None) -> list[tuple[Pen
              .order_by(PendingMembershipRow.created_at, PendingMembershipRow.id))
     if case_ids is not None:
         query = query.where(PendingMembershipRow.case_id.in_(sorted(case_ids)))
-    return [(p, u) for p, u in session.execute(query)]
+    return [(integrity.check(session, p), integrity.check(session, u)) for p, u in session.execute(query)]
 
 
 def pending_cases(session: Session, user_id: str) -> frozenset[str]:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from vault import _integrity as integrity
 from vault._models import EnrolmentRow, UserRow
 from vault.errors import EnrolmentFailed
 
@@ -41,6 +42,8 @@ def issue(session: Session, user: UserRow, *, by_operator: bool, now: datetime) 
 def find(session: Session, code: str, now: datetime) -> EnrolmentRow:
     """The unused, unexpired enrolment of ``code``; EnrolmentFailed otherwise."""
     row = session.scalar(select(EnrolmentRow).where(EnrolmentRow.digest == _digest(code[:MAX_CODE])))
+    if row is not None:
+        integrity.check(session, row)  # a code inserted by raw SQL would set anyone's password
     if row is None or row.used_at is not None or row.expires_at <= now or len(code) > MAX_CODE:
         raise EnrolmentFailed("the enrolment code is not valid: it may have been used, replaced or expired; "
                               "ask an admin for a new one")
@@ -50,7 +53,8 @@ def find(session: Session, code: str, now: datetime) -> EnrolmentRow:
 def use(session: Session, row: EnrolmentRow, now: datetime) -> None:
     """Mark the code used; exactly one of two concurrent redemptions gets past this."""
     result = session.execute(update(EnrolmentRow).where(EnrolmentRow.id == row.id, EnrolmentRow.used_at.is_(None))
-                             .values(used_at=now).execution_options(synchronize_session=False))
+                             .values(used_at=now, mac=integrity.mac_after(session, row, used_at=now))
+                             .execution_options(synchronize_session=False))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise EnrolmentFailed("the enrolment code is not valid: it was used at the same time")
 

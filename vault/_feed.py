@@ -13,15 +13,16 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from keys import IntegrityFailed, SecretKey
+from vault import _integrity as integrity
 from vault import _policy as policy
 from vault._ingest._model import Kind
 from vault._masking import MaskedDocument
 from vault._models import BlobRow, CaseRow, DocumentRow, IndexOutboxRow
 from vault._reading import Reading
-from vault._store import Store, valid_id
+from vault._store import Store, UnitOfWork, valid_id
 from vault._users import UserInfo
 from vault._views import BlobPurpose, CaseInfo, Display, DocumentStatus, IndexChange, SearchableDocument
-from vault.errors import Conflict
+from vault.errors import Conflict, StateTampered
 
 
 class Feed:
@@ -66,8 +67,8 @@ class Feed:
                 self.store.fresh(document_id, "search.index")
                 with self.store.read() as work:
                     row = work.session.get(DocumentRow, document_id)
-                    if row is None:
-                        return None
+                    if row is None or not self._intact(work, row):
+                        return None  # a tampered document leaves the indexes (reported)
                     blob = work.latest_blob(document_id, BlobPurpose.MASKED)
                     reader = work.open_blob(row, BlobPurpose.MASKED, blob)
                     found = (row.case_id, Kind(row.kind), DocumentStatus(row.status), blob.version, row.created_at)  # type: ignore[union-attr]
@@ -99,6 +100,8 @@ class Feed:
                         blobs[blob.document_id] = blob
                 for document_id, row in rows.items():
                     blob = blobs.get(document_id)
+                    if not self._intact(work, row):
+                        continue  # a tampered document leaves the indexes (reported)
                     if document_id in alone or blob is None:
                         alone.add(document_id)
                         continue
@@ -123,6 +126,16 @@ class Feed:
         with self.store.read() as work:
             return set(work.session.scalars(select(CaseRow.id).where(CaseRow.id.in_(ids))))
 
+    def _intact(self, work: UnitOfWork, row: DocumentRow) -> bool:
+        """Whether a document's row carries its MAC. One that does not is left out of the
+        indexes and reported, rather than stopping every other document's indexing."""
+        try:
+            integrity.check(work.session, row)
+            return True
+        except StateTampered as error:
+            self.store.report_tampering(error)  # its own transaction: a read unit holds no lock
+            return False
+
     def searchable_documents(self, case_id: str) -> list[str]:
         with self.store.read() as work:
             return list(work.session.scalars(select(DocumentRow.id).where(DocumentRow.case_id == case_id)
@@ -135,10 +148,13 @@ class Feed:
             return {}
         with self.store.read() as work:
             rows = work.session.execute(
-                select(DocumentRow.id, DocumentRow.case_id, DocumentRow.status, BlobRow.version)
+                select(DocumentRow.id, DocumentRow.case_id, DocumentRow.status, DocumentRow.uploaded_by,
+                       DocumentRow.mac, BlobRow.version)
                 .join(BlobRow, (BlobRow.document_id == DocumentRow.id) & (BlobRow.purpose == BlobPurpose.MASKED.value))
-                .where(DocumentRow.id.in_(ids)))
-            return {i: (c, DocumentStatus(st), v) for i, c, st, v in rows}
+                .where(DocumentRow.id.in_(ids))).all()
+            for i, c, st, by, mac, _ in rows:  # a hit whose status was forged refuses the search
+                integrity.check_values(work.session, DocumentRow, (i, c, st, by), mac)
+            return {i: (c, DocumentStatus(st), v) for i, c, st, _, _, v in rows}
 
     def heads(self) -> tuple[int, int]:
         """(policy epoch, highest outbox id), read in one statement: what a search needs to know

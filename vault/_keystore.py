@@ -3,7 +3,8 @@
     unseal secret (passphrase, or SLIP-39 shares) --> root key (sealed, table root_seal; vault._custody)
     root key wraps each master key version (table master_key; a retired one is a tombstone)
         the newest master key version wraps the system keys (table system_key): case-name, content-digest,
-            audit-chain, audit-details, credentials (TOTP secrets), audit-signing (Ed25519 seed)
+            audit-chain, audit-details, credentials (TOTP secrets), audit-signing (Ed25519 seed),
+            state (the MACs of access state: vault._integrity)
         master key wraps each case key (table case_key)
             case key wraps each document key (column document.key_ct)
 """
@@ -45,8 +46,10 @@ from vault.errors import NotFound, NotInitialized
 # the tables whose rows a master key version wraps, as key status and retirement name them
 WRAPPED_BY_MASTER = {"system_keys": SystemKeyVersion, "case_keys": CaseKeyVersion, "scope_keys": ScopeKeyVersion}
 
-# audit-signing: the seed of the Ed25519 key that signs audit exports (its public key is derived)
-SYSTEM_PURPOSES = ("case-name", "content-digest", "audit-chain", "audit-details", "credentials", "audit-signing")
+# audit-signing: the seed of the Ed25519 key that signs audit exports (its public key is derived);
+# state: the MACs of access state (vault._integrity)
+SYSTEM_PURPOSES = ("case-name", "content-digest", "audit-chain", "audit-details", "credentials", "audit-signing",
+                   "state")
 SCOPE_PURPOSES = ("reidentification", "pseudonym", "label")
 
 

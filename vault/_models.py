@@ -153,6 +153,7 @@ class DocumentRow(Base):
     key_ct: Mapped[bytes] = mapped_column(LargeBinary)  # the document key, wrapped by the case key
     case_key_version: Mapped[int] = mapped_column(Integer)
     uploaded_by: Mapped[str] = mapped_column(String(200))
+    mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))  # vault._integrity: NULL is tampered
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -181,7 +182,7 @@ class AuditEntryRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     actor: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(60))
-    target: Mapped[str | None] = mapped_column(String(36))
+    target: Mapped[str | None] = mapped_column(String(36), index=True)  # vault._integrity reads revocations by it
     details_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     prev_mac: Mapped[bytes] = mapped_column(LargeBinary(32))
     entry_mac: Mapped[bytes] = mapped_column(LargeBinary(32))
@@ -204,6 +205,7 @@ class UserRow(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(default=True)
+    mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))  # vault._integrity: NULL is tampered
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -211,6 +213,7 @@ class MembershipRow(Base):
     __tablename__ = "membership"
     user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("case.id"), primary_key=True)
+    mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))  # vault._integrity: NULL is tampered
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -227,6 +230,7 @@ class PendingMembershipRow(Base):
     case_id: Mapped[str] = mapped_column(ForeignKey("case.id"), index=True)
     reason: Mapped[str] = mapped_column(String(40))  # the admin action that made it wait
     requested_by: Mapped[str] = mapped_column(String(200))  # the audit actor of that action
+    mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))  # vault._integrity: NULL is tampered
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -243,6 +247,7 @@ class EnrolmentRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))  # vault._integrity: NULL is tampered
 
 
 class AccessKeyRow(Base):
@@ -256,6 +261,7 @@ class AccessKeyRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))  # vault._integrity: NULL is tampered
 
 
 class CredentialRow(Base):
@@ -268,6 +274,7 @@ class CredentialRow(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     totp_secret_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))  # vault._integrity: NULL is tampered
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -279,6 +286,7 @@ class WebSessionRow(Base):
     digest: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"), index=True)
     csrf: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))  # vault._integrity: NULL is tampered
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -331,6 +339,7 @@ class UnmaskRequestRow(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))  # vault._integrity: NULL is tampered
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -9,6 +9,7 @@ import re
 from sqlalchemy import select, update
 
 from redaction import Permission, Suggestion, may_release, permits
+from vault import _integrity as integrity
 from vault._ingest._model import Extracted
 from vault._masking import TITLE_FIELD, TITLE_POSITION, MaskedDocument, suggestion_id
 from vault._models import DocumentRow
@@ -150,7 +151,9 @@ class Review:
         with self.store.write() as work:
             moved = work.session.execute(update(DocumentRow).where(
                 DocumentRow.id == document_id, DocumentRow.status == DocumentStatus.IN_REVIEW.value,
-                DocumentRow.pending_suggestions == 0).values(status=DocumentStatus.RELEASED.value)).rowcount
+                DocumentRow.pending_suggestions == 0).values(
+                status=DocumentStatus.RELEASED.value,
+                mac=integrity.mac_after(work.session, row, status=DocumentStatus.RELEASED.value))).rowcount
             if moved != 1:
                 raise Conflict("the document was released or changed by someone else at the same time")
             work.audit(actor=actor, action="document.release", target=document_id, details={"user": user.id})

@@ -12,6 +12,7 @@ optimistic write, so the masking work never holds the database's write lock.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -35,6 +36,7 @@ from keys import (
     unwrap_key,
 )
 from redaction import Actor, Suggestion, may_see_document
+from vault import _integrity as integrity
 from vault import _policy as policy
 from vault._audit import AuditLog
 from vault._blobs import BlobStore, PendingBlob
@@ -46,7 +48,7 @@ from vault._masking import MaskedDocument, decisions_of, mask_document
 from vault._models import BlobRow, CaseRow, DocumentRow, IndexOutboxRow, PseudonymScopeRow
 from vault._settings import Settings
 from vault._views import BlobPurpose, CaseInfo, DocumentInfo, DocumentStatus
-from vault.errors import AuditFailed, Conflict, NotFound
+from vault.errors import AuditFailed, Conflict, NotFound, StateTampered
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +113,9 @@ class UnitOfWork:
     # -- rows and keys ---------------------------------------------------------------------------
 
     def find_document(self, document_id: str) -> DocumentRow | None:
-        return self.session.get(DocumentRow, document_id) if valid_id(document_id) else None
+        """The document's row, its integrity checked (StateTampered if it fails)."""
+        row = self.session.get(DocumentRow, document_id) if valid_id(document_id) else None
+        return integrity.check(self.session, row) if row is not None else None
 
     def document_row(self, document_id: str) -> DocumentRow:
         row = self.find_document(document_id)
@@ -153,6 +157,7 @@ class UnitOfWork:
         return key.decrypt(row.title_ct, Context("title", row.case_id, row.id, 1)).decode()
 
     def document_info(self, row: DocumentRow, case_names: dict[str, str]) -> DocumentInfo:
+        integrity.check(self.session, row)  # a listing shows no status it cannot vouch for
         key = self.document_key(row)
         if row.case_id not in case_names:
             case_names[row.case_id] = self.case_info(self.session.get(CaseRow, row.case_id)).name  # type: ignore[arg-type]
@@ -244,13 +249,15 @@ class Store:
         # what the policy view decrypted, kept while the policy epoch stands still (vault._policy)
         self.policy_cache = policy.EpochCache()
         self._clock = clock
+        self._depth = threading.local()  # units of work open in this thread (``_reporting_tampering``)
 
     def now(self) -> datetime:
         return self._clock()
 
     @contextmanager
     def read(self) -> Iterator[UnitOfWork]:
-        with self.db.read() as session:
+        with self._reporting_tampering(), self.db.read() as session:
+            integrity.attach(session, self.keys.system["state"])
             yield UnitOfWork(self, session)
 
     @contextmanager
@@ -259,7 +266,8 @@ class Store:
         blobs written beforehand, published with the commit (more through ``UnitOfWork.publish``)."""
         blobs = list(publish)
         try:
-            with self.db.write() as session:
+            with self._reporting_tampering(), self.db.write() as session:
+                integrity.attach(session, self.keys.system["state"])
                 work = UnitOfWork(self, session, blobs)
                 yield work
                 for blob in blobs:
@@ -270,6 +278,30 @@ class Store:
             raise
         for name in work.superseded:
             self.blobs.delete(name)
+
+    @contextmanager
+    def _reporting_tampering(self) -> Iterator[None]:
+        """Audit a row that failed its integrity check (``integrity.tampered``: the table and
+        the row's ids, no names) once its unit has ended, by the outermost unit of this thread:
+        an inner one could not write while an outer write unit holds the database's lock."""
+        self._depth.value = getattr(self._depth, "value", 0) + 1
+        try:
+            yield
+        except StateTampered as error:
+            if self._depth.value == 1 and not getattr(error, "recorded", False):
+                self.report_tampering(error)
+            raise
+        finally:
+            self._depth.value -= 1
+
+    def report_tampering(self, error: StateTampered) -> None:
+        error.recorded = True  # type: ignore[attr-defined]
+        try:  # the audit log is the operator's alert (the command line prints one line, no log)
+            self.record(actor="vault", action="integrity.tampered", target=error.row.split(":")[0][:36],
+                        details={"table": error.table, "row": error.row})
+        except AuditFailed:
+            log.error("a row of %s (%s) failed its integrity check, and the audit log could not record it",
+                      error.table, error.row)
 
     def record(self, *, actor: str, action: str, target: str | None = None,
                details: dict[str, object] | None = None) -> int:

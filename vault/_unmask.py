@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from keys import Context, Keyring, token_version
 from redaction import UnmaskGrant
+from vault import _integrity as integrity
 from vault._models import UnmaskRequestRow, new_id, utcnow
 from vault.errors import AlreadyRequested, Conflict, InvalidInput, NotFound
 
@@ -86,36 +87,46 @@ def create(session: Session, keyring: Keyring, *, case_id: str, identity_id: str
     return row
 
 
-def decide(session: Session, request_id: str, *, approve: bool, user_id: str, valid_for: timedelta,
+def decide(session: Session, row: UnmaskRequestRow, *, approve: bool, user_id: str, valid_for: timedelta,
            now: datetime) -> None:
+    """Approve or deny ``row`` (read through ``find``), if it is still pending."""
     if approve and not timedelta(minutes=1) <= valid_for <= MAX_GRANT:
         raise InvalidInput("a grant lasts from one minute to 30 days")
     values: dict[str, object] = {"state": (UnmaskState.APPROVED if approve else UnmaskState.DENIED).value,
                                  "decided_by": user_id, "decided_at": now}
     if approve:
         values["expires_at"] = now + valid_for
+    if row.state != UnmaskState.PENDING.value:  # the MAC below is of this row moving from pending
+        raise Conflict("the request was already decided")
     moved = session.execute(update(UnmaskRequestRow).where(
-        UnmaskRequestRow.id == request_id, UnmaskRequestRow.state == UnmaskState.PENDING.value).values(**values)).rowcount
+        UnmaskRequestRow.id == row.id, UnmaskRequestRow.state == UnmaskState.PENDING.value)
+        .values(**values, mac=integrity.mac_after(session, row, **values))).rowcount
     if moved != 1:
         raise Conflict("the request was already decided")
 
 
-def revoke(session: Session, request_id: str, *, now: datetime) -> None:
+def revoke(session: Session, row: UnmaskRequestRow, *, now: datetime) -> None:
+    """End ``row``'s grant (read through ``find``), if it is approved."""
+    if row.state != UnmaskState.APPROVED.value:
+        raise Conflict("only an approved request can be revoked")
+    values: dict[str, object] = {"state": UnmaskState.REVOKED.value, "revoked_at": now}
     moved = session.execute(update(UnmaskRequestRow).where(
-        UnmaskRequestRow.id == request_id, UnmaskRequestRow.state == UnmaskState.APPROVED.value)
-        .values(state=UnmaskState.REVOKED.value, revoked_at=now)).rowcount
+        UnmaskRequestRow.id == row.id, UnmaskRequestRow.state == UnmaskState.APPROVED.value)
+        .values(**values, mac=integrity.mac_after(session, row, **values))).rowcount
     if moved != 1:
         raise Conflict("only an approved request can be revoked")
 
 
 def find(session: Session, request_id: str) -> UnmaskRequestRow:
+    """The request's row, its integrity checked (StateTampered if it fails)."""
     row = session.get(UnmaskRequestRow, request_id)
     if row is None:
         raise NotFound("no such unmask request")
-    return row
+    return integrity.check(session, row)
 
 
 def read(row: UnmaskRequestRow, keyring: Keyring, now: datetime | None = None) -> UnmaskRequest:
+    """The request as its readers see it (its row checked by ``find`` or the listing)."""
     state = UnmaskState(row.state)
     if state is UnmaskState.APPROVED and row.expires_at is not None and row.expires_at <= (now or utcnow()):
         state = UnmaskState.EXPIRED
@@ -137,8 +148,9 @@ def rewrap(session: Session, keyring: Keyring, case_id: str) -> int:
 
 def grants(session: Session, user_id: str, case_id: str) -> list[UnmaskGrant]:
     """The approved requests of a user in a case, as the policy reads them."""
-    rows = session.scalars(select(UnmaskRequestRow).where(
+    rows = integrity.check_all(session, session.scalars(select(UnmaskRequestRow).where(
         UnmaskRequestRow.requested_by == user_id, UnmaskRequestRow.case_id == case_id,
-        UnmaskRequestRow.state.in_([UnmaskState.APPROVED.value, UnmaskState.REVOKED.value])))
+        UnmaskRequestRow.state.in_([UnmaskState.APPROVED.value, UnmaskState.REVOKED.value]))))
+    integrity.check_not_revoked(session, rows)
     return [UnmaskGrant(r.requested_by, r.case_id, r.identity_id, r.expires_at or utcnow(), r.revoked_at)
             for r in rows]

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from redaction import Permission, may_decide_unmask, permits
+from vault import _integrity as integrity
 from vault import _unmask as unmask
 from vault._models import UnmaskRequestRow
 from vault._store import Store, UnitOfWork, valid_id
@@ -48,7 +49,7 @@ class UnmaskRequests:
                     raise NotFound("no such case; `casevault case list` shows the cases")
                 query = query.where(UnmaskRequestRow.requested_by == user.id)
             return [unmask.read(row, work.case_keyring(case.id, row.justification_ct))
-                    for row in work.session.scalars(query)]
+                    for row in integrity.check_all(work.session, work.session.scalars(query))]
 
     @staticmethod
     def _request(work: UnitOfWork, request_id: str, user: UserInfo) -> UnmaskRequestRow:
@@ -67,7 +68,7 @@ class UnmaskRequests:
             decision = may_decide_unmask(user.actor, row.case_id, requested_by=row.requested_by)
             if not decision:
                 raise Forbidden(f"cannot decide this request: {decision.reason}")
-            unmask.decide(work.session, request_id, approve=approve, user_id=user.id, valid_for=valid_for, now=now)
+            unmask.decide(work.session, row, approve=approve, user_id=user.id, valid_for=valid_for, now=now)
             work.audit(actor=actor, action="unmask.approve" if approve else "unmask.deny",
                        target=request_id, details={"user": user.id, "hours": valid_for.total_seconds() / 3600})
             work.session.refresh(row)
@@ -80,7 +81,7 @@ class UnmaskRequests:
             decision = permits(user.actor, Permission.UNMASK_DECIDE, row.case_id)
             if not decision:
                 raise Forbidden(f"cannot revoke: {decision.reason}")
-            unmask.revoke(work.session, request_id, now=self.store.now())
+            unmask.revoke(work.session, row, now=self.store.now())
             work.audit(actor=actor, action="unmask.revoke", target=request_id, details={"user": user.id})
             work.session.refresh(row)
             return unmask.read(row, work.case_keyring(row.case_id, row.justification_ct))

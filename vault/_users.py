@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from redaction import Actor, Permission, Role, permits
+from vault import _integrity as integrity
 from vault._models import AccessKeyRow, MembershipRow, UserRow, utcnow
 from vault.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 
@@ -129,7 +130,12 @@ def new_access_key() -> tuple[str, bytes]:
 def user_info(session: Session, row: UserRow) -> UserInfo:
     """The user as the policy sees them. Their cases are read from ``membership`` alone: a
     membership waiting for a reviewer (``membership_pending``) reaches nothing."""
-    cases = frozenset(session.scalars(select(MembershipRow.case_id).where(MembershipRow.user_id == row.id)))
+    integrity.check(session, row)
+    memberships = session.execute(select(MembershipRow.user_id, MembershipRow.case_id, MembershipRow.mac)
+                                  .where(MembershipRow.user_id == row.id)).all()
+    for user_id, case_id, mac in memberships:  # a forged, copied or moved membership reaches nothing
+        integrity.check_values(session, MembershipRow, (user_id, case_id), mac)
+    cases = frozenset(case_id for _, case_id, _ in memberships)
     return UserInfo(row.id, row.name, Role(row.role), row.active, cases, row.created_at)
 
 
@@ -165,6 +171,8 @@ def authenticate(session: Session, key: str, now: datetime | None = None) -> Use
     now = now or utcnow()
     row = session.scalar(select(AccessKeyRow).where(
         AccessKeyRow.digest == hashlib.sha256(key.encode()).digest()))
+    if row is not None:
+        integrity.check(session, row)  # a key inserted, moved to another user or un-revoked by raw SQL
     if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         raise Unauthenticated("the access key is not valid")
     user = session.get(UserRow, row.user_id)

@@ -182,6 +182,8 @@ class ExportBroken(Conflict):
     def __init__(self, position: int, message: str) -> None:
         super().__init__(message)
         self.position = position
+
+
 class VaultSealed(VaultError):
     """The server came up sealed: nothing but health, the seal status and unsealing answers
     until custodians have given enough shares."""
@@ -191,3 +193,17 @@ class VaultSealed(VaultError):
     def __init__(self, message: str = "the vault is sealed: custodians must give their shares at /unseal "
                                       "(or POST /api/v1/seal/shares) before anything else answers") -> None:
         super().__init__(message)
+
+
+class StateTampered(VaultError):
+    """A row that decides access (a role, a membership, a credential, a document's status, an
+    unmask grant) does not carry the MAC the vault gave it: it was written around the vault
+    (raw SQL, a restored copy). Nothing it would grant is granted; the operator is alerted
+    through the audit log. ``table`` and ``row`` say which, for the audit entry (ids, no names)."""
+
+    code = "STATE_TAMPERED"
+
+    def __init__(self, table: str, row: str) -> None:
+        super().__init__("a record failed its integrity check, so the request was refused; the operator was alerted")
+        self.table = table
+        self.row = row

@@ -75,6 +75,8 @@ STATUS: Mapping[str, int] = {
     "search.errors.IndexCorrupt": 503,
     "search.errors.IndexWriteFailed": 503,
     "keys.errors.IntegrityFailed": 503,
+    # a row that decides access does not carry its MAC (raw SQL): refused, audited; an operator repairs
+    "vault.errors.StateTampered": 503,
     "keys.errors.KeyVersionRetired": 503,
     "keys.errors.EmptyKeyring": 503,
     "keys.errors.WrongPassphrase": 503,

@@ -26,6 +26,8 @@ from search._engine._index import CaseIndex
 from tests.conftest import ingest_bytes
 from tests.search.conftest import NAMES, release
 from vault import DocumentStatus
+from vault._models import DocumentRow
+from vault.errors import StateTampered
 
 
 def _forms(names=NAMES) -> set[str]:
@@ -287,11 +289,29 @@ def test_another_case_is_not_found_and_its_documents_never_appear(search, people
 
 def test_every_hit_is_rechecked_against_the_database(vault, search, people, corpus):
     assert _answer(search, people["ivy"], "noose")["total"] == 1
-    # the database says the call is back in review; the index, not told, still says released
-    with vault.db.engine.begin() as connection:
-        connection.execute(sa.text("update document set status = 'in_review' where id = :id"), {"id": corpus["call1"].id})
+    # the database says the call is back in review (a write of the vault's, with its MAC); the
+    # index, not told, still says released
+    with vault.store.write() as work:
+        work.session.get(DocumentRow, corpus["call1"].id).status = "in_review"
     answer = _answer(search, people["ivy"], "noose")
     assert answer["hits"] == [] and answer["total"] == 0
+
+
+def test_a_hit_whose_status_was_forged_refuses_the_search_and_is_never_shown(vault, search, people, corpus):
+    """SECURITY-TESTS 61: a document put back in review, then released by raw SQL, with an outbox
+    row so the indexes look at it: no investigator finds it, and a search it would answer is
+    refused as tampered."""
+    assert _answer(search, people["rex"], "alone")["total"] == 1  # the call in review
+    assert _answer(search, people["ivy"], "alone")["total"] == 0
+    with vault.db.engine.begin() as connection:
+        connection.execute(sa.text("update document set status = 'released' where id = :id"), {"id": corpus["review"].id})
+        connection.execute(sa.text("insert into index_outbox (case_id, document_id, purge, created_at) "
+                                   "select case_id, id, :no, created_at from document where id = :id"),
+                           {"id": corpus["review"].id, "no": False})
+    search.catch_up()  # the follower leaves the tampered document out of every index
+    assert _answer(search, people["ivy"], "alone")["total"] == 0
+    with pytest.raises(StateTampered):  # had an index kept it, its hit refuses the search
+        vault.document_states([corpus["review"].id])
 
 
 def test_every_search_is_audited_and_the_query_is_encrypted_at_rest(vault, search, people):

@@ -63,5 +63,5 @@ def test_key_status_reports_versions_without_material(vault, case):
     assert [m.version for m in status.master_versions] == [1]
     assert status.seal.passphrase.memory_kib >= 64 * 1024 and status.seal.threshold is None
     assert set(status.system_keys) == {"case-name", "content-digest", "audit-chain", "audit-details", "credentials",
-                                       "audit-signing"}
+                                       "audit-signing", "state"}
     assert status.case_key_versions == {1: 1}

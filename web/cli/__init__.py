@@ -13,6 +13,7 @@ import click
 
 from web.cli._audit import audit
 from web.cli._cases import case
+from web.cli._db import db
 from web.cli._documents import ingest, show
 from web.cli._housekeeping import housekeeping
 from web.cli._identities import identity
@@ -33,5 +34,5 @@ def main() -> None:
 
 
 for _command in (init, case, ingest, show, search_command, reindex, keys, audit, demo, serve, user, identity,
-                 review, unmask, upgrade, housekeeping):
+                 review, unmask, upgrade, housekeeping, db):
     main.add_command(_command)

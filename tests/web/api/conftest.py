@@ -23,6 +23,7 @@ import uvicorn
 
 from tests.conftest import ingest_bytes
 from tests.search.conftest import CALL_1, CALL_2, IN_REVIEW, release
+from vault._models import AccessKeyRow
 from web import create_app
 
 PERSONAS = ("anonymous", "investigator", "reviewer", "admin", "revoked", "expired", "outsider")
@@ -76,9 +77,8 @@ def world(vault, case, web_settings) -> Iterator[World]:
     vault.revoke_access_key(revoked.id, actor="tester")
     expired, keys["expired"] = vault.issue_access_key("ivy", expires_at=datetime.now(UTC) + timedelta(hours=1),
                                                       actor="tester")
-    with vault.db.write() as session:  # an hour has passed
-        session.execute(sa.text("UPDATE access_key SET expires_at = :at WHERE id = :id"),
-                        {"at": datetime.now(UTC) - timedelta(minutes=1), "id": expired.id})
+    with vault.store.write() as work:  # an hour has passed (written by the vault: raw SQL would be tampering)
+        work.session.get(AccessKeyRow, expired.id).expires_at = datetime.now(UTC) - timedelta(minutes=1)
     vault.add_identity(case, name="Hadrien Quillon", aliases=["Quillon", "Hadrien"], label="H", actor="tester")
     vault.add_identity(case, name="Quentin Malaure", aliases=["Malaure", "QM"], label="Caller 1", actor="tester")
     documents = {

@@ -194,6 +194,52 @@ def test_audit_verify_names_the_broken_position(run, tmp_path, database_url):
     assert "audit log broken at position 3" in result.stderr
 
 
+def _raw_sql(tmp_path, database_url, statement: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url or f"sqlite:///{tmp_path / 'data' / 'casevault.db'}")
+    with engine.begin() as connection:
+        connection.execute(sa.text(statement))
+    engine.dispose()
+
+
+def test_a_role_raised_by_raw_sql_is_refused_in_one_line(run, tmp_path, database_url):
+    """SECURITY-TESTS 61 at the command line: the operator's listing refuses the forged row."""
+    run("user", "add", "ivy", "--role", "investigator", "--case", MANIFEST["case"])
+    assert "ivy" in run("user", "list").stdout
+    _raw_sql(tmp_path, database_url, "update user_account set role = 'admin' where name = 'ivy'")
+    result = run("user", "list", check=False)
+    assert result.returncode == 1 and "admin" not in result.stdout
+    assert result.stderr.strip().count("\n") == 0 and "integrity check" in result.stderr
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(database_url or f"sqlite:///{tmp_path / 'data' / 'casevault.db'}")
+    with engine.connect() as connection:
+        assert connection.scalar(sa.text("select count(*) from audit_log where action = 'integrity.tampered'")) == 1
+    engine.dispose()
+
+
+def test_db_grant_app_role(run, database_url, postgres_engine):
+    """On PostgreSQL the role is made (tests/vault/test_app_role.py runs a vault as it); SQLite has
+    no roles, and the command says what the control is there."""
+    import secrets
+
+    import sqlalchemy as sa
+
+    role = f"cv_app_{secrets.token_hex(5)}"
+    result = run("db", "grant-app-role", role, check=False)
+    if database_url is None:
+        assert result.returncode == 1 and "audit verify" in result.stderr and result.stderr.count("\n") == 1
+        return
+    try:
+        assert result.returncode == 0 and "only read and append to audit_log" in result.stdout, result.stderr
+    finally:
+        with postgres_engine.connect() as connection:
+            if connection.scalar(sa.text("select 1 from pg_roles where rolname = :r"), {"r": role}):
+                connection.execute(sa.text(f'drop owned by "{role}"'))
+                connection.execute(sa.text(f'drop role "{role}"'))
+
+
 def test_user_add_prints_an_enrolment_code_once(run):
     added = json.loads(run("user", "add", "ivy", "--role", "investigator", "--case", MANIFEST["case"], "--json").stdout)
     assert set(added) == {"name", "role", "enrolment_code"}
