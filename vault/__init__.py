@@ -5,10 +5,12 @@ Open one with ``Vault.initialize(settings, passphrase)`` or ``Vault.open(setting
 
 from vault._accounts import SignIn, WebSession
 from vault._audit import AuditEntry, AuditReport
+from vault._backup import BackupReport
 from vault._confirmations import Confirmation
 from vault._enrolment import ENROLMENT_PREFIX
 from vault._ingest._limits import Limits
 from vault._ingest._model import Extracted, Format, Kind, Page, Turn
+from vault._restore import RestoreReport
 from vault._settings import Settings
 from vault._unmask import UnmaskRequest, UnmaskState
 from vault._users import ACCESS_KEY_PREFIX, OPERATOR, AccessKeyInfo, Operator, UserInfo
@@ -34,6 +36,7 @@ __all__ = [
     "ACCESS_KEY_PREFIX",
     "AuditEntry",
     "AuditReport",
+    "BackupReport",
     "BlobPurpose",
     "Confirmation",
     "ENROLMENT_PREFIX",
@@ -57,6 +60,7 @@ __all__ = [
     "OPERATOR",
     "Operator",
     "Page",
+    "RestoreReport",
     "ReviewView",
     "SearchableDocument",
     "SessionEnded",

@@ -20,7 +20,7 @@ from vault.errors import StorageFailed
 _INCOMING = ".incoming"
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -56,9 +56,9 @@ class PendingBlob:
         try:
             if not final.parent.exists():
                 final.parent.mkdir(exist_ok=True)
-                _fsync_dir(final.parent.parent)  # the new shard directory itself must survive
+                fsync_dir(final.parent.parent)  # the new shard directory itself must survive
             os.replace(self.temp, final)
-            _fsync_dir(final.parent)
+            fsync_dir(final.parent)
         except OSError as error:
             raise _storage_error(error) from None
 

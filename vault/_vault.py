@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import BinaryIO
 
 from keys import DecryptingReader, KdfParams, SecretKey
@@ -20,6 +21,7 @@ from vault._access import Access
 from vault._accounts import SignIn, WebSession
 from vault._audit import AuditEntry, AuditReport
 from vault._auditing import AuditReading
+from vault._backup import Backup, BackupProgress, BackupReport
 from vault._cases import Cases
 from vault._confirmations import Confirmation
 from vault._db import Database
@@ -32,6 +34,7 @@ from vault._keystore import KeyStore
 from vault._masking import MaskedDocument
 from vault._models import utcnow
 from vault._reading import Reading
+from vault._restore import RestoreProgress, RestoreReport, restore
 from vault._review import Review
 from vault._rotation import Rotation
 from vault._settings import Settings
@@ -97,6 +100,17 @@ class Vault:
         vault.blobs.sweep_incoming(older_than=turns * settings.limits.parse_seconds + 60)
         vault.remask_stale(actor="vault.open")  # finish what a crash after an identity change left
         return vault
+
+    @staticmethod
+    def restore(settings: Settings, archive: Path, passphrase: str, *, actor: str,
+                progress: RestoreProgress | None = None) -> RestoreReport:
+        """Rebuild a vault from a backup into an empty target (``vault._restore``); run again, it
+        finishes a restore that was killed. Open it with ``Vault.open`` afterwards."""
+        return restore(settings, archive, passphrase, actor=actor, progress=progress)
+
+    def backup(self, target: Path, *, actor: str, progress: BackupProgress | None = None) -> BackupReport:
+        """Write one archive of the database, blobs and sealed keys while the vault runs (``vault._backup``)."""
+        return Backup(self.store).write(target, actor=actor, progress=progress)
 
     def close(self) -> None:
         self.store.policy_cache.clear()

@@ -152,3 +152,29 @@ class AuditFailed(VaultError):
     """The audit log could not be written; the action it guards did not happen."""
 
     code = "AUDIT_FAILED"
+
+
+class BackupFailed(StorageFailed):
+    """A backup could not be written whole (the disk, or blob files the database references that
+    are missing); no archive was left under the file's name."""
+
+    code = "BACKUP_FAILED"
+
+
+class BackupUnreadable(InvalidInput):
+    """A file that is not a casevault backup, or whose members or manifest do not check out
+    (a flipped byte, a missing member, a manifest altered). Nothing was restored."""
+
+    code = "BACKUP_DAMAGED"
+
+
+class BackupTooNew(BackupUnreadable):
+    """A backup written by a newer release (or a schema this release does not know)."""
+
+    code = "BACKUP_TOO_NEW"
+
+
+class RestoreRefused(Conflict):
+    """The restore target is not empty (or holds an unfinished restore of another backup)."""
+
+    code = "RESTORE_REFUSED"

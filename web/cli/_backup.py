@@ -1,0 +1,91 @@
+"""`casevault backup FILE` and `casevault restore FILE`: one archive of the vault, and a vault
+rebuilt from one in an empty CASEVAULT_DATA (and database)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from web.cli._exit import guard
+from web.cli._operator import actor, open_vault, passphrase, settings
+from web.cli._output import progress
+
+
+class _Bar:
+    """Progress in bytes: a bar on a terminal, a line of counts otherwise."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.total = 0
+        self.done = 0
+        self._bar: click.progressbar | None = None  # type: ignore[type-arg]
+
+    def begin(self, total_bytes: int) -> None:
+        self.total = total_bytes
+        if sys.stderr.isatty():
+            self._bar = click.progressbar(length=total_bytes, label=self.label, file=sys.stderr, show_percent=True)
+            self._bar.__enter__()
+        else:
+            click.echo(f"{self.label}: {total_bytes:,} bytes", err=True)
+
+    def advance(self, nbytes: int) -> None:
+        self.done += nbytes
+        if self._bar is not None:
+            self._bar.update(nbytes)
+
+    def end(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+        elif self.total:
+            click.echo(f"{self.label}: {self.done:,} of {self.total:,} bytes", err=True)
+
+    # what a backup reports besides bytes
+    def snapshot_taken(self, rows: dict[str, int], blobs: int, total_bytes: int) -> None:
+        if not sys.stderr.isatty():
+            click.echo(f"snapshot: {rows.get('document', 0)} documents, {blobs} blob files", err=True)
+        self.begin(total_bytes)
+
+    def blobs_replaced(self, count: int) -> None:
+        click.echo(f"note: {count} blob files were replaced while the backup ran (a re-masking); "
+                   "taking the database snapshot again", err=True)
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@guard
+def backup(file: Path) -> None:
+    """Write one archive of the vault to FILE while it runs (ciphertext and sealed keys only)."""
+    bar = _Bar("backing up")
+    with open_vault() as vault:
+        try:
+            report = vault.backup(file, actor=actor(), progress=bar)
+        finally:
+            bar.end()
+    click.echo(f"backup written to {report.path}: {report.documents} documents, {report.blobs} blob files, "
+               f"{report.bytes:,} bytes; the passphrase is still needed to read it")
+
+
+@click.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@guard
+def restore(file: Path) -> None:
+    """Rebuild the vault in FILE into an empty CASEVAULT_DATA (and database); run again to finish
+    a restore that was interrupted."""
+    from vault import Vault
+
+    chosen = settings()
+    bar = _Bar("restoring")
+    try:
+        report = Vault.restore(chosen, file, passphrase(chosen), actor=actor(), progress=bar)
+    finally:
+        bar.end()
+    from search import Search
+
+    with open_vault() as vault, progress("indexing") as advance:
+        Search.open(vault, progress=advance).close()  # the indexes are not in the archive: built now
+    click.echo(f"vault restored in {chosen.data_dir}" + (" (an interrupted restore finished)" if report.resumed else "")
+               + f": {report.documents} documents, {report.blobs} blob files, written by casevault "
+               f"{report.release} on {report.backend}; search indexes rebuilt")
