@@ -40,13 +40,20 @@ SNAPSHOT_ATTEMPTS = 3
 
 
 class BackupProgress(Protocol):
-    def snapshot_taken(self, rows: dict[str, int], blobs: int, total_bytes: int) -> None: ...
+    """What a backup tells as it goes: each snapshot taken (rows per table), blobs found replaced
+    after one (another snapshot follows), then the bytes of the archive."""
+
+    def snapshot_taken(self, rows: dict[str, int]) -> None: ...
     def blobs_replaced(self, count: int) -> None: ...
+    def begin(self, total_bytes: int) -> None: ...
     def advance(self, nbytes: int) -> None: ...
 
 
 class Quiet:
-    def snapshot_taken(self, rows: dict[str, int], blobs: int, total_bytes: int) -> None:
+    def snapshot_taken(self, rows: dict[str, int]) -> None:
+        pass
+
+    def begin(self, total_bytes: int) -> None:
         pass
 
     def blobs_replaced(self, count: int) -> None:
@@ -115,6 +122,7 @@ class Backup:
                 rows_dir.mkdir()
                 with dump.snapshot(self.store.db.engine, run) as connection:
                     table_files, counts, names = dump.dump(connection, rows_dir)
+                progress.snapshot_taken(counts)
                 missing = [name for name in names if not self._link(name, linked)]
                 if not missing:
                     break
@@ -132,7 +140,7 @@ class Backup:
             files += [(blob_member(name), linked / name) for name in names]
             blob_bytes = sum((linked / name).stat().st_size for name in names)
             total = sum(path.stat().st_size for _, path in files)
-            progress.snapshot_taken(counts, len(names), total)
+            progress.begin(total)
             manifest = Manifest(
                 backend=self.store.db.backend, created_at=datetime.now(UTC).isoformat(),
                 counts={"rows": counts, "documents": counts.get("document", 0), "blobs": len(names),

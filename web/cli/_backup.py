@@ -43,10 +43,9 @@ class _Bar:
             click.echo(f"{self.label}: {self.done:,} of {self.total:,} bytes", err=True)
 
     # what a backup reports besides bytes
-    def snapshot_taken(self, rows: dict[str, int], blobs: int, total_bytes: int) -> None:
+    def snapshot_taken(self, rows: dict[str, int]) -> None:
         if not sys.stderr.isatty():
-            click.echo(f"snapshot: {rows.get('document', 0)} documents, {blobs} blob files", err=True)
-        self.begin(total_bytes)
+            click.echo(f"snapshot: {rows.get('document', 0)} documents, {rows.get('blob', 0)} blob files", err=True)
 
     def blobs_replaced(self, count: int) -> None:
         click.echo(f"note: {count} blob files were replaced while the backup ran (a re-masking); "
