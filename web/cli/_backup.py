@@ -27,25 +27,24 @@ class _Bar:
         if sys.stderr.isatty():
             self._bar = click.progressbar(length=total_bytes, label=self.label, file=sys.stderr, show_percent=True)
             self._bar.__enter__()
-        else:
-            click.echo(f"{self.label}: {total_bytes:,} bytes", err=True)
 
     def advance(self, nbytes: int) -> None:
         self.done += nbytes
         if self._bar is not None:
             self._bar.update(nbytes)
 
-    def end(self) -> None:
+    def end(self, *, completed: bool) -> None:
+        """Close the bar; without one, print the count once the work completed (a refusal stays
+        one line)."""
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
             self._bar = None
-        elif self.total:
+        elif completed and self.total:
             click.echo(f"{self.label}: {self.done:,} of {self.total:,} bytes", err=True)
 
     # what a backup reports besides bytes
     def snapshot_taken(self, rows: dict[str, int]) -> None:
-        if not sys.stderr.isatty():
-            click.echo(f"snapshot: {rows.get('document', 0)} documents, {rows.get('blob', 0)} blob files", err=True)
+        pass
 
     def blobs_replaced(self, count: int) -> None:
         click.echo(f"note: {count} blob files were replaced while the backup ran (a re-masking); "
@@ -61,8 +60,10 @@ def backup(file: Path) -> None:
     with open_vault() as vault:
         try:
             report = vault.backup(file, actor=actor(), progress=bar)
-        finally:
-            bar.end()
+        except BaseException:
+            bar.end(completed=False)
+            raise
+        bar.end(completed=True)
     click.echo(f"backup written to {report.path}: {report.documents} documents, {report.blobs} blob files, "
                f"{report.bytes:,} bytes; the passphrase is still needed to read it")
 
@@ -79,8 +80,10 @@ def restore(file: Path) -> None:
     bar = _Bar("restoring")
     try:
         report = Vault.restore(chosen, file, passphrase(chosen), actor=actor(), progress=bar)
-    finally:
-        bar.end()
+    except BaseException:
+        bar.end(completed=False)
+        raise
+    bar.end(completed=True)
     from search import Search
 
     with open_vault() as vault, progress("indexing") as advance:
