@@ -3,7 +3,7 @@
     python3 bench/backup.py [--megabytes 1024] [--database-url URL --restore-database-url URL] [--dir DIR]
 
 Builds a vault from the words of the demo corpus's text files (vault/demo/corpus), each copy
-shuffled into numbered paragraphs of about 256 KB (no two documents alike, so none is refused as
+shuffled into numbered paragraphs of about 4 MB (no two documents alike, so none is refused as
 a duplicate), until the data directory (database and blobs) holds --megabytes. Then it
 times `Vault.backup` and `Vault.restore` (index rebuild excluded: the indexes are not in the
 archive) and, in the same run, `tar cf` of the same data directory and `tar xf` of that tar as
@@ -30,7 +30,7 @@ from vault import Settings, Vault  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[1] / "vault" / "demo" / "corpus"
 PASSPHRASE = "benchmark passphrase for casevault"
-DOC_BYTES = 256 * 1024
+DOC_BYTES = 4 * 1024 * 1024
 
 
 def _size(directory: Path) -> int:
@@ -57,7 +57,7 @@ def build(settings: Settings, megabytes: int, rng: random.Random) -> int:
                 number += 1
                 data = _varied(source, number, rng)
                 vault.ingest(io.BytesIO(data), case=case, filename=f"{number}-{source.name}", actor="bench")
-            if number % 90 == 0:
+            if number % 9 == 0:
                 print(f"  {number} documents, {_size(settings.data_dir) / 2**20:.0f} MB", file=sys.stderr, flush=True)
         return number
 
