@@ -122,6 +122,22 @@ class Manifest:
         return hashlib.sha256(self.to_bytes()).hexdigest()
 
 
+class Quiet:
+    """Progress that nobody watches (of a backup or a restore)."""
+
+    def snapshot_taken(self, rows: dict[str, int]) -> None:
+        pass
+
+    def blobs_replaced(self, count: int) -> None:
+        pass
+
+    def begin(self, total_bytes: int) -> None:
+        pass
+
+    def advance(self, nbytes: int) -> None:
+        pass
+
+
 class _Hashing(io.RawIOBase):
     """Reads a file once, hashing it and reporting progress on the way into the tar."""
 
@@ -218,20 +234,12 @@ def members(path: Path, manifest: Manifest, advance: Callable[[int], None]) -> I
         raise BackupUnreadable(f"{path} is damaged or truncated; nothing was restored") from None
 
 
-class _Checked(io.RawIOBase):
+class _Checked(_Hashing):
+    """A member's stream that, read to its end (``finish``), must match its SHA-256."""
+
     def __init__(self, source: BinaryIO, sha256: str, name: str, advance: Callable[[int], None]) -> None:
-        self.source, self.expected, self.name, self.advance = source, sha256, name, advance
-        self.sha = hashlib.sha256()
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
-        data = self.source.read(len(buffer))
-        buffer[:len(data)] = data
-        self.sha.update(data)
-        self.advance(len(data))
-        return len(data)
+        super().__init__(source, advance)
+        self.expected, self.name = sha256, name
 
     def finish(self) -> None:
         while self.read(_CHUNK):

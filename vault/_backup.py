@@ -30,7 +30,7 @@ from typing import Protocol
 from sqlalchemy import select
 
 from vault import _dump as dump
-from vault._archive import Manifest, blob_member, table_member, write_archive
+from vault._archive import Manifest, Quiet, blob_member, table_member, write_archive
 from vault._models import BlobRow
 from vault._store import Store
 from vault.errors import BackupFailed
@@ -47,20 +47,6 @@ class BackupProgress(Protocol):
     def blobs_replaced(self, count: int) -> None: ...
     def begin(self, total_bytes: int) -> None: ...
     def advance(self, nbytes: int) -> None: ...
-
-
-class Quiet:
-    def snapshot_taken(self, rows: dict[str, int]) -> None:
-        pass
-
-    def begin(self, total_bytes: int) -> None:
-        pass
-
-    def blobs_replaced(self, count: int) -> None:
-        pass
-
-    def advance(self, nbytes: int) -> None:
-        pass
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from vault import _dump as dump
-from vault._archive import Manifest, members, read_manifest, table_member
+from vault._archive import Manifest, Quiet, members, read_manifest, table_member
 from vault._audit import AuditLog
 from vault._blobs import fsync_dir
 from vault._db import make_engine
@@ -51,14 +51,6 @@ class RestoreProgress(Protocol):
     def advance(self, nbytes: int) -> None: ...
 
 
-class _Quiet:
-    def begin(self, total_bytes: int) -> None:
-        pass
-
-    def advance(self, nbytes: int) -> None:
-        pass
-
-
 @dataclass(frozen=True, slots=True)
 class RestoreReport:
     documents: int
@@ -71,7 +63,7 @@ class RestoreReport:
 
 def restore(settings: Settings, archive: Path, passphrase: str, *, actor: str,
             progress: RestoreProgress | None = None) -> RestoreReport:
-    progress = progress or _Quiet()
+    progress = progress or Quiet()
     manifest = read_manifest(archive)
     manifest.check_known()
     target = _Target(settings)
