@@ -100,7 +100,7 @@ def _audit(vault: Vault) -> list[tuple]:
         return [tuple(r) for r in connection.execute(sa.select(AuditEntryRow).order_by(AuditEntryRow.seq))]
 
 
-def test_a_round_trip_changes_nothing_anyone_sees(vault, filled, target, tmp_path):
+def test_a_round_trip_changes_nothing_anyone_sees(vault, case, filled, target, tmp_path):
     archive = tmp_path / "vault.backup"
     vault.backup(archive, actor="tester")
     entries, head = _audit(vault), vault.verify_audit()  # before the views below add theirs
@@ -111,6 +111,9 @@ def test_a_round_trip_changes_nothing_anyone_sees(vault, filled, target, tmp_pat
     with Vault.open(target, PASSPHRASE) as restored:
         restored_entries, verified = _audit(restored), restored.verify_audit()
         after = _picture(restored, filled, target.index_dir)
+        # the restored vault goes on: new rows take ids past the restored ones (PostgreSQL's sequences)
+        added = ingest_bytes(restored, restored.case(case.id), b"A record written after the restore.", "after.txt")
+        assert restored.feed.latest_index_change() > 0 and restored.document(added.id).status.value == "in_review"
     assert after == before
     # the same chain, the backup's own entry included, then the restore's entry on top of it
     assert restored_entries[:len(entries)] == entries and entries[-1][-1] == head.head
