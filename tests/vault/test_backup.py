@@ -103,6 +103,7 @@ def _audit(vault: Vault) -> list[tuple]:
 def test_a_round_trip_changes_nothing_anyone_sees(vault, case, filled, target, tmp_path):
     archive = tmp_path / "vault.backup"
     vault.backup(archive, actor="tester")
+    assert not any((vault.settings.data_dir / ".backup").iterdir())  # the snapshot and the links are gone
     entries, head = _audit(vault), vault.verify_audit()  # before the views below add theirs
     before = _picture(vault, filled, tmp_path / "index-before")
 
