@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import Connection, create_engine, inspect
+from sqlalchemy import Connection, create_engine, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -71,7 +71,10 @@ def restore(settings: Settings, archive: Path, passphrase: str, *, actor: str,
     target.check_empty(resumed)
     size = sum(int(m["size"]) for m in manifest.members)
     progress.begin(size if target.loaded() else 2 * size)
-    keys = _verify(archive, manifest, passphrase, progress.advance)
+    keys, sealed = _verify(archive, manifest, passphrase, progress.advance)
+    if target.loaded() and target.sealed_master_keys() != sealed:
+        raise RestoreRefused("the database already holds another vault (made since this restore was "
+                             "interrupted); empty the target and run the restore again")
     target.mark(manifest)
     if not target.loaded():
         _load(target, archive, manifest, keys, actor, progress.advance)
@@ -147,6 +150,15 @@ class _Target:
             fsync_dir(self.staging)
             fsync_dir(self.data)
 
+    def sealed_master_keys(self) -> list[str]:
+        """The sealed master keys of the vault in the target database (which ``loaded``)."""
+        engine = create_engine(f"sqlite:///{self.sqlite_file}") if self.sqlite_file else make_engine(self.url)
+        try:
+            with Session(engine) as session:
+                return _sealed(session)
+        finally:
+            engine.dispose()
+
     @contextmanager
     def database(self, before_commit: Callable[[], None]) -> Iterator[Connection]:
         """A transaction over a fresh schema; ``before_commit`` runs just before the vault appears."""
@@ -177,7 +189,8 @@ class _Target:
         fsync_dir(self.sqlite_file.parent)
 
 
-def _verify(archive: Path, manifest: Manifest, passphrase: str, advance: Callable[[int], None]) -> KeyStore:
+def _verify(archive: Path, manifest: Manifest, passphrase: str,
+            advance: Callable[[int], None]) -> tuple[KeyStore, list[str]]:
     """Read the whole archive once, writing nothing: every member's hash, then the passphrase
     against the sealed master key it holds, then the manifest's MAC. The unsealed keys."""
     key_rows = {table_member(t.name): b"" for t in _KEY_TABLES}
@@ -192,10 +205,15 @@ def _verify(archive: Path, manifest: Manifest, passphrase: str, advance: Callabl
                 dump.load(connection, io.BytesIO(rows))
         with Session(engine) as session:
             keys = KeyStore.unseal(session, passphrase)
+            sealed = _sealed(session)
     finally:
         engine.dispose()
     manifest.check_seal(keys.system["audit-chain"])
-    return keys
+    return keys, sealed
+
+
+def _sealed(session: Session) -> list[str]:
+    return list(session.scalars(select(MasterKeyVersion.sealed).order_by(MasterKeyVersion.version)))
 
 
 def _load(target: _Target, archive: Path, manifest: Manifest, keys: KeyStore, actor: str,

@@ -344,3 +344,34 @@ def test_a_backup_taken_while_a_writer_runs_restores_to_a_consistent_vault(vault
                 for name in sa.inspect(connection).get_table_names():
                     connection.execute(sa.text(f'drop table if exists "{name}" cascade'))
             engine.dispose()
+
+
+def test_an_interrupted_restore_does_not_claim_another_vault_made_in_its_target(vault, case, target, tmp_path):
+    vault.backup(tmp_path / "b", actor="tester")
+    Vault.restore(target, tmp_path / "b", PASSPHRASE, actor="restorer")
+    (target.data_dir / ".restore").mkdir()  # as if killed before its clean-up...
+    marker = json.dumps({"archive": Manifest.from_bytes(_members(tmp_path / "b")[MANIFEST]).digest})
+    (target.data_dir / ".restore" / "restoring.json").write_text(marker)
+    Vault.restore(target, tmp_path / "b", PASSPHRASE, actor="restorer")  # ...which the same command finishes
+    assert not (target.data_dir / ".restore").exists()
+
+    other = Settings(data_dir=tmp_path / "other", database_url=target.database_url)
+    if target.database_url is None:  # a vault made by someone else where the restore had stopped
+        with Vault.initialize(Settings(data_dir=tmp_path / "other"), "another long passphrase"):
+            pass
+        (target.data_dir / "casevault.db").unlink()
+        for suffix in ("-wal", "-shm"):
+            (target.data_dir / f"casevault.db{suffix}").unlink(missing_ok=True)
+        (tmp_path / "other" / "casevault.db").rename(target.data_dir / "casevault.db")
+    else:
+        engine = sa.create_engine(target.database_url)
+        with engine.begin() as connection:
+            for name in sa.inspect(connection).get_table_names():
+                connection.execute(sa.text(f'drop table if exists "{name}" cascade'))
+        engine.dispose()
+        with Vault.initialize(other, "another long passphrase"):
+            pass
+    (target.data_dir / ".restore").mkdir()
+    (target.data_dir / ".restore" / "restoring.json").write_text(marker)
+    with pytest.raises(RestoreRefused, match="another vault"):
+        Vault.restore(target, tmp_path / "b", PASSPHRASE, actor="restorer")
