@@ -70,13 +70,14 @@ def restore(settings: Settings, archive: Path, passphrase: str, *, actor: str,
     resumed = target.resuming(manifest)
     target.check_empty(resumed)
     size = sum(int(m["size"]) for m in manifest.members)
-    progress.begin(size if target.loaded() else 2 * size)
+    loaded = target.loaded()  # by an earlier run of this restore, killed before its clean-up
+    progress.begin(size if loaded else 2 * size)
     keys, sealed = _verify(archive, manifest, passphrase, progress.advance)
-    if target.loaded() and target.sealed_master_keys() != sealed:
+    if loaded and target.sealed_master_keys() != sealed:
         raise RestoreRefused("the database already holds another vault (made since this restore was "
                              "interrupted); empty the target and run the restore again")
     target.mark(manifest)
-    if not target.loaded():
+    if not loaded:
         _load(target, archive, manifest, keys, actor, progress.advance)
     shutil.rmtree(target.staging)
     counts = manifest.counts
