@@ -33,6 +33,12 @@ class _Bar:
         if self._bar is not None:
             self._bar.update(nbytes)
 
+    def __enter__(self) -> _Bar:
+        return self
+
+    def __exit__(self, kind: type | None, *_: object) -> None:
+        self.end(completed=kind is None)
+
     def end(self, *, completed: bool) -> None:
         """Close the bar; without one, print the count once the work completed (a refusal stays
         one line)."""
@@ -56,14 +62,8 @@ class _Bar:
 @guard
 def backup(file: Path) -> None:
     """Write one archive of the vault to FILE while it runs (ciphertext and sealed keys only)."""
-    bar = _Bar("backing up")
-    with open_vault() as vault:
-        try:
-            report = vault.backup(file, actor=actor(), progress=bar)
-        except BaseException:
-            bar.end(completed=False)
-            raise
-        bar.end(completed=True)
+    with open_vault() as vault, _Bar("backing up") as bar:
+        report = vault.backup(file, actor=actor(), progress=bar)
     click.echo(f"backup written to {report.path}: {report.documents} documents, {report.blobs} blob files, "
                f"{report.bytes:,} bytes; the passphrase is still needed to read it")
 
@@ -76,17 +76,13 @@ def restore(file: Path) -> None:
     a restore that was interrupted."""
     from vault import Vault
 
-    chosen = settings()
-    bar = _Bar("restoring")
-    try:
-        report = Vault.restore(chosen, file, passphrase(chosen), actor=actor(), progress=bar)
-    except BaseException:
-        bar.end(completed=False)
-        raise
-    bar.end(completed=True)
     from search import Search
 
-    with open_vault() as vault, progress("indexing") as advance:
+    chosen = settings()
+    secret = passphrase(chosen)
+    with _Bar("restoring") as bar:
+        report = Vault.restore(chosen, file, secret, actor=actor(), progress=bar)
+    with Vault.open(chosen, secret) as vault, progress("indexing") as advance:
         Search.open(vault, progress=advance).close()  # the indexes are not in the archive: built now
     click.echo(f"vault restored in {chosen.data_dir}" + (" (an interrupted restore finished)" if report.resumed else "")
                + f": {report.documents} documents, {report.blobs} blob files, written by casevault "

@@ -19,7 +19,7 @@ from tests.conftest import PASSPHRASE, POSTGRES_URL
 from vault import Settings, Vault
 
 ROOT = Path(__file__).resolve().parents[3]
-DOCUMENTS = 24
+DOCUMENTS = 16
 WORDS = "the court heard the appeal about the transfer of funds and the red notice on appeal".split()
 
 
@@ -45,7 +45,7 @@ def finished(process: subprocess.Popen) -> tuple[int, str, str]:
 
 @pytest.fixture
 def archive(settings, tmp_path, environment) -> Path:
-    """A backup (written by the command) of a vault with 24 documents of about 50 KB."""
+    """A backup (written by the command) of a vault with 16 documents of about 50 KB."""
     with Vault.initialize(settings, PASSPHRASE) as vault:
         case = vault.create_case("Affaire H", actor="tester")
         for number in range(DOCUMENTS):
