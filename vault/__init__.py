@@ -6,11 +6,13 @@ Open one with ``Vault.initialize(settings, passphrase)`` or ``Vault.open(setting
 from vault._accounts import SignIn, WebSession
 from vault._audit import AuditEntry, AuditReport
 from vault._audit_file import ExportCheck, check_export
+from vault._backup import BackupReport
 from vault._confirmations import Confirmation
 from vault._enrolment import ENROLMENT_PREFIX
 from vault._ingest._limits import Limits
 from vault._ingest._model import Extracted, Format, Kind, Page, Turn
 from vault._roles import grant_app_role
+from vault._restore import RestoreReport
 from vault._settings import Settings
 from vault._unmask import UnmaskRequest, UnmaskState
 from vault._users import ACCESS_KEY_PREFIX, OPERATOR, AccessKeyInfo, Operator, UserInfo
@@ -41,6 +43,7 @@ __all__ = [
     "ACCESS_KEY_PREFIX",
     "AuditEntry",
     "AuditReport",
+    "BackupReport",
     "ExportCheck",
     "check_export",
     "BlobPurpose",
@@ -71,6 +74,7 @@ __all__ = [
     "Operator",
     "Page",
     "Reencrypted",
+    "RestoreReport",
     "ReviewView",
     "SearchableDocument",
     "SessionEnded",

@@ -24,7 +24,7 @@ _SHREDDING = ".shredding"
 _NAME = re.compile(r"[0-9a-f]{32}")
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -60,10 +60,10 @@ class PendingBlob:
         try:
             if not final.parent.exists():
                 final.parent.mkdir(exist_ok=True)
-                _fsync_dir(final.parent.parent)  # the new shard directory itself must survive
+                fsync_dir(final.parent.parent)  # the new shard directory itself must survive
             os.replace(self.temp, final)
             os.utime(final)  # its age is the time since it was published (the orphan sweep's grace)
-            _fsync_dir(final.parent)
+            fsync_dir(final.parent)
         except OSError as error:
             raise _storage_error(error) from None
 
@@ -124,7 +124,7 @@ class BlobStore:
                 json.dump(storage_names, out)
                 out.flush()
                 os.fsync(out.fileno())
-            _fsync_dir(folder)
+            fsync_dir(folder)
         except OSError as error:
             _remove(note)
             raise _storage_error(error) from None

@@ -94,6 +94,13 @@ def open_root(db: Database, *, passphrase: str | None = None, shares: Sequence[s
         if root is not None:
             return root
         return open_root(db, passphrase=passphrase)  # another process converted it meanwhile
+    return open_root_from(rows, passphrase=passphrase, shares=shares, labels=labels)
+
+
+def open_root_from(rows: dict[str, RootSealRow], *, passphrase: str | None = None,
+                   shares: Sequence[str] | None = None, labels: Sequence[str] | None = None) -> SecretKey:
+    """The root key opened by one of its seals (``rows`` by method): the passphrase if given,
+    else the shares. A restore opens the seals an archive holds this way, before any vault exists."""
     if passphrase is not None:
         if PASSPHRASE not in rows:
             raise SealMissing("this vault no longer opens with a passphrase (dropped by `casevault keys split "

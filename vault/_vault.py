@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import BinaryIO
 
 from keys import DecryptingReader, KdfParams, SecretKey, Split
@@ -22,6 +23,7 @@ from vault._accounts import SignIn, WebSession
 from vault._audit import AuditEntry, AuditReport
 from vault._audit_export import AuditExport
 from vault._auditing import AuditReading
+from vault._backup import Backup, BackupProgress, BackupReport
 from vault._cases import Cases
 from vault._confirmations import Confirmation
 from vault._custody import Custody, read_seal_info
@@ -37,6 +39,7 @@ from vault._masking import MaskedDocument
 from vault._models import utcnow
 from vault._reading import Reading
 from vault._rekey import Rekey
+from vault._restore import RestoreProgress, RestoreReport, restore
 from vault._review import Review
 from vault._reencryption import Reencrypted, Reencryption
 from vault._retirement import Retirement
@@ -135,6 +138,19 @@ class Vault:
             return read_seal_info(db)
         finally:
             db.dispose()
+
+    @staticmethod
+    def restore(settings: Settings, archive: Path, passphrase: str | None = None, *,
+                shares: Sequence[str] | None = None, labels: Sequence[str] | None = None, actor: str,
+                progress: RestoreProgress | None = None) -> RestoreReport:
+        """Rebuild a vault from a backup into an empty target (``vault._restore``), opened by the
+        passphrase or shares of the vault it was taken from; run again, it finishes a restore that
+        was killed. Open it with ``Vault.open`` afterwards."""
+        return restore(settings, archive, passphrase, shares=shares, labels=labels, actor=actor, progress=progress)
+
+    def backup(self, target: Path, *, actor: str, progress: BackupProgress | None = None) -> BackupReport:
+        """Write one archive of the database, blobs and sealed keys while the vault runs (``vault._backup``)."""
+        return Backup(self.store).write(target, actor=actor, progress=progress)
 
     @property
     def blob_grace_seconds(self) -> float:

@@ -207,3 +207,29 @@ class StateTampered(VaultError):
         super().__init__("a record failed its integrity check, so the request was refused; the operator was alerted")
         self.table = table
         self.row = row
+
+
+class BackupFailed(StorageFailed):
+    """A backup could not be written whole (the disk, or blob files the database references that
+    are missing); no archive was left under the file's name."""
+
+    code = "BACKUP_FAILED"
+
+
+class BackupUnreadable(InvalidInput):
+    """A file that is not a casevault backup, or whose members or manifest do not check out
+    (a flipped byte, a missing member, a manifest altered). Nothing was restored."""
+
+    code = "BACKUP_DAMAGED"
+
+
+class BackupTooNew(BackupUnreadable):
+    """A backup written by a newer release (or a schema this release does not know)."""
+
+    code = "BACKUP_TOO_NEW"
+
+
+class RestoreRefused(Conflict):
+    """The restore target is not empty (or holds an unfinished restore of another backup)."""
+
+    code = "RESTORE_REFUSED"

@@ -1,5 +1,5 @@
 """The `casevault` command line: set-up, cases, ingest, reading, review, unmasking, users, keys,
-the audit log, the server, the demo and upgrades.
+the audit log, backups, the server, the demo and upgrades.
 
 Each group of commands lives in its own module and imports the domain only when one of its
 commands runs: `casevault --help` loads click and nothing of the vault, Whoosh or the web stack,
@@ -12,6 +12,7 @@ from __future__ import annotations
 import click
 
 from web.cli._audit import audit
+from web.cli._backup import backup, restore
 from web.cli._cases import case
 from web.cli._db import db
 from web.cli._documents import ingest, show
@@ -34,5 +35,5 @@ def main() -> None:
 
 
 for _command in (init, case, ingest, show, search_command, reindex, keys, audit, demo, serve, user, identity,
-                 review, unmask, upgrade, housekeeping, db):
+                 review, unmask, upgrade, housekeeping, db, backup, restore):
     main.add_command(_command)

@@ -67,6 +67,14 @@ def unseal_secret(settings: Settings) -> dict[str, Any]:
     return {"passphrase": passphrase(settings)}
 
 
+def restore_secret(settings: Settings) -> dict[str, Any]:
+    """How to open a backup's keys (there is no vault to ask how it unseals yet): the passphrase,
+    else the shares in CASEVAULT_UNSEAL_SHARES, else the passphrase asked on a terminal."""
+    if not settings.passphrase and settings.unseal_shares is not None:
+        return _shares_from_file(settings.unseal_shares)
+    return {"passphrase": passphrase(settings)}
+
+
 def _shares_from_file(path: Path) -> dict[str, Any]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import click
 
 from web.cli._exit import guard
-from web.cli._operator import actor, passphrase, settings
+from web.cli._operator import actor, settings, unseal_secret
 
 _COUNT_EVERY = 5.0  # seconds between two count lines when stderr is not a terminal
 
@@ -53,7 +53,8 @@ def upgrade() -> None:
     from vault import Vault
 
     chosen = settings()
-    report = Vault.upgrade(chosen, passphrase(chosen), _Progress(), actor=actor())
+    secret = unseal_secret(chosen)
+    report = Vault.upgrade(chosen, secret.get("passphrase"), _Progress(), shares=secret.get("shares"), actor=actor())
     if report.up_to_date:
         click.echo("the vault is up to date; nothing was changed")
         return
