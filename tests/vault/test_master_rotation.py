@@ -76,11 +76,11 @@ def test_an_interrupted_rewrap_is_finished_by_the_same_command_and_blocks_retire
     with pytest.raises(RuntimeError):
         vault.rotate_master(actor="tester")
     wrapped = _wrapped_by(vault)
-    assert sum(v.count(2) for v in wrapped.values()) == 6 and sum(v.count(1) for v in wrapped.values()) == 15
+    assert sum(v.count(2) for v in wrapped.values()) == 6 and sum(v.count(1) for v in wrapped.values()) == 16
 
     with pytest.raises(Conflict) as refused:
         vault.retire_master(1, actor="tester")
-    assert str(refused.value) == ("master key version 1 still wraps 3 case keys, 12 scope keys; finish the rewrap "
+    assert str(refused.value) == ("master key version 1 still wraps 1 system keys, 3 case keys, 12 scope keys; finish the rewrap "
                                   "with `casevault keys rotate --master`, then retire it")
     with pytest.raises(Conflict, match="is the newest"):
         vault.retire_master(2, actor="tester")
@@ -165,7 +165,7 @@ def test_sigkill_during_the_rewrap_leaves_what_the_same_command_finishes(setting
                            capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert again.returncode == 0, again.stderr
     assert "finished the rewrap under master key v2" in again.stderr
-    assert "rewrapping keys: 21 of 15" not in again.stderr and "rewrapping keys: 15 of 15" in again.stderr
+    assert "rewrapping keys: 22 of 16" not in again.stderr and "rewrapping keys: 16 of 16" in again.stderr
     assert all(set(v) == {2} for v in _wrapped_by(vault).values())
     assert _versions(vault) == [(1, False), (2, False)]  # resumed, not rotated again
     retired = subprocess.run([sys.executable, "-m", "web", "keys", "retire", "1"], env=env,

@@ -250,7 +250,8 @@ def test_a_membership_added_while_the_case_is_destroyed_is_destroyed_too_or_noth
     from vault.errors import Conflict
 
     outcome: list[object] = []
-    with vault.db.write() as session:  # another writer, holding its transaction open
+    with vault.store.write() as work:  # another writer, holding its transaction open
+        session = work.session
         walt = session.scalar(sa.select(UserRow.id).where(UserRow.name == "wendy"))
         session.add(MembershipRow(user_id=walt, case_id=case.id))
         session.flush()

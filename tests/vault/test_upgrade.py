@@ -174,7 +174,7 @@ def test_a_step_that_stopped_midway_is_resumed_and_nothing_is_done_twice(old, pr
     class Stopping(Recorder):
         @contextmanager
         def step(self, name: str, total: int) -> Iterator[Callable[[int], None]]:
-            yield stop_after_one_batch
+            yield stop_after_one_batch if name == failing.name else (lambda count: None)  # this release's own run
 
     with pytest.raises(KeyboardInterrupt):
         Vault.upgrade(old, PASSPHRASE, Stopping(), actor="tester")

@@ -153,11 +153,11 @@ def _without_public_key(output: str, status: dict[str, object]) -> str:
 def test_keys_status_shows_versions_not_material(run):
     output = run("keys", "status").stdout
     assert "seal: passphrase (Argon2id, 64 MiB, 3 iterations" in output
-    assert "master key v1: wraps 6 system keys, 1 case keys, 6 scope keys" in output
+    assert "master key v1: wraps 7 system keys, 1 case keys, 6 scope keys" in output
     status = json.loads(run("keys", "status", "--json").stdout)
     assert not re.search(r"[0-9a-f]{32}|[A-Za-z0-9+/]{40}", _without_public_key(output, status)), output
     assert status["seal"]["passphrase"]["memory_kib"] == 65536 and status["seal"]["shares"] is None
-    assert status["master_key"][0]["wraps"] == {"system_keys": 6, "case_keys": 1, "scope_keys": 6}
+    assert status["master_key"][0]["wraps"] == {"system_keys": 7, "case_keys": 1, "scope_keys": 6}
 
 
 def test_keys_rotate_then_rewrap_moves_documents_to_the_new_case_key(run):
