@@ -101,3 +101,14 @@ def test_no_route_hands_an_archive_out(world):
         followed(ada)
         for path in (f"/api/v1/backups/{name}", f"/api/v1/backups/{name}/download", f"/backups/{name}"):
             assert ada.get(path).status_code == 404, path
+
+
+def test_a_backup_directory_inside_the_data_directory_is_refused_when_the_app_is_made(vault, settings):
+    import dataclasses
+
+    from vault import InvalidSetting
+    from web import create_app
+
+    inside = dataclasses.replace(settings, backup_dir=settings.data_dir / "backups")
+    with pytest.raises(InvalidSetting, match="CASEVAULT_BACKUP_DIR"):
+        create_app(inside, vault=vault)
