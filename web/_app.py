@@ -74,7 +74,7 @@ class Services:
 def create_app(settings: Settings, *, vault: Vault | None = None) -> FastAPI:
     """The app. Opens the vault with ``settings.passphrase`` unless an open ``vault`` is given;
     with neither, the app starts sealed and waits for the custodians' shares."""
-    settings.resolved_backup_dir  # noqa: B018 (a backup directory inside the data directory: refused now, not at unseal)
+    settings.resolved_backup_dir  # a backup directory inside the data directory is refused now, not at unseal
     if vault is None and settings.passphrase:
         vault = Vault.open(settings, settings.passphrase)
     running = {"started": False}  # the lifespan has begun: a follower started later starts at once

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Response
 
 from redaction import Permission
 from vault import UserInfo
@@ -21,11 +20,12 @@ Backer = Annotated[UserInfo, Require(Permission.BACKUP)]
 
 
 @router.post("/backups", status_code=202, responses=errors(403, 409), response_model=BackupRunOut)
-def start_backup(backups: BackupsDep, user: Backer) -> JSONResponse:
+def start_backup(backups: BackupsDep, user: Backer, response: Response) -> dict[str, object]:
     """Start a backup into the server's backup directory and answer it, running (202; follow it
     with ``GET /backups``); 409 ``BACKUP_RUNNING`` while another runs. Audited as ``vault.backup``."""
     run = backups.start(actor=actor(user))
-    return JSONResponse(_json.backup_run_json(run), status_code=202, headers={"Location": f"{PREFIX}/backups"})
+    response.headers["Location"] = f"{PREFIX}/backups"
+    return _json.backup_run_json(run)
 
 
 @router.get("/backups", responses=errors(403), response_model=BackupsOut)
