@@ -81,3 +81,30 @@ def test_investigators_and_reviewers_get_no_backup_page_and_no_menu_entry(world)
         assert client.get("/admin/backups").status_code == 403, persona
         assert client.post("/admin/backups", data={"csrf": csrf_of(client)}).status_code == 403, persona
     assert not world.vault.settings.resolved_backup_dir.exists()
+
+
+def test_the_page_shows_the_bytes_written_of_the_archive(world, monkeypatch):
+    from vault import _archive
+
+    reached, release = threading.Event(), threading.Event()
+    original = _archive._Hashing.readinto
+
+    def held(self, buffer):  # the archive waits after its first bytes until the page has shown them
+        count = original(self, buffer)
+        if count:
+            reached.set()
+            assert release.wait(30)
+        return count
+
+    monkeypatch.setattr(_archive._Hashing, "readinto", held)
+    ada = sign_in(world, "admin")
+    assert ada.post("/admin/backups", data={"csrf": csrf_of(ada, "/admin/backups")}).status_code == 303
+    assert reached.wait(30)
+    page = ada.get("/admin/backups").text
+    found = re.search(r"([\d,]+) of ([\d,]+) bytes written\.", page)
+    assert found, page
+    done, total = (int(n.replace(",", "")) for n in found.groups())
+    assert 0 < done < total
+    assert f'<progress value="{done}" max="{total}"></progress>' in page
+    release.set()
+    _finished_page(ada)
