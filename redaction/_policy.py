@@ -46,7 +46,7 @@ class Permission(enum.StrEnum):
     AUDIT_READ = "audit:read"
     AUDIT_VERIFY = "audit:verify"
     AUDIT_EXPORT = "audit:export"  # a signed copy of who did what (never details) to keep off the host
-    BACKUP = "backup"
+    BACKUP = "backup"  # write a backup on the server and see the list (never download one)
 
 
 _I, _R, _A = Role.INVESTIGATOR, Role.REVIEWER, Role.ADMIN

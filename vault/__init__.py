@@ -7,6 +7,7 @@ from vault._accounts import SignIn, WebSession
 from vault._audit import AuditEntry, AuditReport
 from vault._audit_file import ExportCheck, check_export
 from vault._backup import BackupReport
+from vault._backups import BackupRun, ServerBackups, StoredBackup
 from vault._confirmations import Confirmation
 from vault._enrolment import ENROLMENT_PREFIX
 from vault._ingest._limits import Limits
@@ -44,6 +45,7 @@ __all__ = [
     "AuditEntry",
     "AuditReport",
     "BackupReport",
+    "BackupRun",
     "ExportCheck",
     "check_export",
     "BlobPurpose",
@@ -78,9 +80,11 @@ __all__ = [
     "ReviewView",
     "SearchableDocument",
     "SessionEnded",
+    "ServerBackups",
     "Settings",
     "SignIn",
     "SignInFailed",
+    "StoredBackup",
     "Turn",
     "Unauthenticated",
     "UnmaskRequest",

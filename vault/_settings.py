@@ -92,6 +92,9 @@ class Settings:
     """Everything casevault is configured by. Tests build it directly; the CLI uses from_env."""
 
     data_dir: Path = Path("casevault-data")
+    # where the server writes the backups admins ask for; default: beside the data directory,
+    # never inside it (a restore needs an empty target, and a backup would hold its elders)
+    backup_dir: Path | None = None
     database_url: str | None = None  # default: SQLite inside data_dir
     passphrase: str | None = field(default=None, repr=False)
     # a file of SLIP-39 shares, one a line, that unseals a vault split by `keys split`
@@ -120,6 +123,7 @@ class Settings:
     # name -> (attribute, parser); every CASEVAULT_ variable not listed here is refused.
     _ENV = {
         "DATA": ("data_dir", Path),
+        "BACKUP_DIR": ("backup_dir", Path),
         "DATABASE_URL": ("database_url", _database_url),
         "PASSPHRASE": ("passphrase", _passphrase("PASSPHRASE")),
         "UNSEAL_SHARES": ("unseal_shares", Path),
@@ -175,3 +179,16 @@ class Settings:
     @property
     def index_dir(self) -> Path:
         return self.data_dir / "index"
+
+    @property
+    def resolved_backup_dir(self) -> Path:
+        """``backup_dir``, else ``<data_dir>-backups`` beside the data directory; InvalidSetting
+        when it is the data directory or inside it."""
+        data = self.data_dir.resolve()
+        if self.backup_dir is None and not data.name:
+            raise InvalidSetting("CASEVAULT_DATA is the root directory: set CASEVAULT_BACKUP_DIR")
+        chosen = self.backup_dir.resolve() if self.backup_dir else data.with_name(f"{data.name}-backups")
+        if chosen.is_relative_to(data):
+            raise InvalidSetting(f"CASEVAULT_BACKUP_DIR ({chosen}) is inside the data directory ({data}); "
+                                 "choose a directory outside it (a restore needs an empty data directory)")
+        return chosen

@@ -216,6 +216,18 @@ class BackupFailed(StorageFailed):
     code = "BACKUP_FAILED"
 
 
+class BackupRunning(Conflict):
+    """A backup was asked for while another runs (one at a time); nothing was started."""
+
+    code = "BACKUP_RUNNING"
+
+
+class BackupStopped(BackupFailed):
+    """The server stopped while a backup it ran was being written; no archive was left."""
+
+    code = "BACKUP_STOPPED"
+
+
 class BackupUnreadable(InvalidInput):
     """A file that is not a casevault backup, or whose members or manifest do not check out
     (a flipped byte, a missing member, a manifest altered). Nothing was restored."""

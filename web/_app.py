@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.concurrency import run_in_threadpool
 
 from search import Search, SearchError
-from vault import Settings, Vault
+from vault import ServerBackups, Settings, Vault
 from web import _errors, _pages, _sealed, _sessions
 from web.api import router as api_router
 from web.pages import router as page_router
@@ -58,13 +58,15 @@ def _follow(search: Search) -> None:
 
 
 class Services:
-    """What the routes work with: the vault and its search."""
+    """What the routes work with: the vault, its search, and the backups admins ask for."""
 
     def __init__(self, vault: Vault, search: Search) -> None:
         self.vault = vault
         self.search = search
+        self.backups = ServerBackups(vault.backup, vault.settings.resolved_backup_dir)
 
     def close(self) -> None:
+        self.backups.close()  # first: a running backup reads the vault; it stops and leaves nothing
         self.search.close()
         self.vault.close()
 
@@ -72,6 +74,7 @@ class Services:
 def create_app(settings: Settings, *, vault: Vault | None = None) -> FastAPI:
     """The app. Opens the vault with ``settings.passphrase`` unless an open ``vault`` is given;
     with neither, the app starts sealed and waits for the custodians' shares."""
+    settings.resolved_backup_dir  # a backup directory inside the data directory is refused now, not at unseal
     if vault is None and settings.passphrase:
         vault = Vault.open(settings, settings.passphrase)
     running = {"started": False}  # the lifespan has begun: a follower started later starts at once

@@ -10,6 +10,7 @@ from vault import (
     AccessKeyInfo,
     AuditEntry,
     AuditReport,
+    BackupRun,
     CaseInfo,
     CaseKeyUse,
     Confirmation,
@@ -20,6 +21,7 @@ from vault import (
     MaskedDocument,
     ReviewView,
     SealInfo,
+    StoredBackup,
     UnmaskRequest,
     UserInfo,
 )
@@ -160,3 +162,22 @@ def audit_entry_json(entry: AuditEntry) -> dict[str, object]:
 def audit_report_json(report: AuditReport) -> dict[str, object]:
     return {"intact": report.intact, "entries": report.entries, "first_broken": report.first_broken,
             "reason": report.reason}
+
+
+def backup_run_json(run: BackupRun) -> dict[str, object]:
+    """A backup the server started: running (bytes done of total; 0 of 0 while the database
+    snapshot is taken), finished or failed (``message`` says why)."""
+    return {"name": run.name, "state": run.state, "started_at": run.started_at.isoformat(),
+            "started_by": run.started_by, "done_bytes": run.done_bytes, "total_bytes": run.total_bytes,
+            "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+            "documents": run.documents, "message": run.message}
+
+
+def stored_backup_json(stored: StoredBackup) -> dict[str, object]:
+    return {"name": stored.name, "size": stored.size, "created_at": stored.created_at.isoformat(),
+            "release": stored.release, "documents": stored.documents}
+
+
+def backups_json(latest: BackupRun | None, stored: list[StoredBackup]) -> dict[str, object]:
+    return {"latest": backup_run_json(latest) if latest else None,
+            "backups": [stored_backup_json(s) for s in stored]}

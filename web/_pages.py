@@ -34,6 +34,7 @@ NAV = (
     (Permission.USER_MANAGE, "Users", "/admin/users"),
     (Permission.KEY_STATUS, "Keys", "/admin/keys"),
     (Permission.AUDIT_READ, "Audit log", "/admin/audit"),
+    (Permission.BACKUP, "Backups", "/admin/backups"),
 )
 
 

@@ -23,7 +23,17 @@ from starlette.datastructures import FormData
 
 from redaction import Permission, holds, may_see_case, may_see_document, permits
 from search import Search
-from vault import CaseInfo, DocumentInfo, SessionEnded, Settings, Unauthenticated, UserInfo, Vault, WebSession
+from vault import (
+    CaseInfo,
+    DocumentInfo,
+    ServerBackups,
+    SessionEnded,
+    Settings,
+    Unauthenticated,
+    UserInfo,
+    Vault,
+    WebSession,
+)
 from vault.errors import Forbidden, NotFound
 from web import _sessions
 from web._input import check_text
@@ -49,6 +59,10 @@ async def _search(request: Request) -> Search:
     return request.app.state.services.search  # type: ignore[no-any-return]
 
 
+async def _backups(request: Request) -> ServerBackups:
+    return request.app.state.services.backups  # type: ignore[no-any-return]
+
+
 async def _settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
@@ -56,6 +70,7 @@ async def _settings(request: Request) -> Settings:
 VaultDep = Annotated[Vault, Depends(_vault)]
 SearchDep = Annotated[Search, Depends(_search)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
+BackupsDep = Annotated[ServerBackups, Depends(_backups)]
 
 
 # -- who calls ----------------------------------------------------------------------------------

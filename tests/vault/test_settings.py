@@ -47,3 +47,18 @@ def test_values_not_understood_are_refused(variable, value, says):
     with pytest.raises(InvalidSetting, match=says) as refused:
         Settings.from_env({variable: value})
     assert variable in str(refused.value)
+
+
+def test_backups_go_beside_the_data_directory_unless_a_directory_is_set(tmp_path):
+    settings = Settings.from_env({"CASEVAULT_DATA": str(tmp_path / "vault")})
+    assert settings.resolved_backup_dir == (tmp_path / "vault-backups").resolve()
+    chosen = Settings.from_env({"CASEVAULT_DATA": str(tmp_path / "vault"), "CASEVAULT_BACKUP_DIR": str(tmp_path / "b")})
+    assert chosen.resolved_backup_dir == (tmp_path / "b").resolve()
+
+
+@pytest.mark.parametrize("inside", ["", "backups", "a/b"])
+def test_a_backup_directory_inside_the_data_directory_is_refused(tmp_path, inside):
+    settings = Settings.from_env({"CASEVAULT_DATA": str(tmp_path / "vault"),
+                                  "CASEVAULT_BACKUP_DIR": str(tmp_path / "vault" / inside)})
+    with pytest.raises(InvalidSetting, match="CASEVAULT_BACKUP_DIR .* is inside the data directory"):
+        settings.resolved_backup_dir

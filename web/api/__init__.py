@@ -10,7 +10,7 @@ vault's blocking work never holds the event loop (the upload reads its stream as
 hands the vault's work to the pool).
 
 One module per resource: cases, documents, search, review, unmask requests, users and access
-keys, confirmations and enrolment, keys, audit. ``_models`` is the contract the OpenAPI document
+keys, confirmations and enrolment, keys, audit, backups. ``_models`` is the contract the OpenAPI document
 (/api/v1/openapi.json) publishes: a response model per body, the access key as a bearer scheme on
 every route but health, enrolment and the seal, and the errors each route answers, all in one error body.
 """
@@ -18,12 +18,12 @@ every route but health, enrolment and the seal, and the errors each route answer
 from fastapi import APIRouter, Depends
 
 from web._input import plain_text
-from web.api import _audit, _cases, _confirmations, _documents, _keys, _review, _seal, _search, _unmask, _users
+from web.api import _audit, _backups, _cases, _confirmations, _documents, _keys, _review, _seal, _search, _unmask, _users
 
 router = APIRouter(dependencies=[Depends(plain_text)])  # each resource's router has the /api/v1 prefix
 for _public in (_cases.public, _confirmations.public, _seal.public):  # health, enrolment, the seal: no access key
     router.include_router(_public)
-for _resource in (_cases, _documents, _search, _review, _unmask, _users, _confirmations, _keys, _audit):
+for _resource in (_cases, _documents, _search, _review, _unmask, _users, _confirmations, _keys, _audit, _backups):
     router.include_router(_resource.router)
 
 __all__ = ["router"]

@@ -286,6 +286,36 @@ class AuditReportOut(Body):
     reason: str | None
 
 
+class BackupRunOut(Body):
+    """A backup the server started: ``running``, ``finished`` or ``failed``."""
+
+    name: str
+    state: str
+    started_at: str
+    started_by: str
+    done_bytes: int
+    total_bytes: int
+    finished_at: str | None
+    documents: int | None
+    message: str | None
+
+
+class StoredBackupOut(Body):
+    """An archive in the server's backup directory (``release`` and ``documents`` are null when its
+    manifest cannot be read)."""
+
+    name: str
+    size: int
+    created_at: str
+    release: str | None
+    documents: int | None
+
+
+class BackupsOut(Body):
+    latest: BackupRunOut | None
+    backups: list[StoredBackupOut]
+
+
 class SnippetOut(Body):
     text: str
     highlights: list[list[int]]

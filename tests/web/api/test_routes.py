@@ -94,6 +94,9 @@ TABLE = [
     Row("GET", "/api/v1/audit", _admin_only(200)),
     Row("GET", "/api/v1/audit/verify", _admin_only(200)),
     Row("GET", "/api/v1/audit/export", _admin_only(200)),
+    # backups: written on the server, never handed out; the one started here runs on while the rows go on
+    Row("GET", "/api/v1/backups", _admin_only(200)),
+    Row("POST", "/api/v1/backups", _admin_only(202)),
     Row("GET", "/api/v1/cases/{case}/audit", {"investigator": 403, "reviewer": 200, "admin": 403, "outsider": 404}),
     Row("POST", "/api/v1/users/rita/reset", _admin_only(200)),  # last: rita's key stops working
 ]

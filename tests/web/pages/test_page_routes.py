@@ -95,6 +95,8 @@ TABLE = [
     Row("GET", "/admin/audit", _admin_only(200)),
     Row("POST", "/admin/audit/verify", _admin_only(200)),
     Row("POST", "/admin/audit/export", _admin_only(200)),
+    Row("GET", "/admin/backups", _admin_only(200)),
+    Row("POST", "/admin/backups", _admin_only(303)),  # a backup starts and runs on in its thread
 ]
 
 _PLACEHOLDERS = {"{call1}": "{document_id}", "{review}": "{document_id}", "{request}": "{request_id}",
