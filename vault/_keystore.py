@@ -149,6 +149,14 @@ class KeyStore:
         newest = session.scalar(select(func.max(MasterKeyVersion.version)))
         if newest is not None and newest != self._master.primary.version:
             self._reload_masters(session)
+        # Hold the version used against retirement until this transaction ends (PostgreSQL's
+        # FOR SHARE against the FOR UPDATE retirement takes first; SQLite has one writer at a
+        # time): a retirement waits for this key to commit, then sees it and refuses.
+        sealed = session.scalar(select(MasterKeyVersion.sealed)
+                                .where(MasterKeyVersion.version == self._master.primary.version)
+                                .with_for_update(read=True))
+        if sealed is not None and _retired_at(sealed) is not None:  # retired while this one looked
+            self._reload_masters(session)
         return self._master
 
     def _wrap(self, session: Session, key: SecretKey, context: Context) -> tuple[int, bytes]:

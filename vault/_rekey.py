@@ -86,6 +86,8 @@ class Rekey:
         keys = self.store.keys
         with self.store.write() as work:
             session = work.session
+            # first the row's lock: a key being wrapped by this version commits before the count
+            session.get(MasterKeyVersion, version, with_for_update=True)
             masters = {v: at for v, _, at in KeyStore.master_versions(session)}
             if version not in masters:
                 raise NotFound(f"there is no master key version {version}; `casevault keys status` lists them")
