@@ -119,3 +119,63 @@ def test_serve_without_a_secret_starts_sealed_and_its_logs_hold_no_share(run, tm
     assert "vault sealed (any 2 of 3 shares)" in output and "POST /api/v1/seal/shares 200" in output
     words = " ".join(output.lower().split())
     assert not [s for s in shares for i in range(32) if " ".join(s.split()[i:i + 2]) in words]
+
+
+def _on_a_terminal(run, *args: str, lines: list[str]) -> tuple[int, str, str]:
+    """Run a command whose stdin and controlling terminal are a pseudo-terminal, typing ``lines``
+    at its prompts one by one as they appear; its exit code, what the terminal showed, and stdout."""
+    import fcntl
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import termios
+    import time
+
+    env = {k: v for k, v in run.env.items() if k != "CASEVAULT_PASSPHRASE"}
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "web", *args], env=env, stdin=terminal,
+                               stdout=subprocess.PIPE, stderr=terminal, start_new_session=True,
+                               preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+    os.close(terminal)
+    shown, pending, answered = "", list(lines), 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([controller], [], [], 0.05)
+        if ready:
+            try:
+                shown += os.read(controller, 4096).decode(errors="replace")
+            except OSError:  # the command ended and closed the terminal
+                break
+        elif process.poll() is not None:
+            break
+        echo_off = not termios.tcgetattr(controller)[3] & termios.ECHO
+        if pending and shown.count("Share ") > answered and echo_off:  # a prompt waits, as a person sees it
+            os.write(controller, (pending.pop(0) + "\n").encode())
+            answered += 1
+    if process.poll() is None:  # still waiting for a share it never got
+        process.kill()
+    with process.stdout:
+        printed = process.stdout.read().decode()
+    process.wait(timeout=30)
+    os.close(controller)
+    return process.returncode, shown, printed
+
+
+def test_shares_typed_one_after_another_on_a_terminal(run):
+    """A vault that only shares open asks for them on a terminal: a mistyped share, a share given
+    twice and a share of an older split are refused at once and asked again, never echoed."""
+    older = json.loads(run("keys", "split", "--shares", "2", "--threshold", "2", "--json").stdout)["shares"]
+    shares = json.loads(run("keys", "split", "--shares", "3", "--threshold", "2", "--drop-passphrase",
+                            "--json").stdout)["shares"]
+    words = shares[0].split()
+    words[10] = "academic" if words[10] != "academic" else "acid"
+    code, shown, listed = _on_a_terminal(run, "case", "list",
+                                         lines=[" ".join(words), shares[2], shares[2], older[0], shares[1]])
+    assert code == 0, shown
+    assert MANIFEST["case"] in listed
+    assert "this vault unseals with 2 shares of its split" in shown
+    assert "not a valid share" in shown and "given already" in shown and "belongs to another split" in shown
+    for share in (shares[1], shares[2], older[0], " ".join(words)):
+        assert " ".join(share.split()[3:6]) not in shown  # typed with the echo off, never repeated
