@@ -4,7 +4,7 @@ Open one with ``Vault.initialize(settings, passphrase)`` or ``Vault.open(setting
 """
 
 from vault._accounts import SignIn, WebSession
-from vault._audit import AuditEntry, AuditReport
+from vault._audit import AuditEntry, AuditFilter, AuditListing, AuditReport
 from vault._audit_file import ExportCheck, check_export
 from vault._backup import BackupReport
 from vault._backups import BackupRun, ServerBackups, StoredBackup
@@ -43,6 +43,8 @@ from vault.errors import EnrolmentFailed, InvalidSetting, SessionEnded, SignInFa
 __all__ = [
     "ACCESS_KEY_PREFIX",
     "AuditEntry",
+    "AuditFilter",
+    "AuditListing",
     "AuditReport",
     "BackupReport",
     "BackupRun",

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,28 @@ class AuditEntry:
     action: str
     target: str | None
     details: dict[str, object] | None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """Which entries a listing holds: by who acted (a name, as recorded or with its channel, e.g.
+    ``ada`` matches ``ada (web)``), by action, and from ``since`` up to (not including) ``until``."""
+
+    actor: str | None = None
+    action: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditListing:
+    """Entries newest first, the actions the log holds (to filter by), and the chain's head: the
+    position and MAC of its last entry, which an export or a verification should end at."""
+
+    entries: list[AuditEntry]
+    actions: list[str]
+    head_position: int
+    head_mac: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +135,32 @@ class AuditLog:
     def chained(self, prev: bytes, row: AuditEntryRow) -> bool:
         """Whether ``row`` follows the MAC ``prev`` and carries its own MAC unaltered."""
         return row.prev_mac == prev and _mac(self._chain_key, prev, row) == row.entry_mac
+
+    def newest_first(self, session: Session, where: AuditFilter, *, before: int | None,
+                     limit: int) -> list[AuditEntry]:
+        """Entries before position ``before`` (all when None) that ``where`` holds, newest first."""
+        query = select(AuditEntryRow)
+        if before is not None:
+            query = query.where(AuditEntryRow.seq < before)
+        if where.actor:
+            query = query.where(or_(AuditEntryRow.actor == where.actor,
+                                    AuditEntryRow.actor.startswith(f"{where.actor} (", autoescape=True)))
+        if where.action:
+            query = query.where(AuditEntryRow.action == where.action)
+        if where.since is not None:
+            query = query.where(AuditEntryRow.at >= where.since)
+        if where.until is not None:
+            query = query.where(AuditEntryRow.at < where.until)
+        return [self._entry(row) for row in session.scalars(query.order_by(AuditEntryRow.seq.desc()).limit(limit))]
+
+    @staticmethod
+    def actions(session: Session) -> list[str]:
+        return list(session.scalars(select(AuditEntryRow.action).distinct().order_by(AuditEntryRow.action)))
+
+    @staticmethod
+    def head(session: Session) -> tuple[int, bytes]:
+        found = session.get(AuditHead, _HEAD_ID)
+        return (found.seq, found.mac) if found else (0, GENESIS)
 
     @staticmethod
     def head_position(session: Session) -> int:

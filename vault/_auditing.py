@@ -7,7 +7,7 @@ import dataclasses
 
 from keys import keyed_digest
 from redaction import Permission, permits
-from vault._audit import AuditEntry, AuditReport
+from vault._audit import AuditEntry, AuditFilter, AuditListing, AuditReport
 from vault._store import Store
 from vault._users import OPERATOR, Operator, UserInfo, admin_acting
 from vault._views import CaseInfo
@@ -52,6 +52,19 @@ class AuditReading:
             return entries
         admin_acting(reader)
         return [dataclasses.replace(e, details=self._details_for_admins(e.details)) for e in entries]
+
+    def audit_listing(self, where: AuditFilter, *, before: int | None = None, limit: int = 100,
+                      reader: UserInfo | Operator = OPERATOR) -> AuditListing:
+        """The entries ``where`` holds, newest first, before position ``before``, with the chain's
+        head; an admin reads them as in ``audit_entries`` (who did what, never free text)."""
+        with self.store.read() as work:
+            entries = self.store.audit.newest_first(work.session, where, before=before, limit=limit)
+            actions = self.store.audit.actions(work.session)
+            position, mac = self.store.audit.head(work.session)
+        if not isinstance(reader, Operator):
+            admin_acting(reader)
+            entries = [dataclasses.replace(e, details=self._details_for_admins(e.details)) for e in entries]
+        return AuditListing(entries, actions, position, mac)
 
     def case_audit(self, case: CaseInfo, reader: UserInfo, *, after: int = 0, limit: int = 100) -> list[AuditEntry]:
         """The entries that name ``case`` (searches over it, identity and membership changes),

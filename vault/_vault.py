@@ -20,7 +20,7 @@ from vault import _opening as opening
 from vault import _upgrade as upgrading
 from vault._access import Access
 from vault._accounts import SignIn, WebSession
-from vault._audit import AuditEntry, AuditReport
+from vault._audit import AuditEntry, AuditFilter, AuditListing, AuditReport
 from vault._audit_export import AuditExport
 from vault._auditing import AuditReading
 from vault._backup import Backup, BackupProgress, BackupReport
@@ -425,6 +425,10 @@ class Vault:
     def audit_entries(self, *, after: int = 0, limit: int = 100,
                       reader: UserInfo | Operator = OPERATOR) -> list[AuditEntry]:
         return self._auditing.audit_entries(after=after, limit=limit, reader=reader)
+
+    def audit_listing(self, where: AuditFilter, *, before: int | None = None, limit: int = 100,
+                      reader: UserInfo | Operator = OPERATOR) -> AuditListing:
+        return self._auditing.audit_listing(where, before=before, limit=limit, reader=reader)
 
     def case_audit(self, case: CaseInfo, reader: UserInfo, *, after: int = 0, limit: int = 100) -> list[AuditEntry]:
         return self._auditing.case_audit(case, reader, after=after, limit=limit)

@@ -62,8 +62,13 @@ def render(request: Request, template: str, session: WebSession | None, status: 
     if user is not None:
         nav = [(label, path) for permission, label, path in NAV if holds(user.actor, permission)]
         nav.append(("Account", "/account"))
+    forms = request.app.state.forms
+
+    def once(purpose: str) -> str:  # a one-time form's token (web._forms), made as the page is drawn
+        return forms.issue(session, purpose) if session else ""
+
     return templates.TemplateResponse(request, template, {"user": user, "csrf": session.csrf if session else "",
-                                                          "nav": nav, **context}, status_code=status)
+                                                          "nav": nav, "once": once, **context}, status_code=status)
 
 
 def see_other(url: str) -> RedirectResponse:

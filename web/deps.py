@@ -35,7 +35,7 @@ from vault import (
     WebSession,
 )
 from vault.errors import Forbidden, NotFound
-from web import _sessions
+from web import _forms, _sessions
 from web._input import check_text
 
 NO_CASE = "no such case"
@@ -63,6 +63,10 @@ async def _backups(request: Request) -> ServerBackups:
     return request.app.state.services.backups  # type: ignore[no-any-return]
 
 
+async def _forms_of(request: Request) -> _forms.OneTimeForms:
+    return request.app.state.forms  # type: ignore[no-any-return]
+
+
 async def _settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
@@ -71,6 +75,7 @@ VaultDep = Annotated[Vault, Depends(_vault)]
 SearchDep = Annotated[Search, Depends(_search)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 BackupsDep = Annotated[ServerBackups, Depends(_backups)]
+OneTimeFormsDep = Annotated[_forms.OneTimeForms, Depends(_forms_of)]
 
 
 # -- who calls ----------------------------------------------------------------------------------

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from tests.conftest import PASSPHRASE
-from vault import Settings, Vault
+from vault import AuditFilter, Settings, Vault
 from vault.errors import AuditFailed
 
 
@@ -132,3 +133,19 @@ def test_the_log_survives_reopening(settings):
         _fill(vault, 2)
     with Vault.open(settings, PASSPHRASE) as reopened:
         assert reopened.verify_audit().entries == 3
+
+
+def test_a_listing_is_newest_first_filtered_and_ends_at_the_chain_head(vault):
+    _fill(vault, 3)
+    vault.record(actor="ada (web)", action="user.disable", target="t-1")
+    vault.record(actor="ada_x", action="user.disable")  # "_" is no wildcard: not "ada"
+    listing = vault.audit_listing(AuditFilter())
+    assert [e.seq for e in listing.entries] == [6, 5, 4, 3, 2, 1]
+    report = vault.verify_audit()
+    assert (listing.head_position, listing.head_mac) == (report.entries, report.head)
+    assert {"vault.init", "test.event", "user.disable"} <= set(listing.actions)
+    assert [e.seq for e in vault.audit_listing(AuditFilter(actor="ada")).entries] == [5]
+    assert [e.seq for e in vault.audit_listing(AuditFilter(action="test.event"), before=4, limit=1).entries] == [3]
+    now = datetime.now(UTC)
+    assert len(vault.audit_listing(AuditFilter(since=now - timedelta(hours=1), until=now + timedelta(hours=1))).entries) == 6
+    assert vault.audit_listing(AuditFilter(until=now - timedelta(days=1))).entries == []

@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import BACKENDS
 from tests.web.api import conftest as api
-from tests.web.pages.conftest import csrf_of, sign_in
+from tests.web.pages.conftest import csrf_of, form_of, sign_in
 
 world = api.world
 
@@ -212,17 +212,19 @@ def test_nothing_an_admin_does_on_the_pages_reaches_content_before_a_reviewer_co
         answers.append(answer.text)
         return answer
 
-    made = post("/admin/users", {"name": "mallory", "role": "reviewer", "cases": [world.case.id]})
+    made = post("/admin/users", form_of(ada, "/admin/users", "/admin/users")
+                | {"name": "mallory", "role": "reviewer", "cases": [world.case.id]})
     assert made.status_code == 201
     _inert(world, enrol(world, CODE.search(made.text).group(1)), "mallory (redeemed by Ada)", "page: add user")
-    reset = post("/admin/users/rex/reset-sign-in", {})
+    reset = post("/admin/users/rex/reset-sign-in", form_of(ada, "/admin/users/rex", "/admin/users/rex/reset-sign-in"))
     assert reset.status_code == 200
     _inert(world, enrol(world, CODE.search(reset.text).group(1)), "rex (redeemed by Ada)", "page: reset")
     assert post("/admin/users/otto/memberships", {"case": world.case.id, "member": "1"}).status_code == 303
     _inert(world, world.keys["outsider"], "otto", "page: membership")
     assert post("/admin/users/ivy/role", {"role": "reviewer"}).status_code == 303
     _inert(world, world.keys["investigator"], "ivy", "page: role change")
-    refused = post("/admin/users/rita/access-keys", {"days": "30"})
+    own_form = form_of(ada, f"/admin/users/{world.users['admin'].name}", f"/admin/users/{world.users['admin'].name}/access-keys")
+    refused = post("/admin/users/rita/access-keys", own_form | {"days": "30"})  # the token of her own form
     assert refused.status_code == 403 and "cvk_" not in refused.text, "Ada minted a key for rita on the page"
     for path in ("/admin/users", "/admin/users/rita", "/admin/users/ivy", "/admin/audit"):
         answers.append(ada.get(path).text)
@@ -280,7 +282,7 @@ def test_the_audit_log_shows_admins_no_query_justification_or_name(world):
     pages = []
     ada_browser = sign_in(world, "admin")
     for after in range(0, len(entries), 50):
-        pages.append(ada_browser.get("/admin/audit", params={"after": after}).text)
+        pages.append(ada_browser.get("/admin/audit", params={"before": after + 51}).text)  # newest first
     for where, text in (("GET /api/v1/audit", str(entries)), ("/admin/audit", "\n".join(pages))):
         shown = [c for c in (canary, "Quillon", "Hadrien", "real name of H") if c in text]
         assert not shown, f"Ada reads {shown} in {where}"

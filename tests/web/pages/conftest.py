@@ -76,3 +76,22 @@ def csrf_of(client: httpx.Client, path: str = "/account") -> str:
     page = client.get(path)
     assert page.status_code == 200, (path, page.status_code)
     return CSRF.search(page.text).group(1)
+
+
+FORM = re.compile(r'<form [^>]*action="([^"]+)"[^>]*>(.*?)</form>', re.S)
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
+
+
+def form_of(client: httpx.Client, path: str, action: str, *, confirm: bool = True) -> dict[str, str]:
+    """The hidden fields of the form posting to ``action`` on the page at ``path`` (its CSRF token,
+    a one-time form's token), as a browser would send them; with the "I understand" box ticked
+    where the form has one, unless ``confirm`` is False."""
+    page = client.get(path)
+    assert page.status_code == 200, (path, page.status_code)
+    for found, body in FORM.findall(page.text):
+        if found == action:
+            fields = dict(HIDDEN.findall(body))
+            if confirm and 'name="confirm"' in body:
+                fields["confirm"] = "yes"
+            return fields
+    raise AssertionError(f"no form posts to {action} on {path}")

@@ -190,6 +190,7 @@ def test_an_admin_issues_and_revokes_an_access_key(world, open_page):
     shot(page, "11-admin-users")
     page.click("a[href='/admin/users/otto']")
     assert page.locator("text=Issue a new key").count() == 0  # nobody issues a key for someone else
+    page.check("form[action$='/reset-sign-in'] input[name=confirm]")  # a destructive form asks first
     page.click("text=Reset credentials")
     assert page.locator("#enrolment-code").inner_text().startswith("cve_")  # for otto to redeem
     assert page.locator("#access-key, #password, #totp-secret").count() == 0
@@ -203,11 +204,13 @@ def test_an_admin_issues_and_revokes_an_access_key(world, open_page):
         assert api.get("/api/v1/cases").status_code == 200
         page.click("text=Back to ada")
         row = page.locator("tr", has_text=key[:12])
+        row.locator("input[name=confirm]").check()
         row.locator("text=Revoke").click()
         expect(page.locator(".notice")).to_contain_text("revoked")
         shot(page, "13-access-key-revoked")
         assert api.get("/api/v1/cases").status_code == 401
     page.goto("/admin/keys")
+    page.check("form[action='/admin/keys/rotate'] input[name=confirm]")
     page.click("text=Rotate the case keys")
     expect(page.locator(".notice")).to_contain_text("new version")
     shot(page, "14-encryption-keys-rotated")

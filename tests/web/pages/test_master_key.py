@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 
-from tests.web.pages.conftest import CSRF, sign_in
+from tests.web.pages.conftest import CSRF, form_of, sign_in
+
+ONCE = re.compile(r'name="once" value="[^"]+"')
 
 
 def test_only_an_admin_rotates_and_retires_the_master_key(world):
@@ -24,7 +26,7 @@ def test_only_an_admin_rotates_and_retires_the_master_key(world):
         assert rotated.status_code == 200
         masters = rotated.json()["master_key"]
         assert [(m["version"], m["retired"], m["wraps"]["system_keys"]) for m in masters] == [(1, False, 0),
-                                                                                                (2, False, 5)]
+                                                                                                (2, False, 7)]
         retired = ada.post("/api/v1/keys/master/1/retire")
         assert retired.status_code == 200 and retired.json()["master_key"][0]["retired"] is True
     with world.client("investigator") as ivy:  # everything still reads, under the new master version
@@ -40,13 +42,18 @@ def test_the_keys_page_shows_the_seal_and_what_each_master_version_wraps(world):
     assert page.status_code == 200
     assert "any 2 of 3 shares" in page.text and "the passphrase (Argon2id" in page.text
     assert not any(" ".join(share.split()[3:6]) in page.text for share in shares)
-    token = CSRF.search(page.text).group(1)
-    rotated = ada.post("/admin/keys/master/rotate", data={"csrf": token})
-    assert rotated.status_code == 200 and "Master key v2 is made" in rotated.text
-    assert re.search(r"<td>v1</td>.*?<button type=\"submit\">Retire</button>", rotated.text, re.S)
-    retired = ada.post("/admin/keys/master/retire", data={"csrf": token, "version": "1"})
-    assert retired.status_code == 200 and "retired" in retired.text
-    again = ada.post("/admin/keys/master/retire", data={"csrf": token, "version": "1"})
+    rotated = ada.post("/admin/keys/master/rotate", data=form_of(ada, "/admin/keys", "/admin/keys/master/rotate"))
+    assert rotated.status_code == 303 and rotated.headers["location"] == "/admin/keys?notice=master-rotated"
+    shown = ada.get(rotated.headers["location"]).text
+    assert "A new master key version is made" in shown
+    assert re.search(r"<td>v1</td>.*?<button type=\"submit\" class=\"danger\">Retire</button>", shown, re.S)
+    retire = form_of(ada, "/admin/keys", "/admin/keys/master/retire")
+    assert ada.post("/admin/keys/master/retire", data=retire | {"confirm": ""}).status_code == 400, "unconfirmed"
+    retired = ada.post("/admin/keys/master/retire", data=retire)
+    assert retired.status_code == 303 and "retired" in ada.get(retired.headers["location"]).text
+    again = ada.post("/admin/keys/master/retire", data=retire)
     assert again.status_code == 409 and "retired already" in again.text
-    status = CSRF.sub("", ada.get("/admin/keys").text)  # the session's CSRF token is the one random string
+    status = ONCE.sub("", CSRF.sub("", ada.get("/admin/keys").text))  # the CSRF and one-time form tokens aside
+    public = world.vault.key_status()
+    status = status.replace(public.audit_public_key, "").replace(public.audit_key_fingerprint, "")  # not secrets
     assert not re.search(r"[0-9a-f]{32}|[A-Za-z0-9+/]{40}", status)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from tests.web.pages.conftest import CSRF, browser, sign_in
+from tests.web.pages.conftest import CSRF, browser, form_of, sign_in
 
 SIGNED_IN = ("investigator", "reviewer", "admin", "outsider")
 JUSTIFICATION = "to prepare the extradition hearing of 14 May with counsel"
@@ -25,6 +25,7 @@ class Row:
     expect: dict[str, int]
     form: object = None  # (world, persona) -> dict of form fields (files under "files")
     anonymous: int = 303  # without a session: to the sign-in page
+    page: tuple[str, str] | None = None  # (page, action): the admin posts that page's form's hidden fields
 
 
 def _same(status: int) -> dict[str, int]:
@@ -79,21 +80,28 @@ TABLE = [
     Row("POST", "/users/ivy/second-factor", _same(403) | {"investigator": 400},
         lambda w, p: {"secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", "code": "000000"}),
     Row("GET", "/admin/users", _admin_only(200)),
-    Row("POST", "/admin/users", _admin_only(201), lambda w, p: {"name": f"page-{p}", "role": "investigator"}),
+    Row("POST", "/admin/users", _admin_only(201), lambda w, p: {"name": f"page-{p}", "role": "investigator"},
+        page=("/admin/users", "/admin/users")),
     Row("GET", "/admin/users/ivy", _admin_only(200)),
-    Row("POST", "/admin/users/rita/memberships", _admin_only(303), lambda w, p: {"case": w.case.id, "member": "0"}),
+    Row("POST", "/admin/users/rita/memberships", _admin_only(303),
+        lambda w, p: {"case": w.case.id, "member": "0", "confirm": "yes"}),
     Row("POST", "/admin/users/rita/active", _admin_only(303), lambda w, p: {"active": "1"}),
-    Row("POST", "/admin/users/rita/reset-sign-in", _admin_only(200)),
+    Row("POST", "/admin/users/rita/reset-sign-in", _admin_only(200),
+        page=("/admin/users/rita", "/admin/users/rita/reset-sign-in")),
     Row("POST", "/admin/users/rita/role", _admin_only(303), lambda w, p: {"role": "reviewer"}),
     # an admin issues keys to themselves only: another user's key would read what they read
-    Row("POST", "/admin/users/rita/access-keys", _same(403), lambda w, p: {"days": "30"}),
-    Row("POST", "/admin/access-keys/{spare_key}/revoke", _admin_only(303), lambda w, p: {"user": "rita"}),
+    Row("POST", "/admin/users/rita/access-keys", _same(403), lambda w, p: {"days": "30"},  # the token of Ada's own form
+        page=("/admin/users/{admin}", "/admin/users/{admin}/access-keys")),
+    Row("POST", "/admin/access-keys/{spare_key}/revoke", _admin_only(303), lambda w, p: {"user": "rita", "confirm": "yes"}),
     Row("GET", "/admin/keys", _admin_only(200)),
-    Row("POST", "/admin/keys/rotate", _admin_only(200)),
-    Row("POST", "/admin/keys/master/rotate", _admin_only(200)),
-    Row("POST", "/admin/keys/master/retire", _admin_only(200), lambda w, p: {"version": "1"}),  # after the rotation
+    Row("POST", "/admin/keys/rotate", _admin_only(303), page=("/admin/keys", "/admin/keys/rotate")),
+    Row("POST", "/admin/keys/master/rotate", _admin_only(303), page=("/admin/keys", "/admin/keys/master/rotate")),
+    Row("POST", "/admin/keys/master/retire", _admin_only(303),  # after the rotation
+        lambda w, p: {"version": "1", "confirm": "yes"}),
     Row("GET", "/admin/audit", _admin_only(200)),
-    Row("POST", "/admin/audit/verify", _admin_only(200)),
+    Row("POST", "/admin/audit/verify", _admin_only(303)),
+    Row("POST", "/admin/audit/entries.csv", _admin_only(200), lambda w, p: {"action": "search"}),
+    Row("POST", "/admin/audit/entries.json", _admin_only(200), lambda w, p: {"since": "2020-01-01"}),
     Row("POST", "/admin/audit/export", _admin_only(200)),
     Row("GET", "/admin/backups", _admin_only(200)),
     Row("POST", "/admin/backups", _admin_only(303)),  # a backup starts and runs on in its thread
@@ -137,7 +145,8 @@ def test_every_page_answers_every_persona_as_the_table_says(world):
     world.vault.set_membership("walt", world.case, member=True, actor="tester", by=world.users["admin"])
     waiting = world.vault.confirmations()[0]
     values = {"call1": world.documents["call1"].id, "review": world.documents["review"].id, "case_id": world.case.id,
-              "request": request.id, "spare_key": spare.id, "confirmation": waiting.id}
+              "request": request.id, "spare_key": spare.id, "confirmation": waiting.id,
+              "admin": world.users["admin"].name}
     clients = {p: sign_in(world, p) for p in SIGNED_IN}
     signed_out = sign_in(world, "investigator", browser(world))
     token = CSRF.search(signed_out.get("/account").text).group(1)
@@ -157,6 +166,9 @@ def test_every_page_answers_every_persona_as_the_table_says(world):
                 form = dict(row.form(world, persona)) if row.form else {}
                 files = form.pop("files", None)
                 form["csrf"] = tokens.get(persona, "no-session")
+                if row.page and persona == "admin":
+                    shown, action = (part.format(**values) for part in row.page)
+                    form |= {k: v for k, v in form_of(client, shown, action).items() if k not in form}
                 kwargs = {"data": form, "files": files} if files else {"data": form}
             if path == "/logout" and persona in SIGNED_IN:
                 continue  # signing out is tested below; here it would end the persona's session
