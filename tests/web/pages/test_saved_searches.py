@@ -34,6 +34,8 @@ def test_a_search_is_posted_once_and_its_page_reloads_by_an_opaque_id(world, cap
         first, again = ivy.get(location), ivy.get(location)  # Back and reload fetch it, post nothing
     assert first.status_code == again.status_code == 200
     assert 'value="noose"' in first.text and "<mark>" in first.text
+    assert 'type="submit">Transcript</button>' in first.text  # a facet reads as a person says it
+    assert "……" not in first.text and ".…" not in first.text  # a cut snippet shows one ellipsis, a whole one none
     assert first.text.count('class="hit"') == again.text.count('class="hit"') >= 1
     logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore")))
     assert "GET /search/{search_id} 200" in logged
