@@ -15,6 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from redaction import AliasMatcher
@@ -24,7 +25,7 @@ from search._follower import Follower
 from search._query import Sort, check_text, vocabulary_matcher
 from search._results import Found, SearchResults
 from search.errors import IndexCorrupt
-from vault import CaseInfo, DocumentStatus, MaskedDocument, UserInfo, Vault
+from vault import CaseInfo, Display, DocumentStatus, MaskedDocument, UserInfo, Vault
 from vault.errors import InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,19 @@ MAX_PAGE = 100
 TIME_LIMIT_SECONDS = 5.0
 MASKED_CACHE_CHARS = 64 * 1024 * 1024  # masked text kept for snippets, in characters
 VOCABULARIES_KEPT = 256  # query vocabulary matchers kept (one per case and kind of viewer, mostly)
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """A query run over the indexes a user may see: its checked hits, before any page is cut."""
+
+    case_ids: list[str]
+    displays: dict[str, Display]
+    checked: list[Found]
+    total: int
+    facets: dict[str, dict[str, int]]
+    revealed: frozenset[str]
+    highlight: dict[str, frozenset[str]]
 
 
 class Search:
@@ -114,7 +128,35 @@ class Search:
         ``sort`` (relevance, newest or oldest: by the day each document came in)."""
         if not 1 <= page <= MAX_PAGE:
             raise InvalidInput(f"page is a number from 1 to {MAX_PAGE}")
-        order = Sort.named(sort)
+        run = self._run(user, text, case=case, limit=page * per_page, order=Sort.named(sort))
+        if run is None:  # nothing visible: answered without touching an index
+            self._audit(user, text, actor, [], 0, [])
+            return SearchResults(0, page, ())
+        revealed = set(run.revealed)
+        hits = []
+        for f in run.checked[(page - 1) * per_page: page * per_page]:
+            hit, shown = _results.hit(f, self._masked_document(f.hit.document_id, f.hit.version),
+                                      run.displays[f.case.id], run.highlight[f.case.id])
+            hits.append(hit)
+            revealed |= shown
+        self._audit(user, text, actor, run.case_ids, run.total, sorted(revealed))
+        return SearchResults(max(run.total, 0), page, tuple(hits), run.facets)
+
+    def documents(self, user: UserInfo, text: str, *, actor: str, case: CaseInfo | None = None,
+                  limit: int = MAX_PAGE * PER_PAGE) -> list[str]:
+        """The documents ``user`` finds for ``text`` (at most ``limit`` hits' worth, most relevant
+        first, each once), without snippets: what a saved search counts its new hits by. Audited
+        as a search, like any other."""
+        run = self._run(user, text, case=case, limit=limit, order=Sort.named(Sort.RELEVANCE))
+        if run is None:
+            self._audit(user, text, actor, [], 0, [])
+            return []
+        self._audit(user, text, actor, run.case_ids, run.total, sorted(run.revealed))
+        return list(dict.fromkeys(f.hit.document_id for f in run.checked[:limit]))
+
+    def _run(self, user: UserInfo, text: str, *, case: CaseInfo | None, limit: int, order: Sort) -> _Run | None:
+        """The checked hits of ``text`` over what ``user`` may see, up to ``limit``; None when
+        they may see nothing (the query refused all the same if it breaks a rule)."""
         check_text(text)  # a query that breaks a rule is refused before any other work
         # one read: has the policy (grants, identities, cases) or the outbox moved since?
         epoch, high = self.vault.heads()
@@ -126,15 +168,14 @@ class Search:
         displays = {c.id: self.vault.display(c.id, user, epoch=epoch) for c, _ in targets}
         # parse for every case before searching any: a bad query fails the same way for everyone
         parsed = {c.id: parse(text, self._vocabulary(displays[c.id].vocabulary)) for c, _ in targets}
-        if not targets:  # nothing visible: answer without touching an index
-            parse(text)  # but refuse a bad query the same way as for anyone else
-            self._audit(user, text, actor, [], 0, [])
-            return SearchResults(0, page, ())
+        if not targets:
+            parse(text)  # refuse a bad query the same way as for anyone else
+            return None
         self.follower.before_search([c.id for c, _ in targets], high)
         deadline = time.monotonic() + self.time_limit
         answers: list[tuple[CaseInfo, DocumentStatus, IndexAnswer]] = []
         for case_info, statuses in targets:
-            request = IndexQuery(parsed[case_info.id], limit=page * per_page, day_sign=order.day_sign,
+            request = IndexQuery(parsed[case_info.id], limit=limit, day_sign=order.day_sign,
                                  deadline=deadline, bulk=self.bulk)
             answers += [(case_info, status, self._answer(case_info, status, request)) for status in statuses]
         rendered, revealed = _results.facets((a, displays[c.id]) for c, _, a in answers)
@@ -148,14 +189,7 @@ class Search:
         highlight: dict[str, frozenset[str]] = {}
         for case_info, _, index_answer in answers:  # the words of a case's query, as each of its indexes expanded them
             highlight[case_info.id] = highlight.get(case_info.id, frozenset()) | index_answer.highlight
-        hits = []
-        for f in checked[(page - 1) * per_page: page * per_page]:
-            hit, shown = _results.hit(f, self._masked_document(f.hit.document_id, f.hit.version),
-                                      displays[f.case.id], highlight[f.case.id])
-            hits.append(hit)
-            revealed |= shown
-        self._audit(user, text, actor, [c.id for c, _ in targets], total, sorted(revealed))
-        return SearchResults(max(total, 0), page, tuple(hits), rendered)
+        return _Run([c.id for c, _ in targets], displays, checked, total, rendered, frozenset(revealed), highlight)
 
     def _answer(self, case_info: CaseInfo, status: DocumentStatus, request: IndexQuery) -> IndexAnswer:
         try:

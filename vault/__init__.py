@@ -14,6 +14,7 @@ from vault._ingest._limits import Limits
 from vault._ingest._model import Extracted, Format, Kind, Page, Turn
 from vault._roles import grant_app_role
 from vault._restore import RestoreReport
+from vault._saved_searches import SearchRecord
 from vault._settings import Settings
 from vault._unmask import UnmaskRequest, UnmaskState
 from vault._users import ACCESS_KEY_PREFIX, OPERATOR, AccessKeyInfo, Operator, UserInfo
@@ -49,6 +50,7 @@ __all__ = [
     "BackupReport",
     "BackupRun",
     "ExportCheck",
+    "SearchRecord",
     "check_export",
     "BlobPurpose",
     "Confirmation",

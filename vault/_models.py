@@ -399,3 +399,20 @@ class FormatStepRow(Base):
     __tablename__ = "vault_format"
     name: Mapped[str] = mapped_column(String(80), primary_key=True)
     finished_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SearchRecordRow(Base):
+    """A search a person ran, kept under an opaque random id so its page has an address that is
+    not its query (``vault._saved_searches``). The query, the name a saved search was given and the
+    documents it found when last run are ciphertext bound to the id and its owner; an unsaved one
+    expires (``expires_at``), a saved one (``name_ct`` set) stays until its owner deletes it."""
+
+    __tablename__ = "search_record"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("user_account.id"), index=True)
+    query_ct: Mapped[bytes] = mapped_column(LargeBinary)
+    name_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    seen_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -4,7 +4,7 @@
 builds the unit of work (``vault._store``) and one object per use case over it, and hands each
 call on. The use cases: ``_cases`` (cases and their identities), ``_documents`` (ingest),
 ``_review``, ``_reading`` (views through the policy), ``_unmasking``, ``_access`` (users,
-memberships, credentials), ``_sign_in``, ``_auditing``, ``_rotation``; ``_feed`` is what the
+memberships, credentials), ``_sign_in``, ``_auditing``, ``_rotation``, ``_saved_searches``; ``_feed`` is what the
 search package reads.
 """
 
@@ -44,6 +44,7 @@ from vault._review import Review
 from vault._reencryption import Reencrypted, Reencryption
 from vault._retirement import Retirement
 from vault._rotation import Rotation
+from vault._saved_searches import SavedSearches
 from vault._settings import Settings
 from vault._shredding import CaseContents, Shredding
 from vault._sign_in import SignIns
@@ -93,6 +94,7 @@ class Vault:
         self._feed = Feed(self.store, self._reading)
         self._shredding = Shredding(self.store)
         self._audit_export = AuditExport(self.store)
+        self._searches = SavedSearches(self.store)
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -184,6 +186,11 @@ class Vault:
     def feed(self) -> Feed:
         """What the search package reads: the outbox, masked forms, hit re-checks, the policy view."""
         return self._feed
+
+    @property
+    def searches(self) -> SavedSearches:
+        """A person's searches under opaque ids, and their saved searches (``vault._saved_searches``)."""
+        return self._searches
 
     # -- cases and identities (vault._cases) -------------------------------------------------------
 

@@ -27,6 +27,7 @@ templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoade
 # what a person is offered, by what their role carries (each page checks again, per case)
 NAV = (
     (Permission.SEARCH, "Search", "/search"),
+    (Permission.SEARCH, "Saved searches", "/searches"),
     (Permission.DOCUMENT_UPLOAD, "Upload", "/upload"),
     (Permission.DOCUMENT_REVIEW, "Review", "/review"),
     (Permission.MEMBERSHIP_CONFIRM, "Confirmations", "/confirmations"),

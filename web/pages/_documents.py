@@ -7,15 +7,16 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from redaction import Permission, permits
-from vault import Kind
-from vault.errors import Forbidden
+from vault import Kind, Vault, WebSession
+from vault.errors import Conflict, Forbidden, InvalidInput
 from web import _sessions
 from web._pages import actor, clock, render, see_other
 from web._upload import ingest_upload, read_upload
 from web.deps import CurrentUser, PostedForm, SignedIn, VaultDep, VisibleDocument, visible_case
+from web.errors import answer_of
 
 router = APIRouter()
 
@@ -30,8 +31,8 @@ def _segments(text: str, marks: tuple[tuple[int, int, bool], ...]) -> list[tuple
     return [s for s in out if s[1]]
 
 
-@router.get("/documents/{document_id}")
-def document_page(request: Request, vault: VaultDep, session: SignedIn, document_id: str) -> HTMLResponse:
+def _document_page(request: Request, vault: Vault, session: WebSession, document_id: str, *, status: int = 200,
+                   unmask_error: str | None = None, identity: str = "", justification: str = "") -> HTMLResponse:
     user = session.user
     view = vault.view(document_id, user, actor=actor(user))
     info = vault.document(document_id)
@@ -39,17 +40,30 @@ def document_page(request: Request, vault: VaultDep, session: SignedIn, document
               "segments": _segments(u.text, u.marks)} for u in view.units]
     labels = sorted({text for u in units for kind, text in u["segments"] if kind == "label"})
     may_request = bool(permits(user.actor, Permission.UNMASK_REQUEST, info.case_id))
-    return render(request, "document.html", session, view=view, units=units, transcript=view.kind is Kind.TRANSCRIPT,
-                  labels=labels, may_request=may_request, case_id=info.case_id,
-                  notice=request.query_params.get("notice"))
+    return render(request, "document.html", session, status, view=view, units=units,
+                  transcript=view.kind is Kind.TRANSCRIPT, labels=labels, may_request=may_request,
+                  case_id=info.case_id, notice=request.query_params.get("notice"), unmask_error=unmask_error,
+                  identity=identity, justification=justification)
+
+
+@router.get("/documents/{document_id}")
+def document_page(request: Request, vault: VaultDep, session: SignedIn, document_id: str) -> HTMLResponse:
+    return _document_page(request, vault, session, document_id)
 
 
 @router.post("/documents/{document_id}/unmask")
-def request_unmask(vault: VaultDep, session: SignedIn, values: PostedForm,
-                   document: VisibleDocument) -> RedirectResponse:
+def request_unmask(request: Request, vault: VaultDep, session: SignedIn, values: PostedForm,
+                   document: VisibleDocument) -> Response:
+    """Ask for a name; a request the vault refuses (a justification too short or a placeholder,
+    one already waiting) is shown on the document with what was typed kept in the form."""
     user = session.user
-    vault.request_unmask(user, vault.case(document.case_id), str(values.get("identity", "")),
-                         str(values.get("justification", "")), actor=actor(user))
+    identity, justification = str(values.get("identity", "")), str(values.get("justification", ""))
+    try:
+        vault.request_unmask(user, vault.case(document.case_id), identity, justification, actor=actor(user))
+    except (InvalidInput, Conflict) as error:
+        answer = answer_of(error)
+        return _document_page(request, vault, session, document.id, status=answer.status if answer else 400,
+                              unmask_error=str(error), identity=identity, justification=justification)
     return see_other(f"/documents/{document.id}?" + urlencode({"notice": "requested"}))
 
 

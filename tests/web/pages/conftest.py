@@ -72,6 +72,14 @@ def sign_in(world: World, persona: str, client: httpx.Client | None = None) -> h
     return client
 
 
+def search(client: httpx.Client, token: str, q: str, **fields: str) -> httpx.Response:
+    """Post a query as the search form does and follow the answer to the search's own page
+    (``/search/{id}``), as a browser does."""
+    posted = client.post("/search", data={"csrf": token, "q": q, **fields})
+    assert posted.status_code == 303, (posted.status_code, posted.text[:300])
+    return client.get(posted.headers["location"])
+
+
 def csrf_of(client: httpx.Client, path: str = "/account") -> str:
     page = client.get(path)
     assert page.status_code == 200, (path, page.status_code)

@@ -81,7 +81,7 @@ def test_an_investigator_searches_opens_a_transcript_and_sees_only_pseudonyms(wo
     expect(page.locator("p.total")).to_contain_text("hit")
     hits = page.locator("article.hit")
     assert hits.count() >= 1
-    expect(page.locator(".facets")).to_contain_text("transcript")
+    expect(page.locator(".facets")).to_contain_text("Transcript")
     shot(page, "02-search-results")
     assert_no_real_name(page)
     hits.first.locator("h2 a").click()

@@ -47,7 +47,13 @@ TABLE = [
     Row("POST", "/logout", _same(303)),
     Row("GET", "/", _same(303)),
     Row("GET", "/search", _same(200) | {"admin": 403}),
-    Row("POST", "/search", _same(200) | {"admin": 403}, lambda w, p: {"q": "noose"}),
+    Row("POST", "/search", _same(303) | {"admin": 403}, lambda w, p: {"q": "noose"}),
+    # ivy's search: anyone else's id answers like none, whatever their role
+    Row("GET", "/search/{search}", _same(404) | {"investigator": 200}),
+    Row("POST", "/search/{search}/save", _same(404) | {"investigator": 303}, lambda w, p: {"name": "nooses"}),
+    Row("GET", "/searches", _same(200) | {"admin": 403}),
+    Row("POST", "/searches/{search}/run", _same(404) | {"investigator": 303}),
+    Row("POST", "/searches/{search}/delete", _same(404) | {"investigator": 303}),
     Row("GET", "/documents/{call1}", {"investigator": 200, "reviewer": 200, "admin": 404, "outsider": 404}),
     Row("POST", "/documents/{call1}/unmask", {"investigator": 303, "reviewer": 403, "admin": 404, "outsider": 404},
         lambda w, p: {"identity": "Caller 1", "justification": JUSTIFICATION}),  # H: ivy's request waits
@@ -108,7 +114,7 @@ TABLE = [
 ]
 
 _PLACEHOLDERS = {"{call1}": "{document_id}", "{review}": "{document_id}", "{request}": "{request_id}",
-                 "{spare_key}": "{key_id}", "{confirmation}": "{confirmation_id}", "/users/ivy/": "/users/{name}/", "/users/rita/": "/users/{name}/"}
+                 "{spare_key}": "{key_id}", "{confirmation}": "{confirmation_id}", "{search}": "{search_id}", "/users/ivy/": "/users/{name}/", "/users/rita/": "/users/{name}/"}
 
 
 def _template(path: str) -> str:
@@ -146,7 +152,8 @@ def test_every_page_answers_every_persona_as_the_table_says(world):
     waiting = world.vault.confirmations()[0]
     values = {"call1": world.documents["call1"].id, "review": world.documents["review"].id, "case_id": world.case.id,
               "request": request.id, "spare_key": spare.id, "confirmation": waiting.id,
-              "admin": world.users["admin"].name}
+              "admin": world.users["admin"].name,
+              "search": world.vault.searches.create(world.users["investigator"], "noose").id}
     clients = {p: sign_in(world, p) for p in SIGNED_IN}
     signed_out = sign_in(world, "investigator", browser(world))
     token = CSRF.search(signed_out.get("/account").text).group(1)

@@ -7,7 +7,7 @@ from datetime import date
 
 from tests.conftest import ingest_bytes, set_days
 from tests.search.conftest import release
-from tests.web.pages.conftest import csrf_of, sign_in
+from tests.web.pages.conftest import csrf_of, search, sign_in
 
 DAYS = re.compile(r'<time datetime="(\d{4}-\d{2}-\d{2})">')
 
@@ -30,20 +30,21 @@ def test_the_search_page_keeps_a_date_sort_across_pages_and_facets(world):
     days = _lanterns(world, 12)
     ivy = sign_in(world, "investigator")
     token = csrf_of(ivy)
-    first = ivy.post("/search", data={"csrf": token, "q": "lantern", "case": "", "sort": "oldest"})
+    first = search(ivy, token, "lantern", case="", sort="oldest")
     assert first.status_code == 200, first.text[:2000]
-    assert '<option value="oldest" selected>' in first.text
+    assert first.url.params["sort"] == "oldest" and '<option value="oldest" selected>' in first.text
     assert DAYS.findall(first.text) == days[:10]
-    # every form that searches again carries the sort: the next page, and each facet
-    assert '<input type="hidden" name="sort" value="oldest"><input type="hidden" name="page" value="2">' in first.text
+    # the next page is a link on the search's own id; each facet's form carries the sort
+    path = first.url.path
+    assert f'href="{path}?page=2&amp;sort=oldest"' in first.text
     kept = re.findall(r'<input type="hidden" name="sort" value="(\w+)">', first.text)
     facets = first.text.count('name="facet"')
-    assert facets >= 2 and kept == ["oldest"] * (facets + 1)  # the facets' forms and the next page's
-    second = ivy.post("/search", data={"csrf": token, "q": "lantern", "case": "", "sort": "oldest", "page": "2"})
+    assert facets >= 2 and kept == ["oldest"] * facets
+    second = ivy.get(f"{path}?page=2&sort=oldest")
     assert DAYS.findall(second.text) == days[10:] and '<option value="oldest" selected>' in second.text
-    narrowed = ivy.post("/search", data={"csrf": token, "q": "lantern", "case": "", "sort": "newest",
-                                         "facet": "date:[2024-01-01 TO 2024-12-31]"})  # the year's facet
+    narrowed = search(ivy, token, "lantern", case="", sort="newest", facet="date:[2024-01-01 TO 2024-12-31]")  # the year's
     assert DAYS.findall(narrowed.text) == days[::-1][:10] and '<option value="newest" selected>' in narrowed.text
+    assert narrowed.url.path != path  # a narrowed query is a search of its own
 
 
 def test_an_unknown_sort_is_an_error_page(world):

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.web.api.conftest import serve
-from tests.web.pages.conftest import SIGN_IN_TOKEN, browser, code_for, csrf_of, sign_in
+from tests.web.pages.conftest import SIGN_IN_TOKEN, browser, code_for, csrf_of, search, sign_in
 from web import create_app
 from web._sessions import Limit, Throttle, TooManyAttempts, client_address
 
@@ -321,7 +321,7 @@ def test_an_investigators_pages_hold_no_real_name_and_are_never_cached(world):
     ivy = sign_in(world, "investigator")
     token = csrf_of(ivy)
     pages = [ivy.get(f"/documents/{world.documents['call1'].id}"), ivy.get(f"/cases/{world.case.id}/identities"),
-             ivy.post("/search", data={"csrf": token, "q": "noose"}), ivy.get("/unmask")]
+             search(ivy, token, "noose"), ivy.get("/unmask")]
     for page in pages:
         assert page.status_code == 200
         assert page.headers["cache-control"] == "no-store"
@@ -330,10 +330,11 @@ def test_an_investigators_pages_hold_no_real_name_and_are_never_cached(world):
         for name in REAL_NAMES:
             assert name not in page.text, f"{name} leaked into {page.request.url.path}"
     assert "<script>" not in "".join(p.text for p in pages)  # no inline script, only /static files
-    by_name = ivy.post("/search", data={"csrf": token, "q": "Quillon"})
-    by_word = ivy.post("/search", data={"csrf": token, "q": "Vormund"})
+    by_name = search(ivy, token, "Quillon")
+    by_word = search(ivy, token, "Vormund")
     assert by_name.status_code == by_word.status_code == 200
-    assert re.sub("Quillon|Vormund", "", by_name.text) == re.sub("Quillon|Vormund", "", by_word.text)
+    own_id = "/search/[0-9a-f]{32}"  # each search has its own page
+    assert re.sub(f"Quillon|Vormund|{own_id}", "", by_name.text) == re.sub(f"Quillon|Vormund|{own_id}", "", by_word.text)
 
 
 def test_a_revealed_name_is_shown_only_with_no_store(world):
@@ -349,12 +350,14 @@ def test_logs_hold_no_query_and_no_name(world, caplog):
     ivy = sign_in(world, "investigator")
     token = csrf_of(ivy)
     with caplog.at_level(logging.DEBUG):
-        ivy.post("/search", data={"csrf": token, "q": "Quillon noose"})
+        found = search(ivy, token, "Quillon noose")
         ivy.get(f"/cases/{world.case.id}/identities")
-        ivy.post("/search", data={"csrf": token, "q": "((((("})
+        refused = search(ivy, token, "(((((")
     logged = "\n".join(r.getMessage() for r in caplog.records  # the server's, not the test client's
                        if not r.name.startswith(("httpx", "httpcore")))
-    assert "POST /search 200" in logged
+    assert "POST /search 303" in logged and "GET /search/{search_id} 200" in logged
+    assert found.status_code == 200 and refused.status_code == 400
+    assert "?" not in str(found.url) and "noose" not in str(found.url)  # the page's address is an opaque id
     for secret in ("Quillon", "noose", "(((((", world.case.name, world.case.id):
         assert secret not in logged
 
@@ -362,8 +365,8 @@ def test_logs_hold_no_query_and_no_name(world, caplog):
 def test_error_pages_show_a_message_never_a_trace(world):
     ivy = sign_in(world, "investigator")
     token = csrf_of(ivy)
-    for answer in (ivy.post("/search", data={"csrf": token, "q": "*abc"}),
-                   ivy.post("/search", data={"csrf": token, "q": "noose", "page": "x"}),
+    noose = search(ivy, token, "noose").url.path
+    for answer in (search(ivy, token, "*abc"), ivy.get(f"{noose}?page=x"),
                    ivy.get("/review"), ivy.get("/nowhere")):
         assert 400 <= answer.status_code < 500
         assert answer.headers["content-type"].startswith("text/html")

@@ -1,4 +1,4 @@
-from tests.web.pages.conftest import csrf_of, sign_in
+from tests.web.pages.conftest import csrf_of, search, sign_in
 
 
 def test_each_page_renders(world):
@@ -8,7 +8,7 @@ def test_each_page_renders(world):
         answer = ivy.get(path)
         assert answer.status_code == 200, (path, answer.text[:2000])
     token = csrf_of(ivy)
-    answer = ivy.post("/search", data={"csrf": token, "q": "noose"})
+    answer = search(ivy, token, "noose")
     assert answer.status_code == 200, answer.text[:3000]
     rex = sign_in(world, "reviewer")
     for path in ("/review", f"/review/{world.documents['review'].id}", "/unmask"):
