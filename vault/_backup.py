@@ -102,26 +102,8 @@ class Backup:
         with _private_run(self.store.settings.data_dir) as run:
             linked = run / "blobs"
             linked.mkdir()
-            replaced = 0
-            for attempt in range(1, SNAPSHOT_ATTEMPTS + 1):
-                rows_dir = run / f"rows-{attempt}"
-                rows_dir.mkdir()
-                with dump.snapshot(self.store.db.engine, run) as connection:
-                    table_files, counts, names = dump.dump(connection, rows_dir)
-                progress.snapshot_taken(counts)
-                missing = [name for name in names if not self._link(name, linked)]
-                if not missing:
-                    break
-                still = self._referenced(missing)
-                if still:
-                    raise BackupFailed(f"{len(still)} blob files the database references are missing from "
-                                       f"{self.store.blobs.root}; the vault is damaged: restore it from an "
-                                       "earlier backup (nothing was written)")
-                replaced += len(missing)
-                progress.blobs_replaced(len(missing))
-            else:
-                raise BackupFailed(f"blob files kept being replaced while the backup ran ({SNAPSHOT_ATTEMPTS} "
-                                   "snapshots); run it again when fewer re-maskings run (nothing was written)")
+            with self.store.blobs.held():  # replaced files are kept until each is linked
+                attempt, names, counts, table_files, replaced = self._snapshot(run, linked, progress)
             files = [(table_member(table), path) for table, path in table_files]
             files += [(blob_member(name), linked / name) for name in names]
             blob_bytes = sum((linked / name).stat().st_size for name in names)
@@ -134,12 +116,39 @@ class Backup:
             write_archive(target, manifest, files, self.store.keys.system["audit-chain"], progress.advance)
         return BackupReport(target, counts.get("document", 0), len(names), total, attempt, replaced)
 
+    def _snapshot(self, run: Path, linked: Path,
+                  progress: BackupProgress) -> tuple[int, list[str], dict[str, int], list[tuple[str, Path]], int]:
+        """A snapshot of the rows and a link to every blob file it names, taken again (at most
+        SNAPSHOT_ATTEMPTS times) when one was gone: the attempt, the names, the row counts, the
+        table files and how many files were found replaced."""
+        replaced = 0
+        for attempt in range(1, SNAPSHOT_ATTEMPTS + 1):
+            rows_dir = run / f"rows-{attempt}"
+            rows_dir.mkdir()
+            with dump.snapshot(self.store.db.engine, run) as connection:
+                table_files, counts, names = dump.dump(connection, rows_dir)
+            progress.snapshot_taken(counts)
+            missing = [name for name in names if not self._link(name, linked)]
+            if not missing:
+                return attempt, names, counts, table_files, replaced
+            still = self._referenced(missing)
+            if still:
+                raise BackupFailed(f"{len(still)} blob files the database references are missing from "
+                                   f"{self.store.blobs.root}; the vault is damaged: restore it from an "
+                                   "earlier backup (nothing was written)")
+            replaced += len(missing)
+            progress.blobs_replaced(len(missing))
+        raise BackupFailed(f"blob files kept being replaced while the backup ran ({SNAPSHOT_ATTEMPTS} "
+                           "snapshots); run it again when fewer re-maskings run (nothing was written)")
+
     def _link(self, name: str, linked: Path) -> bool:
         """Hold the blob under ``linked``; False if it is gone."""
         held = linked / name
         if held.exists():
             return True  # linked for an earlier snapshot: blob files never change
         source = self.store.blobs.path(name)
+        if not source.exists():
+            source = self.store.blobs.held_path(name)  # replaced since the snapshot, kept by the hold
         try:
             os.link(source, held)
         except FileNotFoundError:

@@ -12,8 +12,10 @@ import json
 import os
 import re
 import secrets
+import shutil
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -21,6 +23,9 @@ from vault.errors import StorageFailed
 
 _INCOMING = ".incoming"
 _SHREDDING = ".shredding"
+_HOLDS = ".holds"  # one file per running backup: while there is one, replaced files are kept
+_HELD = ".held"  # where they are kept, until the last hold ends
+HOLD_SECONDS = 24 * 3600  # a hold older than this was left by a backup that died
 _NAME = re.compile(r"[0-9a-f]{32}")
 
 
@@ -111,7 +116,56 @@ class BlobStore:
         return handle, os.fstat(handle.fileno()).st_size
 
     def delete(self, name: str) -> None:
-        self.path(name).unlink(missing_ok=True)
+        """Remove a published file (its row is gone); while a backup holds the store, keep it
+        under ``.held/`` instead, so that a snapshot taken before can still find it."""
+        path = self.path(name)
+        if self._holding():
+            keep = self.root / _HELD
+            keep.mkdir(exist_ok=True)
+            try:
+                os.replace(path, keep / name)
+            except FileNotFoundError:
+                pass
+            return
+        path.unlink(missing_ok=True)
+
+    def held_path(self, name: str) -> Path:
+        """Where ``delete`` kept a file while a backup held the store."""
+        return self.root / _HELD / self.path(name).name
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """While the block runs (in this process or any other on the same directory), files that
+        ``delete`` would remove are kept; they go when the last hold ends. A backup holds the
+        store from before its snapshot until it has linked every file the snapshot names."""
+        folder = self.root / _HOLDS
+        folder.mkdir(exist_ok=True)
+        hold = folder / secrets.token_hex(8)
+        hold.touch()
+        fsync_dir(folder)  # a deleter that commits after the snapshot sees the hold
+        try:
+            yield
+        finally:
+            _remove(hold)
+            if not self._holding():
+                shutil.rmtree(self.root / _HELD, ignore_errors=True)
+
+    def _holding(self) -> bool:
+        folder = self.root / _HOLDS
+        try:
+            entries = list(folder.iterdir())
+        except FileNotFoundError:
+            return False
+        limit, live = time.time() - HOLD_SECONDS, False
+        for entry in entries:
+            try:
+                if entry.stat().st_mtime >= limit:
+                    live = True
+                else:
+                    _remove(entry)  # left by a backup that died
+            except FileNotFoundError:
+                pass
+        return live
 
     def note_shredding(self, name: str, storage_names: list[str]) -> Path:
         """Write (and fsync) the list of blob files a destroy is about to orphan, before its commit:
