@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from vault._identities import ARCHIVE_SCOPE
 from vault._models import (
     BlobRow,
+    CaseKeyRetiredRow,
     CaseKeyVersion,
     CaseRow,
     DocumentRow,
@@ -131,6 +132,7 @@ class Shredding:
             files = list(session.scalars(select(BlobRow.storage_name).where(BlobRow.document_id.in_(documents))))
             # the keys first: whatever the statements below miss is unreadable without them
             session.execute(delete(CaseKeyVersion).where(CaseKeyVersion.case_id == case_id))
+            session.execute(delete(CaseKeyRetiredRow).where(CaseKeyRetiredRow.case_id == case_id))
             if contents.own_scope:
                 session.execute(delete(ScopeKeyVersion).where(ScopeKeyVersion.scope == case_id))
             session.execute(delete(UnmaskRequestRow).where(UnmaskRequestRow.case_id == case_id))

@@ -21,6 +21,7 @@ from vault import Vault
 from vault._keystore import SCOPE_PURPOSES, document_key_context
 from vault._models import (
     BlobRow,
+    CaseKeyRetiredRow,
     CaseKeyVersion,
     CaseRow,
     DocumentRow,
@@ -272,3 +273,15 @@ def _destroy_or_error(vault, case):
         return vault.destroy_case(case, actor="operator:test")
     except Exception as error:  # noqa: BLE001 - the test inspects which
         return error
+
+
+def test_a_case_with_a_retired_case_key_version_is_destroyed_with_its_tombstones(vault, case, people, doomed):
+    """A retirement's tombstone names the case: it goes with the case (a foreign key would stop
+    the destroy otherwise)."""
+    vault.rotate_keys(actor="tester", case=case)
+    vault.rewrap(actor="tester", case=case)
+    vault.reencrypt(actor="tester", case=case)
+    assert vault.retire_case_key_version(1, actor="tester", case=case)
+    vault.destroy_case(case, actor="operator:test")
+    assert _rows(vault, CaseKeyRetiredRow, case_id=case.id) == 0 and _rows(vault, CaseRow, id=case.id) == 0
+    assert vault.verify_audit().intact
