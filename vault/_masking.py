@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from redaction import (
     AliasMatcher,
     Candidate,
+    Mention,
     Suggestion,
     SuggestionState,
     detect,
@@ -72,11 +73,32 @@ def suggestion_id(position: int, field_name: str, start: int, end: int) -> str:
     return f"{position}.{field_name[0]}{start}-{end}"
 
 
+# A reviewer's "not this identity" on one mention of a registered alias (a clerk named "Hadrien
+# Mercadier" is not H, whose alias is "Hadrien"): a rejected decision of this category, carried
+# over like every decision, naming the identity and the span it does not stand for there.
+NOT_IDENTITY = "not_identity"
+
+
+def exception_id(position: int, field_name: str, start: int, end: int, identity_id: str) -> str:
+    return f"{suggestion_id(position, field_name, start, end)}~{identity_id}"
+
+
+def _excepted(mention: Mention, exceptions: list[Suggestion]) -> bool:
+    """Whether a reviewer said this mention is not its identity: an exception for that identity
+    whose span holds the whole mention (a mention that grew past it is masked again)."""
+    return any(e.identity_id == mention.identity_id and e.start <= mention.start and mention.end <= e.end
+               for e in exceptions)
+
+
 def _mask_field(text: str, position: int, field_name: str, matcher: AliasMatcher, token_key: bytes,
                 speakers: list[str], decisions: Mapping[str, Suggestion], *,
                 file_name: bool = False) -> tuple[str, list[Suggestion], set[str]]:
-    mentions = matcher.find(text)
-    known = [(m.start, m.end) for m in mentions]
+    prefix = f"{position}.{field_name[0]}"
+    exceptions = [d for sid, d in decisions.items() if sid.startswith(prefix) and d.category == NOT_IDENTITY
+                  and d.state is SuggestionState.REJECTED]
+    found = matcher.find(text)
+    known = [(m.start, m.end) for m in found]  # an excepted mention is still no candidate for a detector
+    mentions = [m for m in found if not _excepted(m, exceptions)]
     # A file name joins its words with underscores ("audition_Clemence_Vidal.pdf"); read as
     # spaces (the same length, so the offsets hold) they are words the detector sees.
     detected = detect(text.replace("_", " ") if file_name else text, speakers=speakers, known=known)
@@ -86,9 +108,10 @@ def _mask_field(text: str, position: int, field_name: str, matcher: AliasMatcher
         sid = suggestion_id(position, field_name, c.start, c.end)
         suggestions.append(decisions.get(sid) or Suggestion(sid, c.start, c.end, c.category.value))
     # spans a reviewer added by hand: accepted decisions that no detector proposed
-    prefix, detected = f"{position}.{field_name[0]}", {s.id for s in suggestions}
+    detected = {s.id for s in suggestions}
     suggestions += [d for sid, d in decisions.items()
                     if sid.startswith(prefix) and sid not in detected and d.state is SuggestionState.ACCEPTED]
+    suggestions += exceptions  # recorded, so they are carried over to the next masking
     chosen = redactions(mentions, suggestions)
     tokens: set[str] = set()
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from redaction import Permission, Suggestion, may_release, permits
 from vault import _integrity as integrity
 from vault._ingest._model import Extracted
-from vault._masking import TITLE_FIELD, TITLE_POSITION, MaskedDocument, suggestion_id
+from vault._masking import NOT_IDENTITY, TITLE_FIELD, TITLE_POSITION, MaskedDocument, suggestion_id
 from vault._models import DocumentRow
 from vault._store import Store, UnitOfWork
 from vault._users import UserInfo
@@ -89,11 +89,18 @@ class Review:
                   + [(t.index, "speaker", t.speaker or "") for t in extracted.turns]
                   + [(t.index, "text", t.text) for t in extracted.turns]
                   + [(p.number, "text", p.text) for p in extracted.pages])
+        excepted = {(int(r["start"]), int(r["end"]), r["identity_id"], u, str(r["field"]))  # type: ignore[call-overload]
+                    for u, records in [(u.position, u.suggestions) for u in masked.units]
+                    + [(TITLE_POSITION, masked.title_suggestions)]
+                    for r in records if r["category"] == NOT_IDENTITY}
         for position, field_name, text in fields:
             for m in matcher.find(text):
                 identity = identities[m.identity_id]
                 spans.append({"unit": position, "field": field_name, "start": m.start, "end": m.end,
-                              "text": text[m.start:m.end], "identity": identity.label, "name": identity.name})
+                              "text": text[m.start:m.end], "identity": identity.label, "name": identity.name,
+                              "identity_id": m.identity_id, "excepted": any(
+                                  s <= m.start and m.end <= e and i == m.identity_id and (u, f) == (position, field_name)
+                                  for s, e, i, u, f in excepted)})
         suggestions = [dict(record, unit=u.position) for u in masked.units for record in u.suggestions]
         suggestions += [dict(record, unit=TITLE_POSITION) for record in masked.title_suggestions]
         units = tuple(sorted(((p, f, t) for p, f, t in fields if t), key=lambda u: (u[0], u[1] != "speaker")))

@@ -26,6 +26,7 @@ from vault._auditing import AuditReading
 from vault._backup import Backup, BackupProgress, BackupReport
 from vault._cases import Cases
 from vault._confirmations import Confirmation
+from vault._corrections import Corrections
 from vault._custody import Custody, read_seal_info
 from vault._db import Database
 from vault._documents import Documents
@@ -191,6 +192,11 @@ class Vault:
     def searches(self) -> SavedSearches:
         """A person's searches under opaque ids, and their saved searches (``vault._saved_searches``)."""
         return self._searches
+
+    @property
+    def corrections(self) -> Corrections:
+        """A reviewer's fixes to masking: not this identity, reopen (``vault._corrections``)."""
+        return Corrections(self.store)
 
     # -- cases and identities (vault._cases) -------------------------------------------------------
 
