@@ -36,12 +36,14 @@ class Review:
         self.store = store
 
     @staticmethod
-    def _reviewable(work: UnitOfWork, document_id: str, user: UserInfo) -> DocumentRow:
+    def _reviewable(work: UnitOfWork, document_id: str, user: UserInfo, *, released: bool = False) -> DocumentRow:
+        """The document, if ``user`` reviews its case and it is in review (or, with ``released``,
+        released: a reviewer reads a released document's verbatim text to decide to reopen it)."""
         row = work.visible_document(document_id, user.actor)
         decision = permits(user.actor, Permission.DOCUMENT_REVIEW, row.case_id)
         if not decision:
             raise Forbidden(decision.reason)
-        if row.status != DocumentStatus.IN_REVIEW:
+        if row.status != DocumentStatus.IN_REVIEW and not (released and row.status == DocumentStatus.RELEASED):
             raise Conflict("the document is already released")
         return row
 
@@ -73,10 +75,11 @@ class Review:
         return self.store.remask(document_id, actor=actor, action="review.decide", decide=apply)
 
     def review_view(self, document_id: str, user: UserInfo, *, actor: str) -> ReviewView:
-        """What a reviewer works from: every identity mention and every suggestion, in clear.
-        Read in one snapshot; the read of the text in clear is audited before it is returned."""
+        """What a reviewer works from: every identity mention and every suggestion, in clear, of a
+        document in review or released. Read in one snapshot; the read of the text in clear is
+        audited before it is returned."""
         with self.store.read() as work:
-            row = self._reviewable(work, document_id, user)
+            row = self._reviewable(work, document_id, user, released=True)
             status = DocumentStatus(row.status)
             extracted = work.extracted(row)
             masked = work.masked(row)

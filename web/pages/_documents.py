@@ -43,7 +43,8 @@ def _document_page(request: Request, vault: Vault, session: WebSession, document
     return render(request, "document.html", session, status, view=view, units=units,
                   transcript=view.kind is Kind.TRANSCRIPT, labels=labels, may_request=may_request,
                   case_id=info.case_id, notice=request.query_params.get("notice"), unmask_error=unmask_error,
-                  identity=identity, justification=justification)
+                  identity=identity, justification=justification,
+                  may_review=bool(permits(user.actor, Permission.DOCUMENT_REVIEW, info.case_id)))
 
 
 @router.get("/documents/{document_id}")

@@ -12,6 +12,7 @@ from redaction import Permission
 from vault import UserInfo
 from vault.errors import InvalidInput
 from web._pages import actor, render, see_other
+from web.pages._review_fixes import fixes_context, marks_by_unit
 from web.deps import PostedForm, Require, SignedIn, VaultDep
 
 router = APIRouter()
@@ -41,14 +42,7 @@ def review_page(request: Request, vault: VaultDep, session: SignedIn, document_i
     info = vault.document(document_id)
     identities = vault.identities(vault.case(info.case_id))
     texts = {(p, f): t for p, f, t in review.units}
-    spans_by_unit: dict[tuple[int, str], list[tuple[int, int, str]]] = {}
-    for span in review.spans:
-        spans_by_unit.setdefault((span["unit"], span["field"]), []).append(
-            (span["start"], span["end"], f"identity {span['identity']}"))
-    for suggestion in review.suggestions:
-        if suggestion["state"] in ("pending", "accepted"):
-            spans_by_unit.setdefault((suggestion["unit"], suggestion["field"]), []).append(
-                (suggestion["start"], suggestion["end"], f"{suggestion['state']} {suggestion['category']}"))
+    spans_by_unit = marks_by_unit(review, {i.id: i.label for i in identities})
     units = []
     for (position, field_name), text in sorted(texts.items()):
         units.append({"position": position, "field": field_name,
@@ -57,7 +51,7 @@ def review_page(request: Request, vault: VaultDep, session: SignedIn, document_i
     decided = [s for s in review.suggestions if s["state"] != "pending"]
     return render(request, "review.html", session, info=info, units=units, pending=pending, decided=decided,
                   identities=[(i.id, i.label, i.name) for i in identities], may_release=not pending,
-                  own_upload=info.uploaded_by == user.id)
+                  own_upload=info.uploaded_by == user.id, **fixes_context(request, vault, review, info.case_id))
 
 
 @router.post("/review/{document_id}/decisions")

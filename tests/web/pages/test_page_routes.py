@@ -36,6 +36,13 @@ def _admin_only(status: int) -> dict[str, int]:
     return _same(403) | {"admin": status}
 
 
+def _mention(world):
+    """The first mention of an identity in the document in review, as its "not this identity" form sends it."""
+    view = world.vault.review_view(world.documents["review"].id, world.users["reviewer"], actor="tester")
+    span = next(s for s in view.spans if s["field"] == "text")
+    return {k: str(span[k]) for k in ("unit", "field", "start", "end")} | {"identity": span["identity_id"]}
+
+
 def _upload(world, persona):
     return {"case": world.case.id, "files": {"file": (f"{persona}.txt", io.BytesIO(
         f"[00:00:01] QM: a page upload by {persona}.\n".encode()))}}
@@ -67,6 +74,12 @@ TABLE = [
     Row("POST", "/review/{review}/spans", _same(403) | {"reviewer": 303},
         lambda w, p: {"unit": "1", "field": "text", "start": "0", "end": "5", "category": "other"}),
     Row("POST", "/review/{review}/release", _same(403)),  # rex uploaded it: another reviewer releases
+    Row("POST", "/review/{review}/not-identity", _same(403) | {"reviewer": 303}, lambda w, p: _mention(w)),
+    Row("POST", "/review/{review}/reopen", _same(403) | {"reviewer": 409}),  # not released
+    Row("POST", "/review/{review}/identities", _same(403) | {"reviewer": 303},
+        lambda w, p: {"name": f"Page Person {p}", "aliases": "", "label": ""}),
+    Row("POST", "/review/{review}/identities/edit", _same(403) | {"reviewer": 303},
+        lambda w, p: {"identity": w.vault.identity(w.case, "H").id, "add_aliases": f"Quillon {p}"}),
     Row("GET", "/cases/{case_id}/identities", {"investigator": 200, "reviewer": 200, "admin": 403, "outsider": 404}),
     Row("GET", "/unmask", _same(200) | {"admin": 403}),
     Row("POST", "/unmask/{request}/decision", {"investigator": 403, "reviewer": 303, "admin": 404, "outsider": 404},
