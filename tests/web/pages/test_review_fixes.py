@@ -86,10 +86,12 @@ def test_a_reopened_document_leaves_the_investigators_search_and_view(world):
     ivy = sign_in(world, "investigator")
     token = csrf_of(ivy)
     assert f"/documents/{call1.id}" in search(ivy, token, "noose").text
+    assert 'id="reviewer-view"' not in ivy.get(f"/documents/{call1.id}").text
     for persona in ("investigator", "admin", "outsider"):
         client = sign_in(world, persona)
         assert client.post(f"/review/{call1.id}/reopen", data={"csrf": csrf_of(client)}).status_code == 403, persona
     rex = sign_in(world, "reviewer")
+    assert f'href="/review/{call1.id}" id="reviewer-view"' in rex.get(f"/documents/{call1.id}").text
     page = rex.get(f"/review/{call1.id}").text  # a released document: read only, with "reopen"
     assert 'action="/review/{}/reopen"'.format(call1.id) in page and "/decisions" not in page
     answer = rex.post(f"/review/{call1.id}/reopen", data={"csrf": csrf_of(rex)})
