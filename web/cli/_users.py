@@ -62,6 +62,42 @@ def user_confirm(name: str, case_name: str, refuse: bool) -> None:
     click.echo(f"{name}'s membership {'refused and removed' if refuse else 'confirmed'}")
 
 
+def _membership(name: str, case_name: str, *, member: bool, as_json: bool) -> None:
+    with open_vault() as vault:
+        target = case_named(vault, case_name)
+        with about("user"):
+            before = vault.user(name)
+            if not member and target.id not in before.cases | before.pending:
+                fail(f"{name} is not a member of that case; `casevault user list` shows the memberships")
+            after = vault.set_membership(name, target, member=member, actor=actor())
+    if as_json:
+        print_json({"user": after.name, "case": target.name, "case_id": target.id, "member": target.id in after.cases})
+        return
+    click.echo(f"{after.name} {'joined' if member else 'left'} case {target.name}")
+
+
+@user.command("join")
+@click.argument("name")
+@click.option("--case", "case_name", required=True, help="The case (name or id).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@guard
+def user_join(name: str, case_name: str, as_json: bool) -> None:
+    """Make user NAME a member of a case. The operator's membership holds at once (a membership
+    waiting for a reviewer's confirmation is confirmed by it); it applies at their next request."""
+    _membership(name, case_name, member=True, as_json=as_json)
+
+
+@user.command("leave")
+@click.argument("name")
+@click.option("--case", "case_name", required=True, help="The case (name or id).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@guard
+def user_leave(name: str, case_name: str, as_json: bool) -> None:
+    """Remove user NAME from a case (a confirmed or a waiting membership); their next request
+    no longer reaches it."""
+    _membership(name, case_name, member=False, as_json=as_json)
+
+
 @user.command("waiting")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @guard
