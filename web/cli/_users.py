@@ -76,26 +76,25 @@ def _membership(name: str, case_name: str, *, member: bool, as_json: bool) -> No
     click.echo(f"{after.name} {'joined' if member else 'left'} case {target.name}")
 
 
-@user.command("join")
-@click.argument("name")
-@click.option("--case", "case_name", required=True, help="The case (name or id).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@guard
-def user_join(name: str, case_name: str, as_json: bool) -> None:
-    """Make user NAME a member of a case. The operator's membership holds at once (a membership
-    waiting for a reviewer's confirmation is confirmed by it); it applies at their next request."""
-    _membership(name, case_name, member=True, as_json=as_json)
+def _membership_command(verb: str, member: bool, doc: str) -> None:
+    """``casevault user join`` or ``leave``: the same arguments, one way or the other."""
+
+    def command(name: str, case_name: str, as_json: bool) -> None:
+        _membership(name, case_name, member=member, as_json=as_json)
+
+    command.__doc__ = doc
+    command = guard(command)
+    for option in (click.option("--json", "as_json", is_flag=True, help="Print JSON."),
+                   click.option("--case", "case_name", required=True, help="The case (name or id)."),
+                   click.argument("name")):
+        command = option(command)
+    user.command(verb)(command)
 
 
-@user.command("leave")
-@click.argument("name")
-@click.option("--case", "case_name", required=True, help="The case (name or id).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@guard
-def user_leave(name: str, case_name: str, as_json: bool) -> None:
-    """Remove user NAME from a case (a confirmed or a waiting membership); their next request
-    no longer reaches it."""
-    _membership(name, case_name, member=False, as_json=as_json)
+_membership_command("join", True, """Make user NAME a member of a case. The operator's membership holds at
+    once (a membership waiting for a reviewer's confirmation is confirmed by it); it applies at their next request.""")
+_membership_command("leave", False, """Remove user NAME from a case (a confirmed or a waiting membership); their
+    next request no longer reaches it.""")
 
 
 @user.command("waiting")
