@@ -30,10 +30,10 @@ NOTICES = {
 
 @router.get("/admin/cases")
 def admin_cases(request: Request, vault: VaultDep, session: SignedIn, admin: CaseManager) -> HTMLResponse:
-    people = vault.users()
-    members = {c.id: sum(1 for u in people if c.id in u.cases) for c in vault.cases(admin)}
-    waiting = {c.id: sum(1 for u in people if c.id in u.pending) for c in vault.cases(admin)}
-    return render(request, "admin_cases.html", session, cases=vault.cases(admin), members=members, waiting=waiting)
+    people, cases = vault.users(), vault.cases(admin)
+    members = {c.id: sum(1 for u in people if c.id in u.cases) for c in cases}
+    waiting = {c.id: sum(1 for u in people if c.id in u.pending) for c in cases}
+    return render(request, "admin_cases.html", session, cases=cases, members=members, waiting=waiting)
 
 
 @router.post("/admin/cases")
