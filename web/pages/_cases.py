@@ -53,5 +53,6 @@ def case_documents(request: Request, vault: VaultDep, session: SignedIn, case: V
                   queue=listing.queue if reviews else (), reviews=reviews, kinds=list(Kind),
                   statuses=[s for s in DocumentStatus if may_see_document(user.actor, case.id, s.value)],
                   sorts=SORTS, sort_link=sort_link, link=link,
-                  may_read=bool(permits(user.actor, Permission.DOCUMENT_READ, case.id)))
+                  may_read=bool(permits(user.actor, Permission.DOCUMENT_READ, case.id)),
+                  manages=bool(permits(user.actor, Permission.CASE_MANAGE)))
 

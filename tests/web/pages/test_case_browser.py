@@ -54,6 +54,7 @@ def test_an_investigator_lists_the_released_documents_of_their_case_titles_maske
         assert name not in page.text, f"{name} leaked into the investigator's browser"
     assert "Decision of the court. H appeared." in page.text  # the title as the document page shows it
     assert 'id="queue"' not in page.text and "Court record" in page.text and "Transcript" in page.text
+    assert "/admin/cases" not in page.text
 
 
 def test_a_reviewer_sees_documents_in_review_and_their_queue_linking_to_review(world):
@@ -72,7 +73,7 @@ def test_an_admin_reaches_the_case_page_and_sees_no_document_nor_a_real_name(wor
     ada = sign_in(world, "admin")
     page = ada.get(f"/cases/{world.case.id}")
     assert page.status_code == 200
-    assert listed(page) == []
+    assert listed(page) == [] and f'href="/admin/cases/{world.case.id}"' in page.text
     for document in (*world.documents.values(), named):
         assert document.id not in page.text, "a document reached an admin"
     for name in REAL_NAMES:
