@@ -7,6 +7,7 @@ from vault._accounts import SignIn, WebSession
 from vault._audit import AuditEntry, AuditFilter, AuditListing, AuditReport
 from vault._audit_file import ExportCheck, check_export
 from vault._backup import BackupReport
+from vault._browsing import CaseDocuments, DocumentFilter, DocumentListing, DocumentSort, ListedDocument
 from vault._backups import BackupRun, ServerBackups, StoredBackup
 from vault._confirmations import Confirmation
 from vault._enrolment import ENROLMENT_PREFIX
@@ -42,6 +43,11 @@ from vault._vault import Vault
 from vault.errors import EnrolmentFailed, InvalidSetting, SessionEnded, SignInFailed, Unauthenticated
 
 __all__ = [
+    "CaseDocuments",
+    "DocumentFilter",
+    "DocumentListing",
+    "DocumentSort",
+    "ListedDocument",
     "ACCESS_KEY_PREFIX",
     "AuditEntry",
     "AuditFilter",

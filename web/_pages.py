@@ -26,12 +26,14 @@ templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoade
 
 # what a person is offered, by what their role carries (each page checks again, per case)
 NAV = (
+    (Permission.DOCUMENT_READ, "Cases", "/cases"),
     (Permission.SEARCH, "Search", "/search"),
     (Permission.SEARCH, "Saved searches", "/searches"),
     (Permission.DOCUMENT_UPLOAD, "Upload", "/upload"),
     (Permission.DOCUMENT_REVIEW, "Review", "/review"),
     (Permission.MEMBERSHIP_CONFIRM, "Confirmations", "/confirmations"),
     (Permission.IDENTITY_READ, "Unmask requests", "/unmask"),
+    (Permission.CASE_MANAGE, "Cases", "/admin/cases"),
     (Permission.USER_MANAGE, "Users", "/admin/users"),
     (Permission.KEY_STATUS, "Keys", "/admin/keys"),
     (Permission.AUDIT_READ, "Audit log", "/admin/audit"),

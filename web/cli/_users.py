@@ -62,6 +62,41 @@ def user_confirm(name: str, case_name: str, refuse: bool) -> None:
     click.echo(f"{name}'s membership {'refused and removed' if refuse else 'confirmed'}")
 
 
+def _membership(name: str, case_name: str, *, member: bool, as_json: bool) -> None:
+    with open_vault() as vault:
+        target = case_named(vault, case_name)
+        with about("user"):
+            before = vault.user(name)
+            if not member and target.id not in before.cases | before.pending:
+                fail(f"{name} is not a member of that case; `casevault user list` shows the memberships")
+            after = vault.set_membership(name, target, member=member, actor=actor())
+    if as_json:
+        print_json({"user": after.name, "case": target.name, "case_id": target.id, "member": target.id in after.cases})
+        return
+    click.echo(f"{after.name} {'joined' if member else 'left'} case {target.name}")
+
+
+def _membership_command(verb: str, member: bool, doc: str) -> None:
+    """``casevault user join`` or ``leave``: the same arguments, one way or the other."""
+
+    def command(name: str, case_name: str, as_json: bool) -> None:
+        _membership(name, case_name, member=member, as_json=as_json)
+
+    command.__doc__ = doc
+    command = guard(command)
+    for option in (click.option("--json", "as_json", is_flag=True, help="Print JSON."),
+                   click.option("--case", "case_name", required=True, help="The case (name or id)."),
+                   click.argument("name")):
+        command = option(command)
+    user.command(verb)(command)
+
+
+_membership_command("join", True, """Make user NAME a member of a case. The operator's membership holds at
+    once (a membership waiting for a reviewer's confirmation is confirmed by it); it applies at their next request.""")
+_membership_command("leave", False, """Remove user NAME from a case (a confirmed or a waiting membership); their
+    next request no longer reaches it.""")
+
+
 @user.command("waiting")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @guard

@@ -10,20 +10,20 @@ by case names or queries, so no name or query sits in a URL, a history or a log.
 inline script: the two small scripts (upload progress, selecting a span) are files under
 /static, and the CSP allows nothing else. How a page is drawn is in ``web._pages``.
 
-One module per part: signing in and enrolment, the account, search, documents and uploads,
-review, identities and unmask requests, confirmations, administration, the audit log, backups,
-unsealing.
+One module per part: signing in and enrolment, the account, search, the document browser, documents
+and uploads, review, identities and unmask requests, confirmations, administration (users and keys;
+cases and their members), the audit log, backups, unsealing.
 """
 
 from fastapi import APIRouter, Depends
 
 from web._input import plain_text
-from web.pages import (_account, _admin, _audit, _backups, _confirmations, _documents, _review, _review_fixes,
-                       _search, _sign_in, _unmask, _unseal)
+from web.pages import (_account, _admin, _admin_cases, _audit, _backups, _cases, _confirmations, _documents, _review,
+                       _review_fixes, _search, _sign_in, _unmask, _unseal)
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(plain_text)])
-for _part in (_sign_in, _search, _documents, _review, _review_fixes, _unmask, _confirmations, _account, _admin,
-              _audit, _backups, _unseal):
+for _part in (_sign_in, _search, _cases, _documents, _review, _review_fixes, _unmask, _confirmations, _account, _admin,
+              _admin_cases, _audit, _backups, _unseal):
     router.include_router(_part.router)
 
 __all__ = ["router"]

@@ -472,3 +472,36 @@ def test_the_demo_sets_up_a_reviewed_corpus_and_a_user_per_role(tmp_path):
             assert identity["name"] not in text and identity["pseudonym"] in text
         for _role, name, password, _key in users:  # the printed passwords sign in, with no second factor
             assert vault.sign_in(name, password, None, totp_required=False).session.user.name == name
+
+
+def test_user_join_and_leave_a_case(run, settings):
+    """The operator's memberships: join holds at once (and confirms one an admin left waiting),
+    leave removes a confirmed or a waiting one; unknown users and cases are one clear line."""
+    run("case", "create", "South")
+    run("user", "add", "ivy", "--role", "investigator", "--case", MANIFEST["case"])
+    joined = json.loads(run("user", "join", "ivy", "--case", "South", "--json").stdout)
+    assert joined == {"user": "ivy", "case": "South", "case_id": joined["case_id"], "member": True}
+    listed = {u["name"]: u for u in json.loads(run("user", "list", "--json").stdout)}
+    assert joined["case_id"] in listed["ivy"]["cases"] and len(listed["ivy"]["cases"]) == 2
+    assert run("user", "leave", "ivy", "--case", "South").stdout.strip() == "ivy left case South"
+    listed = {u["name"]: u for u in json.loads(run("user", "list", "--json").stdout)}
+    assert joined["case_id"] not in listed["ivy"]["cases"] and len(listed["ivy"]["cases"]) == 1
+    again = run("user", "leave", "ivy", "--case", "South", check=False)
+    assert again.returncode == 1 and "not a member" in again.stderr and again.stderr.count("\n") == 1
+    for args, said in ((("join", "nobody", "--case", "South"), "no user named nobody"),
+                       (("join", "ivy", "--case", "Nowhere"), "no such case"),
+                       (("leave", "nobody", "--case", "South"), "no user named nobody")):
+        refused = run("user", *args, check=False)
+        assert refused.returncode == 1 and said in refused.stderr and refused.stderr.count("\n") == 1, refused.stderr
+        assert "`casevault " in refused.stderr  # what to run next
+    run("user", "add", "ada", "--role", "admin")
+    from vault import Vault
+    with Vault.open(settings, PASSPHRASE) as vault:
+        vault.set_membership("ivy", vault.case("South"), member=True, actor="ada (api)", by=vault.user("ada"))
+        assert joined["case_id"] in vault.user("ivy").pending
+    assert "joined" in run("user", "join", "ivy", "--case", "South").stdout  # the operator's: confirmed
+    with Vault.open(settings, PASSPHRASE) as vault:
+        ivy = vault.user("ivy")
+        assert joined["case_id"] in ivy.cases and joined["case_id"] not in ivy.pending
+        actions = [e.action for e in vault.audit_entries(limit=1000)]
+    assert actions.count("membership.add") == 3 and actions.count("membership.remove") == 1

@@ -80,6 +80,9 @@ TABLE = [
         lambda w, p: {"name": f"Page Person {p}", "aliases": "", "label": ""}),
     Row("POST", "/review/{review}/identities/edit", _same(403) | {"reviewer": 303},
         lambda w, p: {"identity": w.vault.identity(w.case, "H").id, "add_aliases": f"Quillon {p}"}),
+    # the document browser: admins see the case and none of its documents; another case's member a 404
+    Row("GET", "/cases", _same(200)),
+    Row("GET", "/cases/{case_id}", _same(200) | {"outsider": 404}),
     Row("GET", "/cases/{case_id}/identities", {"investigator": 200, "reviewer": 200, "admin": 403, "outsider": 404}),
     Row("GET", "/unmask", _same(200) | {"admin": 403}),
     Row("POST", "/unmask/{request}/decision", {"investigator": 403, "reviewer": 303, "admin": 404, "outsider": 404},
@@ -112,6 +115,11 @@ TABLE = [
     Row("POST", "/admin/users/rita/access-keys", _same(403), lambda w, p: {"days": "30"},  # the token of Ada's own form
         page=("/admin/users/{admin}", "/admin/users/{admin}/access-keys")),
     Row("POST", "/admin/access-keys/{spare_key}/revoke", _admin_only(303), lambda w, p: {"user": "rita", "confirm": "yes"}),
+    Row("GET", "/admin/cases", _admin_only(200)),
+    Row("POST", "/admin/cases", _admin_only(303), lambda w, p: {"name": f"Page case {p}"},
+        page=("/admin/cases", "/admin/cases")),
+    Row("GET", "/admin/cases/{case_id}", _admin_only(200)),
+    Row("POST", "/admin/cases/{case_id}/memberships", _admin_only(303), lambda w, p: {"user": "walt", "member": "1"}),
     Row("GET", "/admin/keys", _admin_only(200)),
     Row("POST", "/admin/keys/rotate", _admin_only(303), page=("/admin/keys", "/admin/keys/rotate")),
     Row("POST", "/admin/keys/master/rotate", _admin_only(303), page=("/admin/keys", "/admin/keys/master/rotate")),
