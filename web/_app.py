@@ -21,7 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from search import Search, SearchError
 from vault import ServerBackups, Settings, Vault
-from web import _errors, _forms, _pages, _sealed, _sessions
+from web import _errors, _forms, _handoff, _pages, _sealed, _sessions
 from web.api import router as api_router
 from web.pages import router as page_router
 
@@ -105,6 +105,7 @@ def create_app(settings: Settings, *, vault: Vault | None = None) -> FastAPI:
     app.state.cookies = _sessions.cookie_names(settings)
     app.state.throttle = _sessions.Throttle.of(settings)
     app.state.forms = _forms.OneTimeForms()
+    app.state.handoffs = _handoff.Handoffs()
     _errors.install(app)
     app.include_router(api_router)
     app.include_router(page_router)

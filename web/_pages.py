@@ -9,6 +9,7 @@ permission table) and the session's CSRF token for the page's forms. The routes 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,12 @@ def render(request: Request, template: str, session: WebSession | None, status: 
 
     return templates.TemplateResponse(request, template, {"user": user, "csrf": session.csrf if session else "",
                                                           "nav": nav, "once": once, **context}, status_code=status)
+
+
+def notice(request: Request, notices: Mapping[str, str]) -> str | None:
+    """The message of the page's ``?notice=`` code, from the page's fixed table: a code that is not
+    in it (anything a link may carry) shows nothing."""
+    return notices.get(request.query_params.get("notice", ""))
 
 
 def see_other(url: str) -> RedirectResponse:

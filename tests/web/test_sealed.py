@@ -117,10 +117,17 @@ def test_custodians_unseal_through_the_page(sealed_world, caplog):
         assert forged.status_code in (400, 403) and "expired" in forged.text
         assert browser.get("/api/v1/seal").json()["shares_given"] == 0
         given = browser.post("/unseal", data={"sign_in_token": token, "share": shares[0]})
-        assert given.status_code == 200 and "1 of 2 shares given" in given.text
+        assert given.status_code == 303 and given.headers["location"] == "/unseal?notice=counted"  # a reload gives nothing
+        given = browser.get(given.headers["location"])
+        assert given.status_code == 200 and "1 of 2 shares given" in given.text and "share is counted" in given.text
         assert not _leaked(shares, given.text)  # never echoed
         token = SIGN_IN_TOKEN.search(given.text).group(1)
-        done = browser.post("/unseal", data={"sign_in_token": token, "share": shares[1]})
+        twice = browser.post("/unseal", data={"sign_in_token": token, "share": shares[0]})
+        assert twice.headers["location"] == "/unseal?notice=given-twice"
+        refused = browser.get(twice.headers["location"])
+        assert "given already" in refused.text and "1 of 2 shares given" in refused.text
+        token = SIGN_IN_TOKEN.search(refused.text).group(1)
+        done = browser.post("/unseal", data={"sign_in_token": token, "share": shares[1]}, follow_redirects=True)
         assert done.status_code == 200 and "unsealed and serving" in done.text
         assert browser.get("/login").status_code == 200
     logged = "\n".join(r.getMessage() for r in caplog.records)

@@ -252,9 +252,12 @@ def test_a_user_enrols_on_the_page_and_chooses_their_own_secrets(world):
     secret = re.search(r'name="secret" value="([^"]+)"', page.text).group(1)
     done = browser.post("/enrol", data={"sign_in_token": token, "enrolment_code": code, "password": PASSWORD,
                                         "repeat": PASSWORD, "secret": secret, "code": pyotp.TOTP(secret).now()})
+    assert done.status_code == 303 and done.headers["location"] == "/enrol/done", done.text[:300]  # post-redirect-get
+    shown = browser.get("/enrol/done")
+    again = browser.get("/enrol/done")  # a reload: the key was shown once
     browser.close()
-    assert done.status_code == 201, done.text[:300]
-    key = re.search(r'id="access-key">(cvk_[A-Za-z0-9_-]+)<', done.text).group(1)
+    key = re.search(r'id="access-key">(cvk_[A-Za-z0-9_-]+)<', shown.text).group(1)
+    assert key not in again.text and "shown once" in again.text
     assert world.vault.authenticate(key).name == "ivy"
     assert world.vault.sign_in("ivy", PASSWORD, pyotp.TOTP(secret).now()).session.user.name == "ivy"
     _inert(world, key, "ivy", "reset (enrolled on the page)")

@@ -10,6 +10,8 @@ import ipaddress
 import logging
 import os
 import secrets
+import shlex
+import socket
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -58,6 +60,8 @@ def serve(host: str, port: int) -> None:
 @guard
 def demo(directory: Path | None, host: str, port: int, serve: bool) -> None:
     """A demo vault with the shipped corpus (fictional names), a user per role, served locally."""
+    if serve:
+        _check_port_free(host, port)  # before anything is built: a taken port leaves no half-made demo behind
     from vault import Settings, Vault
 
     # The demo always runs on the embedded default (SQLite and files in --dir).
@@ -85,6 +89,11 @@ def demo(directory: Path | None, host: str, port: int, serve: bool) -> None:
         if name in keys:
             password, key = keys[name]
             click.echo(f"  {role:<13} {name:<5} password {password}  access key {key}")
+    click.echo("to use the casevault command on this vault (a new shell, or after Ctrl-C):\n"
+               f"  export CASEVAULT_DATA={shlex.quote(str(directory))} CASEVAULT_PASSPHRASE="
+               + (shlex.quote(secret) if not chosen.passphrase else "\"$CASEVAULT_PASSPHRASE\"  # the one set now")
+               + "\n  unset CASEVAULT_DATABASE_URL  # the demo vault is on SQLite in that directory\n"
+               "  casevault review list --as rex")
     if not serve:
         vault.close()
         return
@@ -93,6 +102,21 @@ def demo(directory: Path | None, host: str, port: int, serve: bool) -> None:
                f"  curl -s -H 'Authorization: Bearer <ivy's key>' -H 'Content-Type: application/json' "
                f"-d '{{\"q\": \"extradition\"}}' http://{host}:{port}/api/v1/search")
     _serve(dataclasses.replace(chosen, passphrase=secret), vault, host, port)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        fail(f"cannot serve on {host}: no such address; choose another --host")
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no hindrance
+        try:
+            probe.bind(address)
+        except OSError:
+            fail(f"port {port} on {host} is taken (another server is running?); choose another with --port, "
+                 "or stop the other server")
 
 
 def _loopback(host: str) -> bool:

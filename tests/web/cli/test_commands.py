@@ -442,20 +442,28 @@ def test_serve_believes_no_x_forwarded_for_unless_told_which_proxies_to_trust(ru
             token = re.search(r'name="sign_in_token" value="([^"]+)"', page.text).group(1)
             answers = [mallory.post("/login", data={"sign_in_token": token, "name": "ivy", "password": "guess"},
                                     headers={"cookie": f"__Host-casevault-signin={token}",
-                                             "x-forwarded-for": f"198.51.100.{i + 1}"}).status_code
+                                             "x-forwarded-for": f"198.51.100.{i + 1}"})
                        for i in range(11)]
+            answers = ["refused" if a.headers.get("location") == "/login?notice=failed" else a.status_code
+                       for a in answers]  # a refused sign-in redirects back to the form (post-redirect-get)
     finally:
         server.terminate()
         server.wait(timeout=30)
-    assert answers == [401] * 10 + [429], (
+    assert answers == ["refused"] * 10 + [429], (
         f"mallory dodged the sign-in throttle for ivy with a made-up X-Forwarded-For: {answers}")
 
 
-def test_the_demo_sets_up_a_reviewed_corpus_and_a_user_per_role(tmp_path):
+def _demo(tmp_path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CASEVAULT_")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    result = subprocess.run([sys.executable, "-m", "web", "demo", "--dir", str(tmp_path / "demo"), "--no-serve"],
+    result = subprocess.run([sys.executable, "-m", "web", "demo", "--dir", str(tmp_path / "demo"), *args],
                             env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def test_the_demo_sets_up_a_reviewed_corpus_and_a_user_per_role(tmp_path):
+    result = _demo(tmp_path, "--no-serve")
     assert result.returncode == 0, result.stderr
     users = re.findall(r"(investigator|reviewer|admin)\s+(\w+)\s+password (\S+)\s+access key (cvk_\S+)", result.stdout)
     assert {role for role, *_ in users} == {"investigator", "reviewer", "admin"} and len(users) == 4
@@ -505,3 +513,58 @@ def test_user_join_and_leave_a_case(run, settings):
         assert joined["case_id"] in ivy.cases and joined["case_id"] not in ivy.pending
         actions = [e.action for e in vault.audit_entries(limit=1000)]
     assert actions.count("membership.add") == 3 and actions.count("membership.remove") == 1
+def test_the_demo_leaves_a_review_state_a_reviewer_would(tmp_path):
+    result = _demo(tmp_path, "--no-serve")
+    assert result.returncode == 0, result.stderr
+    passphrase = re.search(r"passphrase \(shown once\): (\S+)", result.stdout).group(1)
+    rejects = {entry["text"] for entry in MANIFEST["demo_review"]["reject"]}
+    from vault import Settings, Vault
+    with Vault.open(Settings(data_dir=tmp_path / "demo"), passphrase) as vault:
+        documents = vault.documents()
+        decided = [r for d in documents if d.status.value == "released"
+                   for r in [*(r for u in vault.masked(d.id).units for r in u.suggestions),
+                             *vault.masked(d.id).title_suggestions]]
+        states = {r["state"] for r in decided}
+        assert states == {"accepted", "rejected"}, f"a released document still has undecided suggestions: {states}"
+        rejected = {r["text"] for r in decided if r["state"] == "rejected"}
+        # the judges (public roles), half of the seaport Port-Quillan and the requesting state stay visible
+        assert {"Jean-Baptiste Ferréol", "Quillan", "République de Keldavie"} <= rejected
+        assert rejected <= rejects
+        assert not [r for r in decided if r["state"] == "accepted" and r["text"] in rejects]
+        # the clerk "Hadrien Mercadier" is not H: his surname is never accepted as a mask
+        assert not [r for r in decided if "Mercadier" in str(r["text"]) and r["state"] != "rejected"]
+        # speaker labels are linked to the identity they name (the transcript's "H" is H)
+        h = next(i for i in vault.identities(vault.case(MANIFEST["case"])) if i.label == "H")
+        speakers = [r for r in decided if r.get("field") == "speaker"]
+        assert speakers and all(r["state"] == "accepted" and r.get("identity_id") == h.id for r in speakers), speakers
+        # the document in the queue was uploaded by the investigator: either reviewer may release it
+        (queued,) = [d for d in documents if d.status.value == "in_review"]
+        assert queued.uploaded_by == vault.user("ivy").id
+        assert vault.release(queued.id, vault.user("rex"), actor="test").status.value == "released"
+
+
+def test_the_demo_says_how_to_point_the_command_line_at_its_vault(tmp_path):
+    result = _demo(tmp_path, "--no-serve")
+    assert result.returncode == 0, result.stderr
+    line = re.search(r"export (CASEVAULT_DATA=\S+) (CASEVAULT_PASSPHRASE=\S+)", result.stdout)
+    assert line, result.stdout
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CASEVAULT_")}
+    env.update(dict(pair.split("=", 1) for pair in line.groups()))
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    listed = subprocess.run([sys.executable, "-m", "web", "review", "list", "--as", "rex", "--json"], env=env,
+                            capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert len(json.loads(listed.stdout)) == 1  # the printed settings open the demo vault: its queue
+
+
+def test_the_demo_refuses_a_taken_port_before_building_anything(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = _demo(tmp_path, "--port", str(port))
+    assert result.returncode != 0
+    assert result.stderr.strip() == (f"error: port {port} on 127.0.0.1 is taken (another server is running?); "
+                                     "choose another with --port, or stop the other server")
+    assert result.stdout == ""
+    assert not (tmp_path / "demo").exists(), "the demo built a vault before finding its port taken"

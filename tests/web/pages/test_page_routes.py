@@ -91,6 +91,7 @@ TABLE = [
     Row("GET", "/confirmations", _same(403) | {"reviewer": 200}),
     Row("POST", "/confirmations/{confirmation}", _same(403) | {"reviewer": 303}, lambda w, p: {"approve": "0"}),
     Row("GET", "/enrol", _same(200), anonymous=200),
+    Row("GET", "/enrol/done", _same(200), anonymous=200),
     # custodians of a sealed server (this one is open): the form carries the sign-in token, none here
     Row("GET", "/unseal", _same(200), anonymous=200),
     Row("POST", "/unseal", _same(403), lambda w, p: {"share": "not a share"}, anonymous=403),
