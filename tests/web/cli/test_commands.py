@@ -513,6 +513,8 @@ def test_user_join_and_leave_a_case(run, settings):
         assert joined["case_id"] in ivy.cases and joined["case_id"] not in ivy.pending
         actions = [e.action for e in vault.audit_entries(limit=1000)]
     assert actions.count("membership.add") == 3 and actions.count("membership.remove") == 1
+
+
 def test_the_demo_leaves_a_review_state_a_reviewer_would(tmp_path):
     result = _demo(tmp_path, "--no-serve")
     assert result.returncode == 0, result.stderr
