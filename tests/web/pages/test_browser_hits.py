@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from tests.conftest import ingest_bytes
 from tests.search.conftest import release
@@ -30,13 +30,18 @@ def long_call(world):
     return document
 
 
-def test_grouped_hits_open_at_the_hit_walk_to_the_next_and_come_back(world, open_page, long_call):
+def investigator_searches(open_page, world, query: str) -> Page:
     page = open_page()
     sign_in(page, world, "investigator")
     page.goto("/search")
-    page.fill("form.search input[name=q]", "noose")
+    page.fill("form.search input[name=q]", query)
     page.click("form.search button[type=submit]")
-    expect(page).to_have_url(OWN_PAGE)
+    expect(page).to_have_url(OWN_PAGE)  # the search's own page: an id, never the query
+    return page
+
+
+def test_grouped_hits_open_at_the_hit_walk_to_the_next_and_come_back(world, open_page, long_call):
+    page = investigator_searches(open_page, world, "noose")
     results = page.url
     expect(page.locator("p.total")).to_have_text("4 hits in 2 documents")
     entry = page.locator("article.hit", has_text="long_call_H.txt")
@@ -94,11 +99,7 @@ def test_grouped_hits_open_at_the_hit_walk_to_the_next_and_come_back(world, open
 
 
 def test_an_investigator_typing_the_real_name_sees_no_highlight_on_the_pseudonym(world, open_page, long_call):
-    page = open_page()
-    sign_in(page, world, "investigator")
-    page.goto("/search")
-    page.fill("form.search input[name=q]", "Hadrien")
-    page.click("form.search button[type=submit]")
+    page = investigator_searches(open_page, world, "Hadrien")
     expect(page.locator("p.total")).to_contain_text("0 hits")
     search_id = page.url.rsplit("/", 1)[1]
     page.goto(f"/documents/{long_call.id}?search={search_id}&unit=61#current-hit")
