@@ -18,7 +18,7 @@ from web._pages import actor, clock, render, see_other
 from web._upload import ingest_upload, read_upload
 from web.deps import CurrentUser, PostedForm, SearchDep, SignedIn, VaultDep, VisibleDocument, visible_case
 from web.errors import answer_of
-from web.pages._hits import ANCHOR, navigation
+from web.pages._hits import ANCHOR, navigation, owned_search
 
 router = APIRouter()
 
@@ -57,10 +57,11 @@ def _document_page(request: Request, vault: Vault, session: WebSession, document
                    engine: Search | None = None, search_id: str | None = None, unit: int | None = None,
                    hit: int | None = None, page: int = 1, sort: str = Sort.RELEVANCE) -> HTMLResponse:
     user = session.user
+    record = owned_search(vault, user, search_id, page=page, sort=sort) if search_id is not None else None
     view = vault.view(document_id, user, actor=actor(user))
     info = vault.document(document_id)
-    found = navigation(vault, engine, user, view, info.case_id, search_id, unit=unit, hit=hit, page=page, sort=sort) \
-        if engine is not None and search_id is not None else None
+    found = navigation(vault, engine, user, view, info.case_id, record, unit=unit, hit=hit, page=page, sort=sort) \
+        if engine is not None and record is not None else None
     units, number = [], 1
     for u in view.units:
         spans = found.highlights.units.get(u.position, ()) if found else ()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from search import DocumentHighlights, Search, SearchError, Sort
-from vault import DocumentView, UserInfo, Vault
+from vault import DocumentView, SearchRecord, UserInfo, Vault
 from vault.errors import InvalidInput, NotFound
 
 ANCHOR = "current-hit"  # the id of the hit the page stands at: every link to a hit scrolls to it
@@ -32,14 +32,20 @@ class HitNavigation:
     results: str
 
 
-def navigation(vault: Vault, engine: Search, user: UserInfo, view: DocumentView, case_id: str, search_id: str, *,
-               unit: int | None, hit: int | None, page: int, sort: str) -> HitNavigation:
-    """The navigation of ``view`` within ``user``'s search ``search_id`` (NotFound for anyone
-    else's id). A search that cannot run now (expired, a rule changed) highlights nothing."""
+def owned_search(vault: Vault, user: UserInfo, search_id: str, *, page: int, sort: str) -> SearchRecord:
+    """``user``'s search ``search_id``, checked before the document is read (NotFound for anyone
+    else's id, as for none), with the results page to go back to."""
     record = vault.searches.get(search_id, user)
-    sort = Sort.named(sort)
+    Sort.named(sort)
     if page < 1:
         raise InvalidInput("page is a number from 1")
+    return record
+
+
+def navigation(vault: Vault, engine: Search, user: UserInfo, view: DocumentView, case_id: str, record: SearchRecord, *,
+               unit: int | None, hit: int | None, page: int, sort: str) -> HitNavigation:
+    """The navigation of ``view`` within ``user``'s search ``record`` (``owned_search``). A search
+    that cannot run now (expired, a rule changed) highlights nothing."""
     highlights = DocumentHighlights({})
     if not record.expired:
         try:
@@ -49,7 +55,7 @@ def navigation(vault: Vault, engine: Search, user: UserInfo, view: DocumentView,
     count = highlights.count
     current = min(max(hit, 1), count) if hit is not None and count else (
         highlights.first_number(unit) if unit is not None else (1 if count else 0))
-    extra = {"page": page, "sort": sort}
+    extra = {"page": page, "sort": str(Sort.named(sort))}
 
     def at(number: int) -> str:
         return f"/documents/{view.id}?" + urlencode({"search": record.id, "hit": number, **extra}) + f"#{ANCHOR}"

@@ -131,6 +131,13 @@ def test_another_persons_search_id_on_a_document_is_a_404_and_never_its_words(wo
         assert theirs.status_code == none.status_code == 404, (persona, theirs.status_code)
         assert theirs.text == none.text, f"{persona} can tell ivy's search exists"
         assert "tighten" not in theirs.text and 'class="search-hit' not in theirs.text
+    # a bad page or sort is a clear 400, a stranger's id a 404 before the document is read
+    assert ivy.get(f"/documents/{document}?search={search_id}&page=0").status_code == 400
+    assert ivy.get(f"/documents/{document}?search={search_id}&sort=bogus").status_code == 400
+    assert ivy.get(f"/documents/{document}?search={search_id}&hit=-3").status_code == 200
+    views = [e for e in world.vault.audit_entries(limit=10_000) if e.action == "document.view"
+             and e.details.get("user") != world.users["investigator"].id]
+    assert not views, "a document was read for a search id that is not the reader's"
     # and the search's own owner, on a document she may not see, gets the same 404 as for none
     assert ivy.get(f"/documents/{world.documents['review'].id}?search={search_id}").status_code == 404
 
