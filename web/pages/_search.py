@@ -7,6 +7,11 @@ access log (paging and sorting are parameters on the id). Only the owner opens a
 else it does not exist (404). A query the language refuses, or a search that fails, is shown on
 the search page itself with the query kept in the box. Saved searches (``/searches``) are records
 given a name, run again on demand, with the count of documents found since their last run.
+
+A results page lists documents (``Search.grouped``), each once with its hits beneath, paged by
+documents; a filter of the query shows as a chip that makes the same search without it (posting
+the filter's number, never the query). A hit links to its document with the search's id
+(``web.pages._hits``).
 """
 
 from __future__ import annotations
