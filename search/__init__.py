@@ -7,8 +7,10 @@ from a background thread (what other processes write). See DESIGN.md, rules 1, 7
 """
 
 from search._engine import DEFAULT_CACHE_BYTES, EncryptedStorage
+from search._filters import Filter, query_filters, without_filter
+from search._highlight import DocumentHighlights
 from search._query import Sort
-from search._results import Hit, SearchResults, Snippet
+from search._results import DocumentHits, GroupedResults, Hit, SearchResults, Snippet
 from search._service import Search
 from search.errors import (
     IndexCorrupt,
@@ -22,7 +24,11 @@ from search.errors import (
 
 __all__ = [
     "DEFAULT_CACHE_BYTES",
+    "DocumentHighlights",
+    "DocumentHits",
     "EncryptedStorage",
+    "Filter",
+    "GroupedResults",
     "Hit",
     "IndexCorrupt",
     "IndexLocked",
@@ -35,4 +41,6 @@ __all__ = [
     "SearchTimeout",
     "Snippet",
     "Sort",
+    "query_filters",
+    "without_filter",
 ]

@@ -60,6 +60,54 @@ class SearchResults:
 
 
 @dataclass(frozen=True, slots=True)
+class DocumentHits:
+    """One document found, with the hits (pages or turns) of it a results page lists beneath its
+    title: its masked title rendered for the reader, the date its hits carry, and how many more of
+    its hits the search found than are listed."""
+
+    document_id: str
+    kind: str
+    case: str
+    title: str
+    date: str
+    hits: tuple[Hit, ...]
+    more: int
+
+
+@dataclass(frozen=True, slots=True)
+class GroupedResults:
+    """A page of documents, each with its hits: ``total`` hits in ``documents`` documents
+    (``complete`` False: at least that many documents, the search found more hits than it read)."""
+
+    total: int
+    documents: int
+    complete: bool
+    page: int
+    per_page: int
+    entries: tuple[DocumentHits, ...]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def has_next(self) -> bool:
+        return self.documents > self.page * self.per_page
+
+
+def by_document(found: Iterable[Found]) -> dict[str, list[Found]]:
+    """Hits grouped by their document, documents in the order of their best hit, each document's
+    hits in the order of the search."""
+    groups: dict[str, list[Found]] = {}
+    for f in found:
+        groups.setdefault(f.hit.document_id, []).append(f)
+    return groups
+
+
+def document_hits(hits: list[Hit], more: int, title: str) -> DocumentHits:
+    first = hits[0]
+    return DocumentHits(first.document_id, first.kind, first.case, title, str(first.location["date"]),
+                        tuple(hits), more)
+
+
+@dataclass(frozen=True, slots=True)
 class Found:
     """One hit of one index of one case, before it is re-checked and given snippets."""
 

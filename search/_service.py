@@ -18,20 +18,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from redaction import AliasMatcher
-from search import _results
+from redaction import TOKEN_PATTERN, AliasMatcher, render
+from search import _highlight, _results
 from search._engine import DEFAULT_CACHE_BYTES, IndexAnswer, IndexQuery, answer, parse
 from search._follower import Follower
 from search._query import Sort, check_text, vocabulary_matcher
-from search._results import Found, SearchResults
+from search._highlight import DocumentHighlights
+from search._results import Found, GroupedResults, Hit, SearchResults
 from search.errors import IndexCorrupt
-from vault import CaseInfo, Display, DocumentStatus, MaskedDocument, UserInfo, Vault
+from vault import CaseInfo, Display, DocumentStatus, DocumentView, MaskedDocument, UserInfo, Vault
 from vault.errors import InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 
 PER_PAGE = 10
 MAX_PAGE = 100
+HITS_LISTED = 3  # hits of one document listed under it on a page of documents
+MAX_GROUPED_HITS = MAX_PAGE * PER_PAGE * HITS_LISTED  # hits read at most to fill a page of documents
 TIME_LIMIT_SECONDS = 5.0
 MASKED_CACHE_CHARS = 64 * 1024 * 1024  # masked text kept for snippets, in characters
 VOCABULARIES_KEPT = 256  # query vocabulary matchers kept (one per case and kind of viewer, mostly)
@@ -133,14 +136,52 @@ class Search:
             self._audit(user, text, actor, [], 0, [])
             return SearchResults(0, page, ())
         revealed = set(run.revealed)
+        hits = self._hits(run, run.checked[(page - 1) * per_page: page * per_page], revealed)
+        self._audit(user, text, actor, run.case_ids, run.total, sorted(revealed))
+        return SearchResults(max(run.total, 0), page, tuple(hits), run.facets)
+
+    def grouped(self, user: UserInfo, text: str, *, actor: str, case: CaseInfo | None = None, page: int = 1,
+                per_page: int = PER_PAGE, sort: str = Sort.RELEVANCE) -> GroupedResults:
+        """``search``, a page of documents at a time: each document found once, in the order of its
+        best hit, with its masked title and up to ``HITS_LISTED`` of its hits. Hits are read until
+        the page is full of documents or every hit is read (at most ``MAX_GROUPED_HITS``)."""
+        if not 1 <= page <= MAX_PAGE:
+            raise InvalidInput(f"page is a number from 1 to {MAX_PAGE}")
+        order = Sort.named(sort)
+        limit = page * per_page * HITS_LISTED
+        while True:
+            run = self._run(user, text, case=case, limit=limit, order=order)
+            if run is None:
+                self._audit(user, text, actor, [], 0, [])
+                return GroupedResults(0, 0, True, page, per_page, ())
+            groups = _results.by_document(run.checked)
+            complete = len(run.checked) >= run.total
+            if complete or len(groups) > page * per_page or limit >= MAX_GROUPED_HITS:
+                break
+            limit = min(limit * 4, MAX_GROUPED_HITS)
+        revealed = set(run.revealed)
+        shown = list(groups.items())[(page - 1) * per_page: page * per_page]
+        masked = {d: self._masked_document(d, found[0].hit.version) for d, found in shown}
+        titles = self.vault.feed.masked_titles((d, m) for d, m in masked.items() if m is not None)
+        entries = []
+        for document_id, found in shown:
+            display = run.displays[found[0].case.id]
+            title = titles.get(document_id, "")
+            revealed.update(display.revealing[t] for t in TOKEN_PATTERN.findall(title) if t in display.revealing)
+            hits = self._hits(run, found[:HITS_LISTED], revealed)
+            entries.append(_results.document_hits(hits, len(found) - len(hits), render(title, display.shown)))
+        self._audit(user, text, actor, run.case_ids, run.total, sorted(revealed))
+        return GroupedResults(max(run.total, 0), len(groups), complete, page, per_page, tuple(entries), run.facets)
+
+    def _hits(self, run: _Run, found: list[Found], revealed: set[str]) -> list[Hit]:
+        """The hits of ``found`` as the user sees them; the identities they show join ``revealed``."""
         hits = []
-        for f in run.checked[(page - 1) * per_page: page * per_page]:
+        for f in found:
             hit, shown = _results.hit(f, self._masked_document(f.hit.document_id, f.hit.version),
                                       run.displays[f.case.id], run.highlight[f.case.id])
             hits.append(hit)
             revealed |= shown
-        self._audit(user, text, actor, run.case_ids, run.total, sorted(revealed))
-        return SearchResults(max(run.total, 0), page, tuple(hits), run.facets)
+        return hits
 
     def documents(self, user: UserInfo, text: str, *, actor: str, case: CaseInfo | None = None,
                   limit: int = MAX_PAGE * PER_PAGE) -> list[str]:
@@ -153,6 +194,15 @@ class Search:
             return []
         self._audit(user, text, actor, run.case_ids, run.total, sorted(run.revealed))
         return list(dict.fromkeys(f.hit.document_id for f in run.checked[:limit]))
+
+    def highlights(self, user: UserInfo, text: str, view: DocumentView, case: CaseInfo) -> DocumentHighlights:
+        """Where the words of ``text`` stand in ``view`` (a document of ``case`` that ``user`` was
+        just shown), as the search's snippets highlight them (``search._highlight``). The query is
+        parsed and expanded as it was for the search, through ``user``'s own vocabulary. Not
+        audited again: it answers no hit, and the search it belongs to was audited when it ran."""
+        run = self._run(user, text, case=case, limit=1, order=Sort.named(Sort.RELEVANCE))
+        terms = run.highlight.get(case.id, frozenset()) if run is not None else frozenset()
+        return _highlight.highlights(view, self.vault.masked(view.id), terms)
 
     def _run(self, user: UserInfo, text: str, *, case: CaseInfo | None, limit: int, order: Sort) -> _Run | None:
         """The checked hits of ``text`` over what ``user`` may see, up to ``limit``; None when

@@ -118,6 +118,18 @@ class Feed:
                 if document is not None:
                     yield document
 
+    def masked_titles(self, documents: Iterable[tuple[str, MaskedDocument]]) -> dict[str, str]:
+        """The titles of documents, each masked as its document view shows it (still holding
+        identity tokens: a search renders them through the reader's display), for a search to show
+        with its hits. A document gone since is left out."""
+        found: dict[str, str] = {}
+        with self.store.read() as work:
+            for document_id, masked in documents:
+                row = work.session.get(DocumentRow, document_id) if valid_id(document_id) else None
+                if row is not None:
+                    found[document_id] = self._reading.masked_title(work, row, masked)
+        return found
+
     def existing_cases(self, case_ids: Iterable[str]) -> set[str]:
         """Those of ``case_ids`` that exist: a follower drops the index of a destroyed case."""
         ids = [i for i in set(case_ids) if valid_id(i)]

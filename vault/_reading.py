@@ -91,14 +91,18 @@ class Reading:
         masked = work.masked(row)
         info = work.document_info(row, {})
         display = self.display_in(work, row.case_id, user, now)
-        # the title is masked like text, under the current identities and the review's
-        # decisions: titles and file names can hold names too (what is undecided shows its category)
-        matcher, _ = self.store.identity_map.matcher(work.session, row.case_id)
-        masked_title = mask_title(info.title, matcher, work.token_key(row.case_id), decisions_of(masked))[0]
+        masked_title = self.masked_title(work, row, masked, info.title)
         revealed = display.revealed_in(masked.tokens | {t for t in display.revealing if t in masked_title})
         units = tuple(_view_unit(u, display) for u in masked.units)
         return DocumentView(row.id, info.case_name, info.kind, info.format, DocumentStatus(row.status),
                             render(masked_title, display.shown), units, masked.undecided), revealed
+
+    def masked_title(self, work: UnitOfWork, row: DocumentRow, masked: MaskedDocument, title: str | None = None) -> str:
+        """The title of ``row``, masked like text under the current identities and the review's
+        decisions: titles and file names can hold names too (what is undecided shows its category)."""
+        matcher, _ = self.store.identity_map.matcher(work.session, row.case_id)
+        title = work.title(row, work.document_key(row)) if title is None else title
+        return mask_title(title, matcher, work.token_key(row.case_id), decisions_of(masked))[0]
 
     def display(self, case_id: str, user: UserInfo, now: datetime | None = None, *,
                 epoch: int | None = None) -> Display:

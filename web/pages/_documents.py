@@ -10,46 +10,81 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from redaction import Permission, permits
+from search import Search, Sort
 from vault import Kind, Vault, WebSession
 from vault.errors import Conflict, Forbidden, InvalidInput
 from web import _sessions
 from web._pages import actor, clock, render, see_other
 from web._upload import ingest_upload, read_upload
-from web.deps import CurrentUser, PostedForm, SignedIn, VaultDep, VisibleDocument, visible_case
+from web.deps import CurrentUser, PostedForm, SearchDep, SignedIn, VaultDep, VisibleDocument, visible_case
 from web.errors import answer_of
+from web.pages._hits import ANCHOR, navigation, owned_search
 
 router = APIRouter()
 
 
-def _segments(text: str, marks: tuple[tuple[int, int, bool], ...]) -> list[tuple[str, str]]:
-    """Text cut into ("text" | "label" | "name", piece) so a page can show pseudonyms as labels."""
-    out, position = [], 0
+Segment = tuple[str, str, int]  # ("text" | "label" | "name", piece, its hit number or 0)
+
+
+def _segments(text: str, marks: tuple[tuple[int, int, bool], ...], spans: tuple[tuple[int, int], ...] = (),
+              first: int = 1) -> list[Segment]:
+    """Text cut into ("text" | "label" | "name", piece, hit) so a page can show pseudonyms as
+    labels and the search's words (``spans``, numbered from ``first``) as hits. A span is either
+    the whole of a mark or lies between marks (``search._highlight``)."""
+    numbered = {span: n for n, span in enumerate(spans, first)}
+    out: list[Segment] = []
+    position = 0
+
+    def plain(upto: int) -> None:
+        nonlocal position
+        for (start, end), number in numbered.items():
+            if position <= start and end <= upto:
+                out.extend((("text", text[position:start], 0), ("text", text[start:end], number)))
+                position = end
+        out.append(("text", text[position:upto], 0))
+        position = upto
+
     for start, end, real in marks:
-        out += [("text", text[position:start]), ("name" if real else "label", text[start:end])]
+        plain(start)
+        out.append(("name" if real else "label", text[start:end], numbered.get((start, end), 0)))
         position = end
-    out.append(("text", text[position:]))
+    plain(len(text))
     return [s for s in out if s[1]]
 
 
 def _document_page(request: Request, vault: Vault, session: WebSession, document_id: str, *, status: int = 200,
-                   unmask_error: str | None = None, identity: str = "", justification: str = "") -> HTMLResponse:
+                   unmask_error: str | None = None, identity: str = "", justification: str = "",
+                   engine: Search | None = None, search_id: str | None = None, unit: int | None = None,
+                   hit: int | None = None, page: int = 1, sort: str = Sort.RELEVANCE) -> HTMLResponse:
     user = session.user
+    record = owned_search(vault, user, search_id, page=page, sort=sort) if search_id is not None else None
     view = vault.view(document_id, user, actor=actor(user))
     info = vault.document(document_id)
-    units = [{"position": u.position, "speaker": u.speaker, "start": clock(u.start_ms),
-              "segments": _segments(u.text, u.marks)} for u in view.units]
-    labels = sorted({text for u in units for kind, text in u["segments"] if kind == "label"})
+    found = navigation(vault, engine, user, view, info.case_id, record, unit=unit, hit=hit, page=page, sort=sort) \
+        if engine is not None and record is not None else None
+    units, number = [], 1
+    for u in view.units:
+        spans = found.highlights.units.get(u.position, ()) if found else ()
+        units.append({"position": u.position, "speaker": u.speaker, "start": clock(u.start_ms),
+                      "segments": _segments(u.text, u.marks, spans, number)})
+        number += len(spans)
+    labels = sorted({text for u in units for kind, text, _ in u["segments"] if kind == "label"})
     may_request = bool(permits(user.actor, Permission.UNMASK_REQUEST, info.case_id))
     return render(request, "document.html", session, status, view=view, units=units,
                   transcript=view.kind is Kind.TRANSCRIPT, labels=labels, may_request=may_request,
                   case_id=info.case_id, notice=request.query_params.get("notice"), unmask_error=unmask_error,
-                  identity=identity, justification=justification,
+                  identity=identity, justification=justification, found=found, anchor=ANCHOR,
                   may_review=bool(permits(user.actor, Permission.DOCUMENT_REVIEW, info.case_id)))
 
 
 @router.get("/documents/{document_id}")
-def document_page(request: Request, vault: VaultDep, session: SignedIn, document_id: str) -> HTMLResponse:
-    return _document_page(request, vault, session, document_id)
+def document_page(request: Request, vault: VaultDep, engine: SearchDep, session: SignedIn, document_id: str,
+                  search: str | None = None, unit: int | None = None, hit: int | None = None, page: int = 1,
+                  sort: str = Sort.RELEVANCE) -> HTMLResponse:
+    """A document; opened from a search (``search``: its id), with the search's words
+    highlighted and a way through its hits (``web.pages._hits``)."""
+    return _document_page(request, vault, session, document_id, engine=engine, search_id=search, unit=unit,
+                          hit=hit, page=page, sort=sort)
 
 
 @router.post("/documents/{document_id}/unmask")

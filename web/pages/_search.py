@@ -7,6 +7,11 @@ access log (paging and sorting are parameters on the id). Only the owner opens a
 else it does not exist (404). A query the language refuses, or a search that fails, is shown on
 the search page itself with the query kept in the box. Saved searches (``/searches``) are records
 given a name, run again on demand, with the count of documents found since their last run.
+
+A results page lists documents (``Search.grouped``), each once with its hits beneath, paged by
+documents; a filter of the query shows as a chip that makes the same search without it (posting
+the filter's number, never the query). A hit links to its document with the search's id
+(``web.pages._hits``).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from redaction import Permission
-from search import Search, SearchError, Sort
+from search import Search, SearchError, Sort, query_filters, without_filter
 from vault import SearchRecord, UserInfo, Vault, WebSession
 from vault.errors import Conflict, InvalidInput, NotFound
 from web._pages import actor, render, see_other
@@ -28,7 +33,8 @@ router = APIRouter()
 REFUSAL = "not allowed: searching is for investigators and reviewers"
 Searcher = Annotated[UserInfo, Require(Permission.SEARCH, REFUSAL)]
 SORTS = {Sort.RELEVANCE: "most relevant first", Sort.NEWEST: "newest first", Sort.OLDEST: "oldest first"}
-PER_PAGE = 10
+PER_PAGE = 10  # documents a page: a results page lists documents, each with its hits beneath
+FACETS = {"kind": "Kind", "year": "Year", "speaker": "Speaker"}  # a facet's heading as a person reads it
 EXPIRED = "This search has expired: searches are kept for a day unless you save them. Search again below."
 
 
@@ -40,7 +46,7 @@ def _page(request: Request, vault: Vault, session: WebSession, *, status: int = 
     cases = [c for c in vault.cases() if c.id in user.cases]
     return render(request, "search.html", session, status, q=q, case_id=case_id, cases=cases, results=results,
                   sort=sort, sorts=SORTS, per_page=PER_PAGE, record=record, error=error, notice=notice,
-                  save_error=save_error, name=name)
+                  save_error=save_error, name=name, facet_names=FACETS, active=query_filters(q))
 
 
 def _owned(vault: Vault, session: WebSession, search_id: str) -> SearchRecord:
@@ -58,8 +64,8 @@ def _results_page(request: Request, vault: Vault, engine: Search, session: WebSe
         return _page(request, vault, session, status=410, notice=EXPIRED, **values)  # type: ignore[arg-type]
     try:
         case = visible_case(vault, session.user, record.case_id, by_id=True) if record.case_id else None
-        results = engine.search(session.user, record.query, actor=actor(session.user), case=case, page=page,
-                                sort=sort, per_page=PER_PAGE)
+        results = engine.grouped(session.user, record.query, actor=actor(session.user), case=case, page=page,
+                                 sort=sort, per_page=PER_PAGE)
     except (SearchError, InvalidInput, NotFound) as error:  # shown beside the query, which stays in the box
         answer = answer_of(error)
         return _page(request, vault, session, status=answer.status if answer else 400,
@@ -95,6 +101,23 @@ def search_results(request: Request, vault: VaultDep, engine: SearchDep, session
                    page: int = 1, sort: str = Sort.RELEVANCE) -> HTMLResponse:
     record = _owned(vault, session, search_id)
     return _results_page(request, vault, engine, session, record, page=page, sort=sort)
+
+
+@router.post("/search/{search_id}/remove")
+def remove_filter(vault: VaultDep, session: SignedIn, form: PostedForm, search_id: str) -> RedirectResponse:
+    """The same search without one of its filters (named by its number: the query stays on the
+    server), kept as a new search of the caller's."""
+    record = _owned(vault, session, search_id)
+    try:
+        number = int(str(form.get("filter", "")))
+    except ValueError:
+        raise InvalidInput("filter is the number of one of the search's filters") from None
+    query = without_filter(record.query, number)
+    sort = Sort.named(str(form.get("sort") or Sort.RELEVANCE))
+    if not query:
+        return see_other("/search")
+    narrowed = vault.searches.create(session.user, query, record.case_id)
+    return see_other(f"/search/{narrowed.id}" + ("" if sort == Sort.RELEVANCE else f"?sort={sort}"))
 
 
 def _documents(vault: Vault, engine: Search, user: UserInfo, record: SearchRecord) -> list[str]:

@@ -58,6 +58,7 @@ TABLE = [
     # ivy's search: anyone else's id answers like none, whatever their role
     Row("GET", "/search/{search}", _same(404) | {"investigator": 200}),
     Row("POST", "/search/{search}/save", _same(404) | {"investigator": 303}, lambda w, p: {"name": "nooses"}),
+    Row("POST", "/search/{search}/remove", _same(404) | {"investigator": 303}, lambda w, p: {"filter": "0"}),
     Row("GET", "/searches", _same(200) | {"admin": 403}),
     Row("POST", "/searches/{search}/run", _same(404) | {"investigator": 303}),
     Row("POST", "/searches/{search}/delete", _same(404) | {"investigator": 303}),
