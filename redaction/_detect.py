@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import phonenumbers
 from stdnum import iban as stdnum_iban
 
+from redaction._generic import is_generic_role, is_known_place, is_role_word
 from redaction.errors import RedactionError
 
 COMMON_WORD_ZIPF = 4.0  # wordfreq: about once per 100,000 words or more often, in English or French
@@ -279,7 +280,9 @@ def _is_word_char(char: str) -> bool:
 
 
 def _speaker_labels(text: str, speakers: Iterable[str]) -> Iterator[_Found]:
-    labels = sorted({label.strip() for label in speakers if label and label.strip()}, key=len, reverse=True)
+    # a generic role ("Agent", "Caller 2", "Témoin") labels a turn, it names no one
+    labels = sorted({label.strip() for label in speakers if label and label.strip() and not is_generic_role(label)},
+                    key=len, reverse=True)
     if not labels:
         return
     parts = []
@@ -603,8 +606,8 @@ def _capitalised(text: str, words: list[_Word], names: list[int]) -> Iterator[_F
     if names and len(words[names[0]].text) > 1 and _starts_sentence(text, words[names[0]].start) \
             and _everyday(words[names[0]]):
         names = names[1:]  # (an initial keeps its capital: "H. Quillon a signé")
-    if len(names) < 2 or all(_everyday(words[n]) for n in names):
-        return
+    if len(names) < 2 or all(_everyday(words[n]) or is_role_word(words[n].text) for n in names):
+        return  # ordinary words, or roles only ("Témoin Inconnu", "Greffier Adjoint" is not)
     if all(words[n].upper for n in names) and not any(_rare(words[n]) for n in names):
         # Text in capitals is mostly headings and the operative part of a judgment ("PERSONNE
         # RÉCLAMÉE", "AVIS DÉFAVORABLE"), whose words are uncommon but still vocabulary; a name
@@ -612,7 +615,7 @@ def _capitalised(text: str, words: list[_Word], names: list[int]) -> Iterator[_F
         return
     first, last = words[names[0]], words[names[-1]]
     head, tail = first.text.casefold(), last.text.casefold()
-    if head in _PLACE_HEADS:
+    if head in _PLACE_HEADS or is_known_place(text[first.core:last.end]):
         category, reason = Category.PLACE, "place name"
     elif head in _INSTITUTION_HEADS or head in _ORGANISATION_WORDS:
         category, reason = Category.ORGANISATION, "institution name"
