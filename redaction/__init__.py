@@ -34,7 +34,15 @@ from redaction._policy import (
     may_see_real_name,
     permits,
 )
-from redaction._review import Suggestion, SuggestionState, redactions, undecided
+from redaction._review import (
+    Suggestion,
+    SuggestionGroup,
+    SuggestionState,
+    group_suggestions,
+    in_group,
+    redactions,
+    undecided,
+)
 from redaction.errors import AlreadyDecided, InvalidAlias, OverlappingRedactions, RedactionError, ReviewError
 
 __all__ = [
@@ -60,12 +68,15 @@ __all__ = [
     "ReviewError",
     "Role",
     "Suggestion",
+    "SuggestionGroup",
     "SuggestionState",
     "UnmaskGrant",
     "all_of",
     "detect",
     "fold",
+    "group_suggestions",
     "holds",
+    "in_group",
     "is_common_word",
     "mask",
     "may_decide_unmask",

@@ -72,9 +72,12 @@ class Review:
 
         return self.store.remask(document_id, actor=actor, action="review.decide", decide=apply)
 
-    def review_view(self, document_id: str, user: UserInfo, *, actor: str) -> ReviewView:
+    def review_view(self, document_id: str, user: UserInfo, *, actor: str, window: slice | None = None) -> ReviewView:
         """What a reviewer works from: every identity mention and every suggestion, in clear.
-        Read in one snapshot; the read of the text in clear is audited before it is returned."""
+        Read in one snapshot; the read of the text in clear is audited before it is returned.
+
+        ``window`` slices the units (in the order of ``ReviewView.units``) whose identity mentions
+        are looked for: a page of a long document needs its own, not the 30,000 turns' mentions."""
         with self.store.read() as work:
             row = self._reviewable(work, document_id, user)
             status = DocumentStatus(row.status)
@@ -89,14 +92,14 @@ class Review:
                   + [(t.index, "speaker", t.speaker or "") for t in extracted.turns]
                   + [(t.index, "text", t.text) for t in extracted.turns]
                   + [(p.number, "text", p.text) for p in extracted.pages])
-        for position, field_name, text in fields:
+        units = tuple(sorted(((p, f, t) for p, f, t in fields if t), key=lambda u: (u[0], u[1] != "speaker")))
+        for position, field_name, text in (fields if window is None else units[window]):
             for m in matcher.find(text):
                 identity = identities[m.identity_id]
                 spans.append({"unit": position, "field": field_name, "start": m.start, "end": m.end,
                               "text": text[m.start:m.end], "identity": identity.label, "name": identity.name})
         suggestions = [dict(record, unit=u.position) for u in masked.units for record in u.suggestions]
         suggestions += [dict(record, unit=TITLE_POSITION) for record in masked.title_suggestions]
-        units = tuple(sorted(((p, f, t) for p, f, t in fields if t), key=lambda u: (u[0], u[1] != "speaker")))
         return ReviewView(document_id, status, spans, suggestions, units)
 
     def add_span(self, document_id: str, user: UserInfo, *, unit: int, start: int, end: int,

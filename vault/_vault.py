@@ -41,6 +41,7 @@ from vault._reading import Reading
 from vault._rekey import Rekey
 from vault._restore import RestoreProgress, RestoreReport, restore
 from vault._review import Review
+from vault._review_groups import ReviewGroups
 from vault._reencryption import Reencrypted, Reencryption
 from vault._retirement import Retirement
 from vault._rotation import Rotation
@@ -192,6 +193,11 @@ class Vault:
         """A person's searches under opaque ids, and their saved searches (``vault._saved_searches``)."""
         return self._searches
 
+    @property
+    def review_groups(self) -> ReviewGroups:
+        """Suggestions of one text and category decided at once (``vault._review_groups``)."""
+        return ReviewGroups(self.store)
+
     # -- cases and identities (vault._cases) -------------------------------------------------------
 
     def create_case(self, name: str, *, actor: str, archive_scope: bool = False) -> CaseInfo:
@@ -258,8 +264,8 @@ class Vault:
         return self._review.decide(document_id, user, suggestion_ids, accept=accept, identity_id=identity_id,
                                    actor=actor)
 
-    def review_view(self, document_id: str, user: UserInfo, *, actor: str) -> ReviewView:
-        return self._review.review_view(document_id, user, actor=actor)
+    def review_view(self, document_id: str, user: UserInfo, *, actor: str, window: slice | None = None) -> ReviewView:
+        return self._review.review_view(document_id, user, actor=actor, window=window)
 
     def add_span(self, document_id: str, user: UserInfo, *, unit: int, start: int, end: int,
                  field_name: str = "text", category: str = "other", identity_id: str | None = None,
