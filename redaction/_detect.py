@@ -279,12 +279,13 @@ def _is_word_char(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
-def _speaker_labels(text: str, speakers: Iterable[str]) -> Iterator[_Found]:
+@functools.lru_cache(maxsize=64)  # one transcript's labels, asked for in each of its turns
+def _labels_pattern(speakers: tuple[str, ...]) -> re.Pattern[str] | None:
     # a generic role ("Agent", "Caller 2", "Témoin") labels a turn, it names no one
     labels = sorted({label.strip() for label in speakers if label and label.strip() and not is_generic_role(label)},
                     key=len, reverse=True)
     if not labels:
-        return
+        return None
     parts = []
     for label in labels:
         body = r"\s+".join(re.escape(part) for part in label.split())
@@ -292,7 +293,14 @@ def _speaker_labels(text: str, speakers: Iterable[str]) -> Iterator[_Found]:
         right = r"(?!\w)" if _is_word_char(label[-1]) else ""
         parts.append(left + body + right)
     # Case-sensitive on purpose: the speaker "H" is not the "h" of "21 h 30".
-    for match in re.finditer("|".join(parts), text):
+    return re.compile("|".join(parts))
+
+
+def _speaker_labels(text: str, speakers: Iterable[str]) -> Iterator[_Found]:
+    pattern = _labels_pattern(tuple(speakers))
+    if pattern is None:
+        return
+    for match in pattern.finditer(text):
         yield _Found(match.start(), match.end(), _SPEAKER_RANK, Category.PERSON, "speaker label")
 
 

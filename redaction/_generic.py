@@ -48,6 +48,7 @@ def is_role_word(word: str) -> bool:
     return _plain(word) in _PLAIN_ROLES
 
 
+@functools.lru_cache(maxsize=4096)  # asked for every label of a transcript, in every turn
 def is_generic_role(label: str) -> bool:
     """Whether a speaker label (or a capitalised sequence) names a role, not a person: every
     word a role word, then at most a number ("Agent", "Speaker 1", "Témoin inconnu", "Caller #2")."""
