@@ -95,6 +95,7 @@ def review_page(request: Request, vault: VaultDep, session: SignedIn, document_i
 
 @router.post("/review/{document_id}/decisions")
 def review_decide(vault: VaultDep, values: PostedForm, user: Reviewer, document_id: str) -> RedirectResponse:
+    back = f"/review/{document_id}?page={_page_number(values.get('page'))}"  # checked before anything is done
     accept = [k.removeprefix("s:") for k, v in values.items() if k.startswith("s:") and v == "accept"]
     reject = [k.removeprefix("s:") for k, v in values.items() if k.startswith("s:") and v == "reject"]
     identity_id = _identity_of_case(vault, document_id, values)
@@ -104,13 +105,14 @@ def review_decide(vault: VaultDep, values: PostedForm, user: Reviewer, document_
         vault.decide(document_id, user, accept, accept=True, identity_id=identity_id, actor=actor(user))
     if reject:
         vault.decide(document_id, user, reject, accept=False, actor=actor(user))
-    return see_other(f"/review/{document_id}?page={_page_number(values.get('page'))}")
+    return see_other(back)
 
 
 @router.post("/review/{document_id}/groups")
 def review_decide_group(vault: VaultDep, values: PostedForm, user: Reviewer, document_id: str) -> RedirectResponse:
     """Accept (optionally as an identity) or reject every undecided suggestion of one text and
     category: a rejection is destructive at scale, so it asks "I understand" first."""
+    back = f"/review/{document_id}?page={_page_number(values.get('page'))}"  # checked before anything is done
     decision, group = values.get("decision"), str(values.get("group") or "")
     if decision not in ("accept", "reject") or not group:
         raise InvalidInput("choose a group of suggestions and accept or reject it")
@@ -119,7 +121,7 @@ def review_decide_group(vault: VaultDep, values: PostedForm, user: Reviewer, doc
     identity_id = _identity_of_case(vault, document_id, values) if decision == "accept" else None
     vault.review_groups.decide(document_id, user, group, accept=decision == "accept", identity_id=identity_id,
                                actor=actor(user))
-    return see_other(f"/review/{document_id}?page={_page_number(values.get('page'))}")
+    return see_other(back)
 
 
 def _identity_of_case(vault: VaultDep, document_id: str, values: PostedForm) -> str | None:
@@ -133,6 +135,7 @@ def _identity_of_case(vault: VaultDep, document_id: str, values: PostedForm) -> 
 
 @router.post("/review/{document_id}/spans")
 def review_add_span(vault: VaultDep, values: PostedForm, user: Reviewer, document_id: str) -> RedirectResponse:
+    back = f"/review/{document_id}?page={_page_number(values.get('page'))}"  # checked before anything is done
     try:
         unit, start, end = int(values.get("unit", "")), int(values.get("start", "")), int(values.get("end", ""))
     except ValueError:
@@ -141,7 +144,7 @@ def review_add_span(vault: VaultDep, values: PostedForm, user: Reviewer, documen
     vault.add_span(document_id, user, unit=unit, start=start, end=end,
                    field_name=str(values.get("field", "text")), category=str(values.get("category") or "other"),
                    identity_id=identity_id, actor=actor(user))
-    return see_other(f"/review/{document_id}?page={_page_number(values.get('page'))}")
+    return see_other(back)
 
 
 @router.post("/review/{document_id}/release")

@@ -43,6 +43,7 @@ def test_the_page_shows_a_page_of_units_and_the_groups(world, long_call):
     second = rex.get(f"/review/{long_call.id}?page=2")
     assert "turn 150." in second.text and "turn 0." not in second.text
     assert rex.get(f"/review/{long_call.id}?page=x").status_code == 400
+    assert rex.get(f"/review/{long_call.id}?page={2**70}").status_code == 400
     last = rex.get(f"/review/{long_call.id}?page=99")
     assert last.status_code == 303 and last.headers["location"].endswith("?page=5")
     assert '<select name="category">' in page.text  # the category is a choice list
@@ -54,6 +55,9 @@ def test_a_group_rejection_asks_first_then_decides_every_member(world, long_call
     token = csrf_of(rex, f"/review/{long_call.id}")
     refused = rex.post(f"/review/{long_call.id}/groups", data={"csrf": token, "group": key, "decision": "reject"})
     assert refused.status_code == 400 and "I understand" in refused.text
+    bad_page = rex.post(f"/review/{long_call.id}/groups",
+                        data={"csrf": token, "group": key, "decision": "reject", "confirm": "yes", "page": "0"})
+    assert bad_page.status_code == 400  # refused before anything is decided
     assert "Odile Quillonaz" in _groups(rex.get(f"/review/{long_call.id}").text)
     done = rex.post(f"/review/{long_call.id}/groups",
                     data={"csrf": token, "group": key, "decision": "reject", "confirm": "yes", "page": "2"})
