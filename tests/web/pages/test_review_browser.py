@@ -43,6 +43,7 @@ def test_a_reviewer_rejects_a_group_with_the_keyboard(world, open_page):  # noqa
     count = page.locator("#pending-count")
     expect(count).to_contain_text("undecided in 3 groups")
     before = count.inner_text()
+    expect(rows.first.locator("button.danger")).to_have_css("background-color", "rgb(179, 38, 30)")  # red
     shot(page, "bulk-01-groups")
     target = texts.index("Agent Zorvath")
     page.keyboard.press("j")
