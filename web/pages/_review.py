@@ -81,6 +81,11 @@ def review_page(request: Request, vault: VaultDep, session: SignedIn, document_i
              for position, field_name in shown]
     pending = [s for s in review.suggestions if s["state"] == "pending"]
     groups = vault.review_groups.groups(review.suggestions)
+    shown_groups = groups[:GROUPS_SHOWN]
+    anchors = {g.key for g in shown_groups}
+    index = {unit: i for i, unit in enumerate(ordered)}
+    first_page = {str(s["id"]): index.get((s["unit"], s["field"]), 0) // UNITS_PER_PAGE + 1
+                  for s in review.suggestions if s["id"] in anchors}
     decided: dict[tuple[str, str, str], int] = {}
     for s in review.suggestions:
         if s["state"] != "pending":
@@ -88,7 +93,7 @@ def review_page(request: Request, vault: VaultDep, session: SignedIn, document_i
                 decided.get((str(s["text"]), str(s["category"]), str(s["state"])), 0) + 1
     return render(request, "review.html", session, info=info, units=units, page=page, pages=pages,
                   pending=[s for s in pending if (s["unit"], s["field"]) in wanted], pending_count=len(pending),
-                  groups=groups[:GROUPS_SHOWN], group_count=len(groups), decided=sorted(decided.items()),
+                  groups=shown_groups, first_page=first_page, group_count=len(groups), decided=sorted(decided.items()),
                   categories=CATEGORIES, identities=[(i.id, i.label, i.name) for i in identities],
                   may_release=not pending, own_upload=info.uploaded_by == user.id)
 

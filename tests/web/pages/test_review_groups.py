@@ -36,7 +36,7 @@ def test_the_page_shows_a_page_of_units_and_the_groups(world, long_call):
     groups = _groups(page.text)
     assert "Agent" not in groups  # a generic role: no suggestion at all
     assert groups["Odile Quillonaz"][1] == TURNS and groups["Caller Zorvath"][1] == TURNS // 2
-    assert "speaker label of 225 turns" in page.text
+    assert "speaker label of 225 turns" in page.text and "first on page 1" in page.text
     assert f"{TURNS:,} undecided" not in page.text and "undecided in 2 groups" in page.text
     assert page.text.count('class="unit"') == 200 and "units page 1 of 5" in page.text
     assert "turn 0." in page.text and "turn 150." not in page.text
