@@ -8,7 +8,10 @@ Pure logic: it is handed keys and text and stores nothing; it imports no other p
   is one edit or an OCR confusion away from an alias.
 - ``pseudonym_token``, ``mask`` and ``render`` turn mentions into keyed tokens and tokens into
   what one reader may see.
-- ``Suggestion`` and ``redactions`` hold a reviewer's decisions and what finally gets masked.
+- ``Suggestion`` and ``redactions`` hold a reviewer's decisions and what finally gets masked;
+  ``group_suggestions`` gathers the undecided ones by text and category, to decide a group at once.
+  ``detect`` leaves generic speaker roles ("Agent", "Caller 2") unsuggested and calls the places of
+  a small gazetteer (``places.txt``) places (``_generic``).
 - ``permits``, ``holds`` and the ``may_*`` functions are the policy: pure decisions, ``Allowed`` or a falsy
   ``Denied(reason)``, over a deny-by-default table.
 """
@@ -34,7 +37,15 @@ from redaction._policy import (
     may_see_real_name,
     permits,
 )
-from redaction._review import Suggestion, SuggestionState, redactions, undecided
+from redaction._review import (
+    Suggestion,
+    SuggestionGroup,
+    SuggestionState,
+    group_suggestions,
+    in_group,
+    redactions,
+    undecided,
+)
 from redaction.errors import AlreadyDecided, InvalidAlias, OverlappingRedactions, RedactionError, ReviewError
 
 __all__ = [
@@ -60,12 +71,15 @@ __all__ = [
     "ReviewError",
     "Role",
     "Suggestion",
+    "SuggestionGroup",
     "SuggestionState",
     "UnmaskGrant",
     "all_of",
     "detect",
     "fold",
+    "group_suggestions",
     "holds",
+    "in_group",
     "is_common_word",
     "mask",
     "may_decide_unmask",

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import phonenumbers
 from stdnum import iban as stdnum_iban
 
+from redaction._generic import is_generic_role, is_known_place, is_role_word
 from redaction.errors import RedactionError
 
 COMMON_WORD_ZIPF = 4.0  # wordfreq: about once per 100,000 words or more often, in English or French
@@ -278,10 +279,13 @@ def _is_word_char(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
-def _speaker_labels(text: str, speakers: Iterable[str]) -> Iterator[_Found]:
-    labels = sorted({label.strip() for label in speakers if label and label.strip()}, key=len, reverse=True)
+@functools.lru_cache(maxsize=64)  # one transcript's labels, asked for in each of its turns
+def _labels_pattern(speakers: tuple[str, ...]) -> re.Pattern[str] | None:
+    # a generic role ("Agent", "Caller 2", "Témoin") labels a turn, it names no one
+    labels = sorted({label.strip() for label in speakers if label and label.strip() and not is_generic_role(label)},
+                    key=len, reverse=True)
     if not labels:
-        return
+        return None
     parts = []
     for label in labels:
         body = r"\s+".join(re.escape(part) for part in label.split())
@@ -289,7 +293,14 @@ def _speaker_labels(text: str, speakers: Iterable[str]) -> Iterator[_Found]:
         right = r"(?!\w)" if _is_word_char(label[-1]) else ""
         parts.append(left + body + right)
     # Case-sensitive on purpose: the speaker "H" is not the "h" of "21 h 30".
-    for match in re.finditer("|".join(parts), text):
+    return re.compile("|".join(parts))
+
+
+def _speaker_labels(text: str, speakers: Iterable[str]) -> Iterator[_Found]:
+    pattern = _labels_pattern(tuple(speakers))
+    if pattern is None:
+        return
+    for match in pattern.finditer(text):
         yield _Found(match.start(), match.end(), _SPEAKER_RANK, Category.PERSON, "speaker label")
 
 
@@ -603,8 +614,8 @@ def _capitalised(text: str, words: list[_Word], names: list[int]) -> Iterator[_F
     if names and len(words[names[0]].text) > 1 and _starts_sentence(text, words[names[0]].start) \
             and _everyday(words[names[0]]):
         names = names[1:]  # (an initial keeps its capital: "H. Quillon a signé")
-    if len(names) < 2 or all(_everyday(words[n]) for n in names):
-        return
+    if len(names) < 2 or all(_everyday(words[n]) or is_role_word(words[n].text) for n in names):
+        return  # ordinary words, or roles only ("Témoin Inconnu", "Greffier Adjoint" is not)
     if all(words[n].upper for n in names) and not any(_rare(words[n]) for n in names):
         # Text in capitals is mostly headings and the operative part of a judgment ("PERSONNE
         # RÉCLAMÉE", "AVIS DÉFAVORABLE"), whose words are uncommon but still vocabulary; a name
@@ -612,7 +623,7 @@ def _capitalised(text: str, words: list[_Word], names: list[int]) -> Iterator[_F
         return
     first, last = words[names[0]], words[names[-1]]
     head, tail = first.text.casefold(), last.text.casefold()
-    if head in _PLACE_HEADS:
+    if head in _PLACE_HEADS or is_known_place(text[first.core:last.end]):
         category, reason = Category.PLACE, "place name"
     elif head in _INSTITUTION_HEADS or head in _ORGANISATION_WORDS:
         category, reason = Category.ORGANISATION, "institution name"

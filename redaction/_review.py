@@ -9,7 +9,7 @@ built from all three; where they overlap they merge, so a name never ends up hal
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from redaction._mask import Redaction
@@ -79,3 +79,36 @@ def redactions(mentions: Iterable[Mention], suggestions: Iterable[Suggestion],
 def _merge(cluster: list[Redaction]) -> Redaction:
     winner = min(cluster, key=lambda r: (r.start - r.end, r.identity_id is None, r.start))
     return Redaction(min(r.start for r in cluster), max(r.end for r in cluster), winner.identity_id, winner.category)
+
+
+@dataclass(frozen=True, slots=True)
+class SuggestionGroup:
+    """The undecided suggestions of one text and category, decided at once ("Agent x6,000").
+
+    ``key`` is the id of its first suggestion in document order: opaque (no name in a URL or the
+    audit log) and stable while the group is undecided. ``speaker_turns`` counts the turns whose
+    speaker label it is: one decision covers the label in every turn."""
+
+    key: str
+    text: str
+    category: str
+    count: int
+    speaker_turns: int
+
+
+def group_suggestions(records: Iterable[Mapping[str, object]]) -> list[SuggestionGroup]:
+    """The pending suggestion records grouped by (text, category), the largest group first."""
+    groups: dict[tuple[str, str], list[Mapping[str, object]]] = {}
+    for record in records:
+        if record["state"] == SuggestionState.PENDING.value:
+            groups.setdefault((str(record["text"]), str(record["category"])), []).append(record)
+    out = [SuggestionGroup(str(members[0]["id"]), text, category, len(members),
+                           sum(1 for m in members if m.get("field") == "speaker"))
+           for (text, category), members in groups.items()]
+    return sorted(out, key=lambda g: (-g.count, g.text.casefold(), g.category))
+
+
+def in_group(record: Mapping[str, object], text: str, category: str) -> bool:
+    """Whether a suggestion record is an undecided member of the group (text, category)."""
+    return (record["state"] == SuggestionState.PENDING.value and record["text"] == text
+            and record["category"] == category)

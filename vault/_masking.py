@@ -91,11 +91,10 @@ def _excepted(mention: Mention, exceptions: list[Suggestion]) -> bool:
 
 
 def _mask_field(text: str, position: int, field_name: str, matcher: AliasMatcher, token_key: bytes,
-                speakers: list[str], decisions: Mapping[str, Suggestion], *,
-                file_name: bool = False) -> tuple[str, list[Suggestion], set[str]]:
+                speakers: list[str], decisions: Mapping[str, Suggestion], *, file_name: bool = False,
+                by_field: Mapping[str, FieldDecisions] | None = None) -> tuple[str, list[Suggestion], set[str]]:
     prefix = f"{position}.{field_name[0]}"
-    exceptions = [d for sid, d in decisions.items() if sid.startswith(prefix) and d.category == NOT_IDENTITY
-                  and d.state is SuggestionState.REJECTED]
+    accepted, exceptions = (_by_field(decisions) if by_field is None else by_field).get(prefix, ([], []))
     found = matcher.find(text)
     known = [(m.start, m.end) for m in found]  # an excepted mention is still no candidate for a detector
     mentions = [m for m in found if not _excepted(m, exceptions)]
@@ -109,8 +108,7 @@ def _mask_field(text: str, position: int, field_name: str, matcher: AliasMatcher
         suggestions.append(decisions.get(sid) or Suggestion(sid, c.start, c.end, c.category.value))
     # spans a reviewer added by hand: accepted decisions that no detector proposed
     detected = {s.id for s in suggestions}
-    suggestions += [d for sid, d in decisions.items()
-                    if sid.startswith(prefix) and sid not in detected and d.state is SuggestionState.ACCEPTED]
+    suggestions += [d for d in accepted if d.id not in detected]
     suggestions += exceptions  # recorded, so they are carried over to the next masking
     chosen = redactions(mentions, suggestions)
     tokens: set[str] = set()
@@ -121,6 +119,23 @@ def _mask_field(text: str, position: int, field_name: str, matcher: AliasMatcher
         return token
 
     return mask(text, chosen, token_of).text, suggestions, tokens
+
+
+FieldDecisions = tuple[list[Suggestion], list[Suggestion]]
+
+
+def _by_field(decisions: Mapping[str, Suggestion]) -> dict[str, FieldDecisions]:
+    """The accepted decisions and the "not this identity" exceptions by unit and field ("12.t"),
+    read once per document: looked up per unit, a 30,000-turn transcript with thousands of
+    decisions went quadratic (110 s a remask)."""
+    out: dict[str, FieldDecisions] = {}
+    for sid, d in decisions.items():
+        accepted, exceptions = out.setdefault(sid[:sid.index(".") + 2], ([], []))
+        if d.state is SuggestionState.ACCEPTED:
+            accepted.append(d)
+        elif d.state is SuggestionState.REJECTED and d.category == NOT_IDENTITY:
+            exceptions.append(d)
+    return out
 
 
 def _beside(candidates: list[Candidate], near_misses: list[Candidate]) -> list[Candidate]:
@@ -153,18 +168,20 @@ def mask_document(extracted: Extracted, matcher: AliasMatcher, token_key: bytes,
                   decisions: Mapping[str, Suggestion] | None = None, *, title: str = "") -> MaskedDocument:
     """The masked form of a document under the current identities and review decisions."""
     decisions = decisions or {}
+    by_field = _by_field(decisions)
     units: list[MaskedUnit] = []
     all_suggestions: list[Suggestion] = []
     tokens: set[str] = set()
     if extracted.kind is Kind.TRANSCRIPT:
         speakers = sorted({t.speaker for t in extracted.turns if t.speaker})
         for turn in extracted.turns:
-            masked_text, found, used = _mask_field(turn.text, turn.index, "text", matcher, token_key, speakers, decisions)
+            masked_text, found, used = _mask_field(turn.text, turn.index, "text", matcher, token_key, speakers, decisions,
+                                                   by_field=by_field)
             records = [_suggestion_record(s, turn.text, "text") for s in found]
             masked_speaker = None
             if turn.speaker:
                 masked_speaker, speaker_found, speaker_used = _mask_field(
-                    turn.speaker, turn.index, "speaker", matcher, token_key, speakers, decisions)
+                    turn.speaker, turn.index, "speaker", matcher, token_key, speakers, decisions, by_field=by_field)
                 records += [_suggestion_record(s, turn.speaker, "speaker") for s in speaker_found]
                 found += speaker_found
                 used |= speaker_used
@@ -173,7 +190,8 @@ def mask_document(extracted: Extracted, matcher: AliasMatcher, token_key: bytes,
             tokens |= used
     else:
         for page in extracted.pages:
-            masked_text, found, used = _mask_field(page.text, page.number, "text", matcher, token_key, [], decisions)
+            masked_text, found, used = _mask_field(page.text, page.number, "text", matcher, token_key, [], decisions,
+                                                   by_field=by_field)
             units.append(MaskedUnit(page.number, masked_text,
                                     suggestions=tuple(_suggestion_record(s, page.text, "text") for s in found)))
             all_suggestions += found

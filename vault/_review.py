@@ -74,10 +74,13 @@ class Review:
 
         return self.store.remask(document_id, actor=actor, action="review.decide", decide=apply)
 
-    def review_view(self, document_id: str, user: UserInfo, *, actor: str) -> ReviewView:
+    def review_view(self, document_id: str, user: UserInfo, *, actor: str, window: slice | None = None) -> ReviewView:
         """What a reviewer works from: every identity mention and every suggestion, in clear, of a
         document in review or released. Read in one snapshot; the read of the text in clear is
-        audited before it is returned."""
+        audited before it is returned.
+
+        ``window`` slices the units (in the order of ``ReviewView.units``) whose identity mentions
+        are looked for: a page of a long document needs its own, not the 30,000 turns' mentions."""
         with self.store.read() as work:
             row = self._reviewable(work, document_id, user, released=True)
             status = DocumentStatus(row.status)
@@ -96,7 +99,8 @@ class Review:
                     for u, records in [(u.position, u.suggestions) for u in masked.units]
                     + [(TITLE_POSITION, masked.title_suggestions)]
                     for r in records if r["category"] == NOT_IDENTITY}
-        for position, field_name, text in fields:
+        units = tuple(sorted(((p, f, t) for p, f, t in fields if t), key=lambda u: (u[0], u[1] != "speaker")))
+        for position, field_name, text in (fields if window is None else units[window]):
             for m in matcher.find(text):
                 identity = identities[m.identity_id]
                 spans.append({"unit": position, "field": field_name, "start": m.start, "end": m.end,
@@ -106,7 +110,6 @@ class Review:
                                   for s, e, i, u, f in excepted)})
         suggestions = [dict(record, unit=u.position) for u in masked.units for record in u.suggestions]
         suggestions += [dict(record, unit=TITLE_POSITION) for record in masked.title_suggestions]
-        units = tuple(sorted(((p, f, t) for p, f, t in fields if t), key=lambda u: (u[0], u[1] != "speaker")))
         return ReviewView(document_id, status, spans, suggestions, units)
 
     def add_span(self, document_id: str, user: UserInfo, *, unit: int, start: int, end: int,

@@ -42,6 +42,7 @@ from vault._reading import Reading
 from vault._rekey import Rekey
 from vault._restore import RestoreProgress, RestoreReport, restore
 from vault._review import Review
+from vault._review_groups import ReviewGroups
 from vault._reencryption import Reencrypted, Reencryption
 from vault._retirement import Retirement
 from vault._rotation import Rotation
@@ -198,6 +199,11 @@ class Vault:
         """A reviewer's fixes to masking: not this identity, reopen (``vault._corrections``)."""
         return Corrections(self.store)
 
+    @property
+    def review_groups(self) -> ReviewGroups:
+        """Suggestions of one text and category decided at once (``vault._review_groups``)."""
+        return ReviewGroups(self.store)
+
     # -- cases and identities (vault._cases) -------------------------------------------------------
 
     def create_case(self, name: str, *, actor: str, archive_scope: bool = False) -> CaseInfo:
@@ -264,8 +270,8 @@ class Vault:
         return self._review.decide(document_id, user, suggestion_ids, accept=accept, identity_id=identity_id,
                                    actor=actor)
 
-    def review_view(self, document_id: str, user: UserInfo, *, actor: str) -> ReviewView:
-        return self._review.review_view(document_id, user, actor=actor)
+    def review_view(self, document_id: str, user: UserInfo, *, actor: str, window: slice | None = None) -> ReviewView:
+        return self._review.review_view(document_id, user, actor=actor, window=window)
 
     def add_span(self, document_id: str, user: UserInfo, *, unit: int, start: int, end: int,
                  field_name: str = "text", category: str = "other", identity_id: str | None = None,

@@ -51,6 +51,43 @@ def decide(vault: VaultDep, user: CurrentUser, document: VisibleDocument, body: 
     return _json.undecided_json(document.id, masked)
 
 
+class GroupDecisionIn(BaseModel):
+    group: str = Field(min_length=1, max_length=64)  # a group's key, as GET .../review/groups lists it
+    decision: Literal["accept", "reject"]
+    identity: str | None = None  # the pseudonym an accepted group is linked to
+
+
+class GroupOut(BaseModel):
+    key: str
+    text: str
+    category: str
+    count: int
+    speaker_turns: int
+
+
+class GroupDecidedOut(UndecidedOut):
+    decided: int
+
+
+@router.get("/documents/{document_id}/review/groups", responses=errors(403, 404, 409), response_model=list[GroupOut])
+def review_groups(vault: VaultDep, user: CurrentUser, document_id: str) -> list[dict[str, object]]:
+    """The undecided suggestions grouped by text and category, the largest group first."""
+    review = vault.review_view(document_id, user, actor=actor(user), window=slice(0, 0))
+    return [{"key": g.key, "text": g.text, "category": g.category, "count": g.count, "speaker_turns": g.speaker_turns}
+            for g in vault.review_groups.groups(review.suggestions)]
+
+
+@router.post("/documents/{document_id}/groups", responses=errors(403, 404, 409), response_model=GroupDecidedOut)
+def decide_group(vault: VaultDep, user: CurrentUser, document: VisibleDocument, body: GroupDecisionIn
+                 ) -> dict[str, object]:
+    """Accept (optionally as an identity) or reject every undecided suggestion of one group, at once."""
+    identity_id = (vault.identity(vault.case(document.case_id), body.identity).id
+                   if body.identity and body.decision == "accept" else None)
+    masked, count = vault.review_groups.decide(document.id, user, body.group, accept=body.decision == "accept",
+                                               identity_id=identity_id, actor=actor(user))
+    return _json.undecided_json(document.id, masked) | {"decided": count}
+
+
 class SpanIn(BaseModel):
     unit: int = Field(default=0, ge=-1, le=2**31 - 1)  # the page number or turn index; any for the title
     field: Literal["text", "speaker", "title"] = "text"

@@ -66,7 +66,7 @@ def fixes_context(request: Request, vault: Vault, review: ReviewView, case_id: s
     return {"released": review.status.value == "released", "mentions": mentions,
             "identity_rows": [{"id": i.id, "label": i.label, "name": i.name, "aliases": ", ".join(i.aliases),
                                "category": i.category.value} for i in identities],
-            "categories": [c.value for c in IdentityCategory],
+            "identity_categories": [c.value for c in IdentityCategory],
             "fix_notice": NOTICES.get(request.query_params.get("notice", ""))}
 
 

@@ -63,6 +63,10 @@ TABLE = [
     Row("GET", "/api/v1/documents/{review}/review", {"investigator": 404, "reviewer": 200, "admin": 404, "outsider": 404}),
     Row("POST", "/api/v1/documents/{review}/decisions", {"investigator": 404, "reviewer": 200, "admin": 404, "outsider": 404},
         _json(lambda w, p: {"reject": [w.pending[0]]})),
+    Row("GET", "/api/v1/documents/{review}/review/groups", {"investigator": 404, "reviewer": 200, "admin": 404,
+                                                             "outsider": 404}),
+    Row("POST", "/api/v1/documents/{review}/groups", {"investigator": 404, "reviewer": 404, "admin": 404, "outsider": 404},
+        _json({"group": "0.t0-1", "decision": "reject"})),  # no such group: test_review_groups.py decides one
     Row("POST", "/api/v1/documents/{review}/spans", {"investigator": 404, "reviewer": 201, "admin": 404, "outsider": 404},
         _json({"field": "title", "start": 0, "end": 2, "category": "other"})),
     Row("POST", "/api/v1/documents/{review}/release", {"investigator": 404, "reviewer": 403, "admin": 404, "outsider": 404}),

@@ -124,10 +124,11 @@ def test_a_reviewer_accepts_a_suggestion_masks_a_selection_and_releases(world, o
         return match[0];
     }""", unit.element_handle())
     expect(page.locator("#selection")).to_contain_text(word)
-    page.fill("#add-span input[name=category]", "location")
+    page.select_option("#add-span select[name=category]", "place")
     shot(page, "06-review-selection")
     page.click("#add-span-button")
-    expect(page.locator("ul.decided")).to_contain_text(f"{word} · location · accepted")
+    expect(page.locator("ul.decided")).to_contain_text(f"{word} · place · accepted")
+    page.check("form[action$='/release'] input[name=confirm]")  # releasing asks "I understand"
     page.click("text=Release to investigators")
     expect(page).to_have_url(f"{world.base}/review")
     shot(page, "07-review-released")
