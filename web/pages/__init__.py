@@ -18,11 +18,11 @@ unsealing.
 from fastapi import APIRouter, Depends
 
 from web._input import plain_text
-from web.pages import (_account, _admin, _audit, _backups, _confirmations, _documents, _review, _search, _sign_in,
-                       _unmask, _unseal)
+from web.pages import (_account, _admin, _audit, _backups, _confirmations, _documents, _originals, _review, _search,
+                       _sign_in, _unmask, _unseal)
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(plain_text)])
-for _part in (_sign_in, _search, _documents, _review, _unmask, _confirmations, _account, _admin, _audit, _backups,
+for _part in (_sign_in, _search, _documents, _originals, _review, _unmask, _confirmations, _account, _admin, _audit, _backups,
               _unseal):
     router.include_router(_part.router)
 
