@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 from vault import Audio
 from vault.errors import RangeNotSatisfiable
 
-_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
+_RANGE = re.compile(r"bytes=([0-9]{0,18})-([0-9]{0,18})")  # ASCII digits only (\d takes any script's)
 _PRIVATE = {"Cache-Control": "private, no-store", "Accept-Ranges": "bytes"}
 
 

@@ -33,7 +33,7 @@ def timings(vault: VaultDep, session: SignedIn, document_id: str) -> JSONRespons
     """When each turn starts and ends (no text), and whether the call has audio: what the player
     needs to follow the playback."""
     found = vault.originals.timings(document_id, session.user)
-    return JSONResponse({"audio": found.audio, "turns": [[t.position, t.start_ms, t.end_ms] for t in found.turns]},
+    return JSONResponse({"audio": found.audio, "playable": found.playable, "turns": [[t.position, t.start_ms, t.end_ms] for t in found.turns]},
                         headers={"Cache-Control": "private, no-store"})
 
 
