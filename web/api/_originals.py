@@ -11,11 +11,10 @@ from web.api._names import PREFIX, actor
 from web.deps import CurrentUser, VaultDep
 
 router = APIRouter(prefix=PREFIX, dependencies=[ACCESS_KEY])
-_PNG = {200: {"content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
-              "description": "the page drawn as a grey-scale PNG"}}
-_AUDIO = {200: {"content": {"audio/*": {"schema": {"type": "string", "format": "binary"}}},
-                "description": "the call's audio, whole"},
-          206: {"description": "the byte range asked for (HTTP Range)"}}
+_BINARY = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+_PNG = {200: {"content": _BINARY, "description": "the page drawn as a grey-scale PNG (image/png)"}}
+_AUDIO = {200: {"content": _BINARY, "description": "the call's audio (audio/wav, audio/mpeg, audio/ogg or audio/mp4), "
+                                                   "whole, or 206 with the byte range asked for (HTTP Range)"}}
 
 
 @router.get("/documents/{document_id}/pages/{page}", response_class=Response, responses={**_PNG, **errors(403, 404)})
