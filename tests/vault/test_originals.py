@@ -120,3 +120,12 @@ def test_no_admin_and_no_member_of_another_case_hears_the_call(vault, case, peop
     for outsider in ("ada", "otto"):
         with pytest.raises(NotFound):
             vault.originals.audio(document.id, people[outsider], actor=outsider)
+
+
+def test_the_audio_follows_its_document_through_a_re_encryption(vault, case, people):
+    sound = wav(1.0)
+    document = _call(vault, case, people, sound)
+    vault.rotate_keys(actor="tester", case=case)
+    vault.reencrypt(actor="tester", case=case)
+    audio = vault.originals.audio(document.id, people["rex"], actor="rex")
+    assert b"".join(audio.pieces(0, audio.size - 1)) == sound
