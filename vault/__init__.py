@@ -21,6 +21,7 @@ from vault._unmask import UnmaskRequest, UnmaskState
 from vault._users import ACCESS_KEY_PREFIX, OPERATOR, AccessKeyInfo, Operator, UserInfo
 from vault._identities import Identity, IdentityCategory
 from vault._masking import MaskedDocument, MaskedUnit
+from vault._originals import Audio, Timings
 from vault._views import (
     BlobPurpose,
     CaseInfo,
@@ -43,6 +44,8 @@ from vault._vault import Vault
 from vault.errors import EnrolmentFailed, InvalidSetting, SessionEnded, SignInFailed, Unauthenticated
 
 __all__ = [
+    "Audio",
+    "Timings",
     "CaseDocuments",
     "DocumentFilter",
     "DocumentListing",

@@ -22,6 +22,7 @@ from vault._ingest._sandbox import ParserSlots
 from vault._ingest._sniff import sniff
 from vault._keystore import document_key_context
 from vault._models import BlobRow, DocumentRow, new_id
+from vault._originals import must_be_transcript, write_audio
 from vault._store import Store
 from vault._views import BlobPurpose, CaseInfo, DocumentInfo, DocumentStatus
 from vault.errors import Conflict, DuplicateDocument, StorageFailed
@@ -48,8 +49,9 @@ class Documents:
         self.parsers = parsers
 
     def ingest(self, source: BinaryIO, *, case: CaseInfo, filename: str | None, actor: str,
-               kind: Kind | None = None) -> DocumentInfo:
-        """Take one untrusted file into the case: stored encrypted with status in_review.
+               kind: Kind | None = None, audio: BinaryIO | None = None) -> DocumentInfo:
+        """Take one untrusted file into the case: stored encrypted with status in_review; with
+        ``audio``, the file is a transcript and the audio is stored beside it (vault._originals).
 
         Either everything is stored (original, extracted content, row, audit entry) or nothing
         is: on any error the blobs written so far are removed and no row is committed.
@@ -71,6 +73,12 @@ class Documents:
             with _decrypting(original.open(), original.size, document_key, original_context) as plain:
                 extracted = extract(fmt, plain, limits=limits, legacy_encoding=settings.legacy_encoding,
                                     parsers=self.parsers, kind=kind)
+            blobs = [(BlobPurpose.ORIGINAL, original)]
+            if audio is not None:
+                must_be_transcript(extracted.kind)
+                blobs.append((BlobPurpose.AUDIO, write_audio(store, document_key, case.id, document_id, audio,
+                                                             limits.max_file_bytes)))
+                pending.append(blobs[-1][1])
             content = store.write_blob(document_key, BlobPurpose.CONTENT, case.id, document_id, 1, extracted.to_json())
             pending.append(content)
             # a name from a file system need not be UTF-8; keep its bytes, show replacements
@@ -106,8 +114,7 @@ class Documents:
                     session.rollback()
                     self._refuse_duplicate(case.id, digest)
                     raise Conflict("the document could not be stored; try again") from None
-                for purpose, blob in ((BlobPurpose.ORIGINAL, original), (BlobPurpose.CONTENT, content),
-                                      (BlobPurpose.MASKED, masked_blob)):
+                for purpose, blob in (*blobs, (BlobPurpose.CONTENT, content), (BlobPurpose.MASKED, masked_blob)):
                     session.add(BlobRow(document_id=document_id, purpose=purpose.value, version=1,
                                         storage_name=blob.name, stored_bytes=blob.size,
                                         key_version=document_key.version))

@@ -38,6 +38,7 @@ from vault._ingest._sandbox import ParserSlots
 from vault._keystore import KeyStore
 from vault._masking import MaskedDocument
 from vault._models import utcnow
+from vault._originals import Originals
 from vault._reading import Reading
 from vault._rekey import Rekey
 from vault._restore import RestoreProgress, RestoreReport, restore
@@ -97,6 +98,7 @@ class Vault:
         self._shredding = Shredding(self.store)
         self._audit_export = AuditExport(self.store)
         self._searches = SavedSearches(self.store)
+        self._originals = Originals(self.store, self._reading, lambda: self._documents.parsers)
 
     # -- opening -------------------------------------------------------------------------------
 
@@ -204,6 +206,11 @@ class Vault:
         """Suggestions of one text and category decided at once (``vault._review_groups``)."""
         return ReviewGroups(self.store)
 
+    @property
+    def originals(self) -> Originals:
+        """A PDF's pages as images for reviewers, a call's audio (``vault._originals``)."""
+        return self._originals
+
     # -- cases and identities (vault._cases) -------------------------------------------------------
 
     def create_case(self, name: str, *, actor: str, archive_scope: bool = False) -> CaseInfo:
@@ -245,8 +252,8 @@ class Vault:
     # -- documents (vault._documents) and re-masking (vault._store) ------------------------------
 
     def ingest(self, source: BinaryIO, *, case: CaseInfo, filename: str | None, actor: str,
-               kind: Kind | None = None) -> DocumentInfo:
-        return self._documents.ingest(source, case=case, filename=filename, actor=actor, kind=kind)
+               kind: Kind | None = None, audio: BinaryIO | None = None) -> DocumentInfo:
+        return self._documents.ingest(source, case=case, filename=filename, actor=actor, kind=kind, audio=audio)
 
     def record_duplicate_upload(self, document_id: str, *, actor: str) -> None:
         self._documents.record_duplicate_upload(document_id, actor=actor)

@@ -25,6 +25,7 @@ class BlobPurpose(enum.StrEnum):
     ORIGINAL = "original"
     CONTENT = "content"  # the extracted text, in clear inside the ciphertext
     MASKED = "masked"  # the masked text and the review's suggestions
+    AUDIO = "audio"  # a call's recording, uploaded with its transcript (vault._originals)
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,6 +104,12 @@ class InvalidInput(VaultError):
     code = "INVALID_INPUT"
 
 
+class RangeNotSatisfiable(InvalidInput):
+    """A byte range (HTTP Range) that does not fit the file, or more ranges than one."""
+
+    code = "RANGE_NOT_SATISFIABLE"
+
+
 class InvalidSetting(InvalidInput):
     """A setting (``CASEVAULT_...``) with a value that cannot be used."""
 

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 _HTTP_CODES = {400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND",
                405: "METHOD_NOT_ALLOWED", 413: "TOO_LARGE", 415: "UNSUPPORTED_TYPE"}
 _TITLES = {400: "That did not work", 401: "Sign in", 403: "Not allowed", 404: "Not found", 405: "Not allowed",
-           409: "Conflict", 413: "Too large", 415: "Unsupported file", 422: "Cannot read that",
+           409: "Conflict", 413: "Too large", 416: "Cannot play that part", 415: "Unsupported file", 422: "Cannot read that",
            429: "Too many attempts", 500: "Something went wrong", 503: "Unavailable"}
 
 

@@ -34,14 +34,16 @@ class Upload:
     fields: dict[str, str]
     file: io.BytesIO
     filename: str | None
+    audio: io.BytesIO | None = None  # a call's recording, sent with its transcript (field 'audio')
 
 
 async def read_upload(request: Request, max_file_bytes: int) -> Upload:
-    """The fields and the one file of a multipart/form-data request; TooLarge past the limit."""
+    """The fields and the one file of a multipart/form-data request, and the audio of a call if
+    one comes with it (each file under the limit); TooLarge past the limit."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     if content_type != b"multipart/form-data" or b"boundary" not in options:
         raise InvalidInput("send the document as multipart/form-data with fields 'file' and 'case'")
-    limit = max_file_bytes + FORM_OVERHEAD
+    limit = 2 * max_file_bytes + FORM_OVERHEAD  # the file, and the audio of a call with its transcript
     declared = request.headers.get("content-length")
     too_large = TooLarge(f"the file is larger than the limit of {max_file_bytes // (1024 * 1024)} MiB")
     if declared and declared.isdigit() and int(declared) > limit:
@@ -79,15 +81,22 @@ async def read_upload(request: Request, max_file_bytes: int) -> Upload:
     uploads = [f for f in files if f.field_name == b"file"]
     if len(uploads) != 1:
         raise InvalidInput("send exactly one file, in the field 'file'")
-    upload = uploads[0]
+    audios = [f for f in files if f.field_name == b"audio" and f.size]  # an empty file input sends no audio
+    if len(audios) > 1 or len(files) > 1 + sum(1 for f in files if f.field_name == b"audio"):
+        raise InvalidInput("send one file in the field 'file' and at most one in the field 'audio'")
+    body = _in_memory(uploads[0], max_file_bytes, too_large)
+    name = uploads[0].file_name.decode("utf-8", "replace") if uploads[0].file_name else None
+    return Upload(fields, body, name, _in_memory(audios[0], max_file_bytes, too_large) if audios else None)
+
+
+def _in_memory(upload: File, max_file_bytes: int, too_large: TooLarge) -> io.BytesIO:
     if not upload.in_memory:  # cannot happen with the limits above; refuse rather than read from disk
         raise too_large
     if upload.size > max_file_bytes:
         raise too_large
     body = upload.file_object
     body.seek(0)
-    name = upload.file_name.decode("utf-8", "replace") if upload.file_name else None
-    return Upload(fields, body, name)
+    return body  # type: ignore[return-value]
 
 
 def ingest_upload(vault: Vault, user: UserInfo, case: CaseInfo, upload: Upload) -> DocumentInfo:
@@ -97,7 +106,7 @@ def ingest_upload(vault: Vault, user: UserInfo, case: CaseInfo, upload: Upload) 
     not stored twice: the reviewers already have it."""
     try:
         return vault.ingest(upload.file, case=case, filename=upload.filename,
-                            actor=user.id)  # the uploader: four eyes compare it
+                            actor=user.id, audio=upload.audio)  # the uploader: four eyes compare it
     except DuplicateDocument as duplicate:
         existing = vault.document(duplicate.existing_id)
         if may_see_document(user.actor, existing.case_id, existing.status.value):

@@ -46,6 +46,7 @@ STATUS: Mapping[str, int] = {
     "vault.errors.Conflict": 409,
     "vault.errors.AlreadyInitialized": 409,
     "vault.errors.InvalidInput": 400,
+    "vault.errors.RangeNotSatisfiable": 416,
     # uploads
     "vault.errors.TooLarge": 413,
     "vault.errors.UnsupportedType": 415,

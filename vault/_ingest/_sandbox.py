@@ -1,4 +1,4 @@
-"""Run the PDF, DOCX and HTML parsers in a child process that may die without taking us along.
+"""Run the PDF, DOCX and HTML parsers (and the PDF page renderer) in a child process that may die without taking us along.
 
 pypdf, python-docx and the standard library's HTML tokenizer are complex parsers of hostile
 input (nested FlateDecode, /Prev loops, XML bombs, quadratic tag soup). The child gets the file on
@@ -12,6 +12,7 @@ at once, a bounded number of uploads wait for one, and refuses the rest with Par
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -28,6 +29,7 @@ from vault._ingest._model import Extracted, Format, Page
 from vault.errors import (
     EncodingFailed,
     IngestError,
+    InvalidInput,
     MalformedDocument,
     ParserLimitExceeded,
     ParsersBusy,
@@ -40,7 +42,7 @@ _PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 _ANSWER_OVERHEAD = 1024 * 1024
 _ERRORS: dict[str, type[IngestError]] = {
     cls.code: cls for cls in (IngestError, TooLarge, UnsupportedType, TypeMismatch, EncodingFailed,
-                              MalformedDocument, ParserLimitExceeded)
+                              MalformedDocument, ParserLimitExceeded, InvalidInput)
 }
 SANDBOXED = frozenset({Format.PDF, Format.DOCX, Format.HTML})
 
@@ -98,13 +100,26 @@ def extract_in_sandbox(fmt: Format, source: BinaryIO, limits: Limits, legacy_enc
         return _extract(fmt, source, limits, legacy_encoding)
 
 
+def render_in_sandbox(source: BinaryIO, page: int, limits: Limits, parsers: ParserSlots) -> bytes:
+    """Page ``page`` (from 1) of the PDF read from ``source`` as a PNG, drawn in a sandboxed child
+    under the same limits as the parser, once one of ``parsers`` is free."""
+    with parsers.slot():
+        answer = _answer_of(_run(["render", json.dumps(asdict(limits)), str(page)], source, limits))
+    return base64.b64decode(str(answer["png"]))
+
+
 def _extract(fmt: Format, source: BinaryIO, limits: Limits, legacy_encoding: str | None) -> Extracted:
+    raw = _run([fmt.value, json.dumps(asdict(limits)), legacy_encoding or ""], source, limits)
+    return _decode_answer(fmt, raw)
+
+
+def _run(arguments: list[str], source: BinaryIO, limits: Limits) -> bytes:
+    """The child's answer to ``arguments`` with ``source`` on its stdin, under ``limits``."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1",
            "PYTHONPATH": _PROJECT_ROOT}
     try:
         process = subprocess.Popen(
-            [sys.executable, "-X", "utf8", "-m", "vault._ingest._sandbox_child", fmt.value,
-             json.dumps(asdict(limits)), legacy_encoding or ""],
+            [sys.executable, "-X", "utf8", "-m", "vault._ingest._sandbox_child", *arguments],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=env, cwd="/", close_fds=True,
         )
@@ -160,16 +175,22 @@ def _extract(fmt: Format, source: BinaryIO, limits: Limits, legacy_encoding: str
     if status != 0 or not raw:
         # MemoryError while starting up also lands here: the cap is below what Python needs
         raise ParserLimitExceeded(_LIMIT_MESSAGE)
-    return _decode_answer(fmt, raw)
+    return raw
 
 
-def _decode_answer(fmt: Format, raw: bytes) -> Extracted:
+def _answer_of(raw: bytes) -> dict[str, object]:
+    """The child's JSON answer; the error it reports raised as its own type."""
     try:
         answer = json.loads(raw)
     except ValueError:
         raise MalformedDocument("the file could not be read") from None
     if "error" in answer:
         raise _ERRORS.get(answer["error"], MalformedDocument)(str(answer["message"]))
+    return answer  # type: ignore[no-any-return]
+
+
+def _decode_answer(fmt: Format, raw: bytes) -> Extracted:
+    answer: dict = _answer_of(raw)  # type: ignore[type-arg]
     return Extracted(
         format=fmt,
         title=answer.get("title"),

@@ -14,7 +14,7 @@ from dataclasses import asdict
 
 from vault._ingest._limits import Limits
 from vault._ingest._model import Extracted, Format
-from vault.errors import IngestError, MalformedDocument, ParserLimitExceeded
+from vault.errors import IngestError, MalformedDocument, ParserLimitExceeded, VaultError
 
 
 def _lower(which: int, value: int) -> None:
@@ -44,7 +44,32 @@ def _parse(fmt: Format, data: bytes, limits: Limits, legacy_encoding: str | None
     return {Format.PDF: parse_pdf, Format.DOCX: parse_docx}[fmt](io.BytesIO(data), limits)
 
 
+def _render() -> int:
+    """``render LIMITS PAGE``: the page as a PNG, base64 in the JSON answer."""
+    import base64
+
+    from vault._ingest._render import render_pdf_page
+
+    limits = Limits(**json.loads(sys.argv[2]))
+    _limit(limits)
+    data = sys.stdin.buffer.read(limits.max_file_bytes + 1)
+    try:
+        png = render_pdf_page(data, int(sys.argv[3]), max_pages=limits.max_pages)
+    except VaultError as error:
+        answer: dict[str, object] = {"error": error.code, "message": str(error)}
+    except MemoryError:
+        answer = {"error": ParserLimitExceeded.code, "message": "the renderer ran out of memory on this page"}
+    except Exception:  # noqa: BLE001 - a renderer bug on hostile input: a typed refusal, no detail
+        answer = {"error": MalformedDocument.code, "message": "the page could not be drawn; the file may be damaged"}
+    else:
+        answer = {"png": base64.b64encode(png).decode()}
+    sys.stdout.buffer.write(json.dumps(answer).encode())
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1] == "render":
+        return _render()
     fmt = Format(sys.argv[1])
     limits = Limits(**json.loads(sys.argv[2]))
     legacy_encoding = sys.argv[3] or None

@@ -18,12 +18,13 @@ every route but health, enrolment and the seal, and the errors each route answer
 from fastapi import APIRouter, Depends
 
 from web._input import plain_text
-from web.api import _audit, _backups, _cases, _confirmations, _documents, _keys, _review, _seal, _search, _unmask, _users
+from web.api import (_audit, _backups, _cases, _confirmations, _documents, _keys, _originals, _review, _seal, _search,
+                     _unmask, _users)
 
 router = APIRouter(dependencies=[Depends(plain_text)])  # each resource's router has the /api/v1 prefix
 for _public in (_cases.public, _confirmations.public, _seal.public):  # health, enrolment, the seal: no access key
     router.include_router(_public)
-for _resource in (_cases, _documents, _search, _review, _unmask, _users, _confirmations, _keys, _audit, _backups):
+for _resource in (_cases, _documents, _originals, _search, _review, _unmask, _users, _confirmations, _keys, _audit, _backups):
     router.include_router(_resource.router)
 
 __all__ = ["router"]

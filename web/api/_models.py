@@ -41,6 +41,7 @@ _MEANINGS = {
     409: "the state refuses it (decided already, exists already, four eyes)",
     413: "the upload is larger than the limit",
     415: "the file's type is not one the vault reads",
+    416: "the byte range asked for (HTTP Range) does not fit the file, or asks for more than one range",
     422: "the request does not fit its schema (a missing field, a wrong type, a value out of bounds), or an "
          "uploaded file cannot be read as its type",
     503: "the server cannot answer now (busy, locked, or stored data that needs an operator)",

@@ -18,12 +18,12 @@ cases and their members), the audit log, backups, unsealing.
 from fastapi import APIRouter, Depends
 
 from web._input import plain_text
-from web.pages import (_account, _admin, _admin_cases, _audit, _backups, _cases, _confirmations, _documents, _review,
-                       _review_fixes, _search, _sign_in, _unmask, _unseal)
+from web.pages import (_account, _admin, _admin_cases, _audit, _backups, _cases, _confirmations, _documents,
+                       _originals, _review, _review_fixes, _search, _sign_in, _unmask, _unseal)
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(plain_text)])
-for _part in (_sign_in, _search, _cases, _documents, _review, _review_fixes, _unmask, _confirmations, _account, _admin,
-              _admin_cases, _audit, _backups, _unseal):
+for _part in (_sign_in, _search, _cases, _documents, _originals, _review, _review_fixes, _unmask, _confirmations,
+              _account, _admin, _admin_cases, _audit, _backups, _unseal):
     router.include_router(_part.router)
 
 __all__ = ["router"]

@@ -58,6 +58,9 @@ TABLE = [
     Row("POST", "/api/v1/documents", {"investigator": 201, "reviewer": 201, "admin": 403, "outsider": 404}, _upload),
     Row("GET", "/api/v1/documents/{call1}", {"investigator": 200, "reviewer": 200, "admin": 404, "outsider": 404}),
     Row("GET", "/api/v1/documents/{call1}/original", {"investigator": 403, "reviewer": 200, "admin": 404, "outsider": 404}),
+    # the viewers of originals: a transcript has no pages to draw (400) and call1 has no audio
+    Row("GET", "/api/v1/documents/{call1}/pages/1", {"investigator": 403, "reviewer": 400, "admin": 404, "outsider": 404}),
+    Row("GET", "/api/v1/documents/{call1}/audio", _same(404)),
     Row("POST", "/api/v1/search", {"investigator": 200, "reviewer": 200, "admin": 403, "outsider": 200}, _json({"q": "noose"})),
     Row("GET", "/api/v1/review", _same(403) | {"reviewer": 200}),
     Row("GET", "/api/v1/documents/{review}/review", {"investigator": 404, "reviewer": 200, "admin": 404, "outsider": 404}),
@@ -129,7 +132,8 @@ def _template(path: str) -> str:
             .replace("{request}", "{request_id}").replace("{spare_key}", "{key_id}")
             .replace("{confirmation}", "{confirmation_id}").replace("/users/rita/", "/users/{name}/")
             .replace("/users/ivy/", "/users/{name}/").replace("/users/otto/", "/users/{name}/")
-            .replace("/cases/{case}", "/cases/{case}").replace("/master/1/", "/master/{version}/"))
+            .replace("/cases/{case}", "/cases/{case}").replace("/master/1/", "/master/{version}/")
+            .replace("/pages/1", "/pages/{page}"))
 
 
 def test_every_route_answers_every_persona_as_the_table_says(world):

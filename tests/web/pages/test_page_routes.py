@@ -66,6 +66,11 @@ TABLE = [
     Row("POST", "/documents/{call1}/unmask", {"investigator": 303, "reviewer": 403, "admin": 404, "outsider": 404},
         lambda w, p: {"identity": "Caller 1", "justification": JUSTIFICATION}),  # H: ivy's request waits
     Row("GET", "/upload", _same(200) | {"admin": 403}),
+    Row("GET", "/upload/call", _same(200) | {"admin": 403}),
+    # the viewers of originals: a transcript has no pages to draw (400), call1 has no audio
+    Row("GET", "/documents/{call1}/pages/1", {"investigator": 403, "reviewer": 400, "admin": 404, "outsider": 404}),
+    Row("GET", "/documents/{call1}/audio", _same(404)),
+    Row("GET", "/documents/{call1}/timings", {"investigator": 200, "reviewer": 200, "admin": 404, "outsider": 404}),
     Row("POST", "/upload", {"investigator": 303, "reviewer": 303, "admin": 403, "outsider": 404}, _upload),
     Row("GET", "/uploaded/{call1}", _same(200)),
     Row("GET", "/review", _same(403) | {"reviewer": 200}),
@@ -141,7 +146,8 @@ TABLE = [
 ]
 
 _PLACEHOLDERS = {"{call1}": "{document_id}", "{review}": "{document_id}", "{request}": "{request_id}",
-                 "{spare_key}": "{key_id}", "{confirmation}": "{confirmation_id}", "{search}": "{search_id}", "/users/ivy/": "/users/{name}/", "/users/rita/": "/users/{name}/"}
+                 "{spare_key}": "{key_id}", "{confirmation}": "{confirmation_id}", "{search}": "{search_id}", "/users/ivy/": "/users/{name}/", "/users/rita/": "/users/{name}/",
+                 "/pages/1": "/pages/{page}"}
 
 
 def _template(path: str) -> str:
