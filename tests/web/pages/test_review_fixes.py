@@ -101,7 +101,7 @@ def test_a_reopened_document_leaves_the_investigators_search_and_view(world):
     assert ivy.get(f"/documents/{call1.id}").status_code == 404
     assert [e.action for e in world.vault.audit_entries(limit=1000)].count("document.reopen") == 1
     rita = sign_in(world, "reviewer2")
-    assert rita.post(f"/review/{call1.id}/release", data={"csrf": csrf_of(rita)}).status_code == 303
+    assert rita.post(f"/review/{call1.id}/release", data={"csrf": csrf_of(rita), "confirm": "yes"}).status_code == 303
     assert f"/documents/{call1.id}" in search(ivy, token, "noose").text
 
 
