@@ -62,7 +62,7 @@ class Follower:
         key = (case_id, status)
         if key not in self._indexes:
             name = _STATUS_DIR[status]
-            self._indexes[key] = CaseIndex(self._case_dir(case_id) / name, self.vault.index_key(case_id),
+            self._indexes[key] = CaseIndex(self._case_dir(case_id) / name, self.vault.feed.index_key(case_id),
                                            f"{case_id}/{name}", cache_bytes=self._cache_bytes)
         return self._indexes[key]
 
@@ -79,7 +79,7 @@ class Follower:
         sweeping orphans, and rebuilds those missing or unreadable)."""
         with self.lock:
             if high is None:
-                high = self.vault.latest_index_change()
+                high = self.vault.feed.latest_index_change()
             done = 0
             if not self._reconciled:  # at open: every case, including those with no change pending
                 self._horizon = self.vault.outbox_horizon()
@@ -90,7 +90,7 @@ class Follower:
                 self._reconciled = True
             start = min(self.marks.values(), default=high)
             while start < high:
-                changes = self.vault.index_changes(start, limit=500)
+                changes = self.vault.feed.index_changes(start, limit=500)
                 # read after the changes: a pruning that went past a mark before they were read
                 # shows here, and those cases rebuild rather than silently miss the pruned rows
                 self._horizon = self.vault.outbox_horizon()
@@ -103,7 +103,7 @@ class Follower:
                     continue
                 if not changes:
                     break
-                live = self.vault.existing_cases({c.case_id for c in changes})
+                live = self.vault.feed.existing_cases({c.case_id for c in changes})
                 for gone in {c.case_id for c in changes} - live:
                     self._drop_case(gone)  # a destroyed case: its index goes with it
                 by_case: dict[str, list[IndexChange]] = {}
@@ -137,16 +137,16 @@ class Follower:
                 self.catch_up(high=high)
             finally:
                 self.lock.release()
-        elif (min(marks) < 0 or self.vault.purge_pending(case_ids, min(marks))
+        elif (min(marks) < 0 or self.vault.feed.purge_pending(case_ids, min(marks))
               or min(marks) < self.vault.outbox_horizon()):  # a purge may be among the rows pruned
             self.catch_up(high=high)
 
     def rebuild(self, case_id: str, progress: Progress = None) -> int:
         """Build a case's indexes again from the vault; returns the number of documents."""
         with self.lock:
-            high = self.vault.latest_index_change()  # changes from here on are replayed after
+            high = self.vault.feed.latest_index_change()  # changes from here on are replayed after
             self._drop_case(case_id)
-            document_ids = self.vault.searchable_documents(case_id)
+            document_ids = self.vault.feed.searchable_documents(case_id)
             for start in range(0, len(document_ids), REBUILD_BATCH):
                 batch = document_ids[start:start + REBUILD_BATCH]
                 self._write(case_id, [], batch, purge=False)
@@ -215,7 +215,7 @@ class Follower:
         """Remove the units of ``remove`` and add the current units of ``document_ids``, each to
         the index of its status."""
         indexes = {status: self.index(case_id, status) for status in _STATUS_DIR}
-        replace_documents(indexes, remove, self.vault.searchables(document_ids), purge=purge, procs=INDEX_PROCS)
+        replace_documents(indexes, remove, self.vault.feed.searchables(document_ids), purge=purge, procs=INDEX_PROCS)
 
     def _set_mark(self, case_id: str, value: int) -> None:
         self.index(case_id, DocumentStatus.RELEASED).set_mark(value)
@@ -285,7 +285,7 @@ class Follower:
     def _follow(self, interval: float) -> None:
         while not self._stopping.wait(interval):
             try:
-                high = self.vault.latest_index_change()
+                high = self.vault.feed.latest_index_change()
                 # the write lock only when the outbox moved: a search running meanwhile applies
                 # what its cases need itself, unless this thread holds the lock
                 if high != self._seen:

@@ -231,7 +231,7 @@ class Search:
         rendered, revealed = _results.facets((a, displays[c.id]) for c, _, a in answers)
         found = sorted((Found(hit, c, s) for c, s, a in answers for hit in a.hits), key=_results.merge_order(order.day_sign))
         # a stale hit (changed since it was indexed) is neither shown nor counted
-        states = self.vault.document_states(f.hit.document_id for f in found)
+        states = self.vault.feed.document_states(f.hit.document_id for f in found)
         visible = {c.id: s for c, s in targets}
         checked = [f for f in found if (state := states.get(f.hit.document_id)) is not None
                    and state[0] == f.case.id and state[1] in visible[f.case.id] and state[2] == f.hit.version]
@@ -269,7 +269,7 @@ class Search:
             if key in self._masked:
                 self._masked.move_to_end(key)
                 return self._masked[key][0]
-        searchable = self.vault.searchable(document_id)
+        searchable = self.vault.feed.searchable(document_id)
         if searchable is None or searchable.version != version:
             return None
         size = sum(len(unit.text) for unit in searchable.masked.units)

@@ -4,8 +4,8 @@
 builds the unit of work (``vault._store``) and one object per use case over it, and hands each
 call on. The use cases: ``_cases`` (cases and their identities), ``_documents`` (ingest),
 ``_review``, ``_reading`` (views through the policy), ``_unmasking``, ``_access`` (users,
-memberships, credentials), ``_sign_in``, ``_auditing``, ``_rotation``, ``_saved_searches``; ``_feed`` is what the
-search package reads.
+memberships, credentials), ``_sign_in``, ``_auditing``, ``_rotation``, ``_saved_searches``;
+``_feed`` is what the search package reads, reached as ``vault.feed`` (not one method each here).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
-from keys import DecryptingReader, KdfParams, SecretKey, Split
+from keys import DecryptingReader, KdfParams, Split
 from vault import _opening as opening
 from vault import _upgrade as upgrading
 from vault._access import Access
@@ -61,11 +61,9 @@ from vault._views import (
     DocumentInfo,
     DocumentStatus,
     DocumentView,
-    IndexChange,
     KeyStatus,
     ReviewView,
     SealInfo,
-    SearchableDocument,
 )
 
 
@@ -317,33 +315,6 @@ class Vault:
         return self._reading.policy_epoch()
 
     # -- what the search indexes follow (vault._feed) --------------------------------------------
-
-    def index_key(self, case_id: str) -> SecretKey:
-        return self._feed.index_key(case_id)
-
-    def index_changes(self, after: int, limit: int = 500) -> list[IndexChange]:
-        return self._feed.index_changes(after, limit)
-
-    def purge_pending(self, case_ids: list[str], after: int) -> bool:
-        return self._feed.purge_pending(case_ids, after)
-
-    def latest_index_change(self) -> int:
-        return self._feed.latest_index_change()
-
-    def searchable(self, document_id: str) -> SearchableDocument | None:
-        return self._feed.searchable(document_id)
-
-    def existing_cases(self, case_ids: Iterable[str]) -> set[str]:
-        return self._feed.existing_cases(case_ids)
-
-    def searchables(self, document_ids: Iterable[str], *, chunk: int = 200) -> Iterator[SearchableDocument]:
-        return self._feed.searchables(document_ids, chunk=chunk)
-
-    def searchable_documents(self, case_id: str) -> list[str]:
-        return self._feed.searchable_documents(case_id)
-
-    def document_states(self, document_ids: Iterable[str]) -> dict[str, tuple[str, DocumentStatus, int]]:
-        return self._feed.document_states(document_ids)
 
     def heads(self) -> tuple[int, int]:
         return self._feed.heads()

@@ -27,9 +27,9 @@ def _eventually(condition, seconds: float = 20.0) -> bool:  # type: ignore[no-un
 
 def test_catch_up_indexes_a_write_at_once(vault, case, search):
     ingest_bytes(vault, case, "[00:00:01] QM: the lighthouse keeper called.\n".encode(), "new.txt")
-    assert search.follower.marks[case.id] < vault.latest_index_change()
+    assert search.follower.marks[case.id] < vault.feed.latest_index_change()
     assert search.catch_up() == 1
-    assert search.follower.marks[case.id] == vault.latest_index_change()
+    assert search.follower.marks[case.id] == vault.feed.latest_index_change()
     assert search.catch_up() == 0  # nothing pending: nothing written
 
 
@@ -39,7 +39,7 @@ def test_the_background_thread_indexes_what_another_writer_wrote(vault, case, pe
         assert search.follower.running
         search.follower.start(interval=0.05)  # a second start does nothing
         document = ingest_bytes(vault, case, "[00:00:01] QM: the harbour master called.\n".encode(), "late.txt")
-        assert _eventually(lambda: search.follower.marks[case.id] == vault.latest_index_change())
+        assert _eventually(lambda: search.follower.marks[case.id] == vault.feed.latest_index_change())
         found = search.search(people["rex"], "harbour", actor="tester")
         assert [hit.document_id for hit in found.hits] == [document.id]
     finally:
@@ -47,11 +47,11 @@ def test_the_background_thread_indexes_what_another_writer_wrote(vault, case, pe
     assert not search.follower.running
     ingest_bytes(vault, case, "[00:00:01] QM: the ferry leaves at nine.\n".encode(), "stopped.txt")
     time.sleep(0.3)
-    assert search.follower.marks[case.id] < vault.latest_index_change()  # stopped: no longer following
+    assert search.follower.marks[case.id] < vault.feed.latest_index_change()  # stopped: no longer following
 
 
 def test_a_failure_in_the_background_is_logged_and_the_thread_goes_on(vault, case, search, monkeypatch, caplog):
-    real = vault.latest_index_change
+    real = vault.feed.latest_index_change
     failures = iter([True, True])
 
     def flaky() -> int:
@@ -59,7 +59,7 @@ def test_a_failure_in_the_background_is_logged_and_the_thread_goes_on(vault, cas
             raise OSError("the database went away")
         return real()
 
-    monkeypatch.setattr(vault, "latest_index_change", flaky)
+    monkeypatch.setattr(vault.feed, "latest_index_change", flaky)
     ingest_bytes(vault, case, "[00:00:01] QM: the keys are under the mat.\n".encode(), "keys.txt")
     with caplog.at_level(logging.WARNING, logger="search._follower"):
         search.follower.start(interval=0.05)

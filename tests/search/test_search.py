@@ -311,7 +311,7 @@ def test_a_hit_whose_status_was_forged_refuses_the_search_and_is_never_shown(vau
     search.catch_up()  # the follower leaves the tampered document out of every index
     assert _answer(search, people["ivy"], "alone")["total"] == 0
     with pytest.raises(StateTampered):  # had an index kept it, its hit refuses the search
-        vault.document_states([corpus["review"].id])
+        vault.feed.document_states([corpus["review"].id])
 
 
 def test_every_search_is_audited_and_the_query_is_encrypted_at_rest(vault, search, people):

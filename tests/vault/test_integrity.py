@@ -181,8 +181,8 @@ def test_a_document_released_by_raw_sql_is_readable_by_no_one(vault, case, peopl
     with pytest.raises(StateTampered):
         vault.documents(case.id)
     with pytest.raises(StateTampered):
-        vault.document_states([document.id])
-    assert vault.searchable(document.id) is None  # the indexes drop it rather than index it as released
+        vault.feed.document_states([document.id])
+    assert vault.feed.searchable(document.id) is None  # the indexes drop it rather than index it as released
     assert {"table": "document", "row": document.id, "target": document.id} in _tampered(vault)
 
 

@@ -88,7 +88,7 @@ def test_a_second_vault_on_the_same_database_follows_a_rotation(settings, vault,
     before = ingest_bytes(vault, case, CALL, "before.txt")
     with Vault.open(settings, PASSPHRASE) as other:
         assert other.document(before.id).title  # its cache now holds the case keyring at version 1
-        index_key = other.index_key(case.id)
+        index_key = other.feed.index_key(case.id)
 
         vault.rotate_keys(actor="tester")
         after = ingest_bytes(vault, case, LATER_CALL, "after.txt")
@@ -101,14 +101,14 @@ def test_a_second_vault_on_the_same_database_follows_a_rotation(settings, vault,
         assert "third call" in vault.content(from_other.id, actor="tester").text
         vault.rewrap(actor="tester")
         assert other.case(case.name).id == case.id  # the name, now under version 2
-        assert other.index_key(case.id).material == index_key.material
+        assert other.feed.index_key(case.id).material == index_key.material
         assert "Quillon" in other.content(before.id, actor="tester").text
 
 
 def test_rewrap_moves_every_wrapped_key_and_name_to_the_newest_version(vault, case, people):
     documents = [ingest_bytes(vault, case, CALL, "a.txt"), ingest_bytes(vault, case, LATER_CALL, "b.txt")]
     vault.request_unmask(people["ivy"], case, "H", JUSTIFICATION, actor="tester")
-    index_key = vault.index_key(case.id)
+    index_key = vault.feed.index_key(case.id)
     with vault.db.read() as session:
         blobs_before = session.execute(sa.text("select storage_name, stored_bytes from blob order by storage_name")).all()
     vault.rotate_keys(actor="tester")
@@ -122,7 +122,7 @@ def test_rewrap_moves_every_wrapped_key_and_name_to_the_newest_version(vault, ca
         assert {token_version(r.justification_ct) for r in session.scalars(sa.select(UnmaskRequestRow))} == {2}
         blobs_after = session.execute(sa.text("select storage_name, stored_bytes from blob order by storage_name")).all()
     assert blobs_after == blobs_before  # no file was rewritten
-    assert vault.index_key(case.id).material == index_key.material
+    assert vault.feed.index_key(case.id).material == index_key.material
     assert [r.justification for r in vault.unmask_requests(case)] == [JUSTIFICATION]
     for document in documents:
         assert vault.content(document.id, actor="tester").text

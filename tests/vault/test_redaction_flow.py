@@ -134,14 +134,14 @@ def test_searchables_reads_in_order_and_masks_a_stale_document_first(vault, case
         vault.add_identity(case, name="Odile Verlaine", label="Relative 1", actor="tester")
     assert vault.stale_documents() == [d.id for d in documents]
     order = [documents[2].id, documents[0].id, documents[1].id]
-    found = list(vault.searchables([order[0], "not an id", order[1], "00000000-0000-4000-8000-000000000000",
+    found = list(vault.feed.searchables([order[0], "not an id", order[1], "00000000-0000-4000-8000-000000000000",
                                     order[2]], chunk=2))
     assert [d.id for d in found] == order
     assert vault.stale_documents() == []  # masked again before they were read
     assert "Verlaine" not in found[2].masked.units[3].text and "Dis à cvx" in found[2].masked.units[3].text  # a token
     assert found[0].status is DocumentStatus.RELEASED and found[1].status is DocumentStatus.IN_REVIEW
-    assert found == [vault.searchable(i) for i in order]
-    assert list(vault.searchables(order, chunk=5)) == found  # unchanged now: the batched path
+    assert found == [vault.feed.searchable(i) for i in order]
+    assert list(vault.feed.searchables(order, chunk=5)) == found  # unchanged now: the batched path
 
 
 def test_a_reveal_is_audited_before_it_is_returned(vault, case, people):

@@ -101,10 +101,10 @@ def test_a_destroyed_case_reads_nothing_for_anyone(vault, case, people, doomed):
 
 
 def test_no_row_of_a_destroyed_case_is_left(vault, case, people, doomed):
-    head = vault.latest_index_change()
+    head = vault.feed.latest_index_change()
     vault.destroy_case(case, actor="operator:test")
     # a follower that has seen the old head must see the signal: the head never falls
-    assert vault.latest_index_change() > head
+    assert vault.feed.latest_index_change() > head
     for model, where in ((CaseRow, {"id": case.id}), (CaseKeyVersion, {"case_id": case.id}),
                          (DocumentRow, {"case_id": case.id}), (MembershipRow, {"case_id": case.id}),
                          (PendingMembershipRow, {"case_id": case.id}), (UnmaskRequestRow, {"case_id": case.id}),

@@ -118,9 +118,9 @@ def open_vault_unsealed(chosen: Settings) -> Vault:
 def open_vault() -> Iterator[Vault]:
     chosen = settings()
     with open_vault_unsealed(chosen) as vault:
-        head = vault.latest_index_change()
+        head = vault.feed.latest_index_change()
         yield vault
-        if vault.latest_index_change() > head:
+        if vault.feed.latest_index_change() > head:
             index_now(vault)
 
 

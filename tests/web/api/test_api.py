@@ -236,7 +236,7 @@ def test_a_write_is_indexed_before_its_answer_leaves(world):
         uploaded = ivy.post("/api/v1/documents", files={"file": ("keeper.txt", io.BytesIO(data))},
                             data={"case": world.case.name})
     assert uploaded.status_code == 201
-    assert search._marks[world.case.id] == world.vault.latest_index_change()  # before any search
+    assert search._marks[world.case.id] == world.vault.feed.latest_index_change()  # before any search
     with world.client("reviewer") as rex:
         found = rex.post("/api/v1/search", json={"q": "lighthouse"}).json()
     assert [hit["id"] for hit in found["hits"]] == [uploaded.json()["id"]]

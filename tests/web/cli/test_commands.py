@@ -93,7 +93,7 @@ def test_a_command_that_writes_brings_the_search_index_up_to_it(run, settings):
         case = vault.case(MANIFEST["case"])
         unopened = Search(vault, settings.index_dir)  # reads what is on disk; applies nothing itself
         case_mark = unopened.follower.index(case.id, DocumentStatus.RELEASED).mark()  # the case's outbox mark
-        assert case_mark == vault.latest_index_change() > 0
+        assert case_mark == vault.feed.latest_index_change() > 0
         unopened.close()
 
 
