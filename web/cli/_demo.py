@@ -81,3 +81,19 @@ def _review(vault: Vault, document_id: str, reviewer: UserInfo, rejected: set[st
         ids = [str(r["id"]) for r in pending if str(r["id"]) not in done and (r["text"] not in rejected) == accept]
         if ids:
             vault.decide(document_id, reviewer, ids, accept=accept, actor="rex (demo)")
+    _not_identity(vault, document_id, reviewer)
+
+
+def _not_identity(vault: Vault, document_id: str, reviewer: UserInfo) -> None:
+    """Mark the alias mentions that stand for someone else (the clerk "Hadrien Mercadier" is not H)
+    as the manifest's demo review says: left as written there, masked everywhere else."""
+    review = vault.review_view(document_id, reviewer, actor="rex (demo)")
+    texts = {(position, field_name): text for position, field_name, text in review.units}
+    for rule in manifest()["demo_review"]["not_identity"]:
+        for span in review.spans:
+            text = texts.get((int(span["unit"]), str(span["field"])), "")  # type: ignore[call-overload]
+            if span["text"] == rule["mention"] and text[int(span["start"]):].startswith(rule["where"]):  # type: ignore[call-overload]
+                vault.corrections.not_this_identity(
+                    document_id, reviewer, unit=int(span["unit"]), start=int(span["start"]),  # type: ignore[call-overload]
+                    end=int(span["end"]), identity_id=str(span["identity_id"]), field_name=str(span["field"]),  # type: ignore[call-overload]
+                    actor="rex (demo)")
