@@ -1,0 +1,28 @@
+"""document dates: a document's own date (a decision's, a call's) beside the upload day.
+
+One nullable column; existing documents keep none (a reviewer sets it): no format step reads
+every document's text again on upgrade.
+
+Revision ID: 0007_document_dates
+Revises: 0006_searches
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0007_document_dates"
+down_revision = "0006_searches"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("document") as batch:
+        batch.add_column(sa.Column("document_date", sa.Date(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("document") as batch:
+        batch.drop_column("document_date")
