@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from tests.conftest import ingest_bytes, set_days
+from tests.conftest import ingest_bytes, set_document_dates
 from tests.search.conftest import release
 from tests.web.pages.conftest import csrf_of, search, sign_in
 
@@ -21,7 +21,7 @@ def _lanterns(world, count: int) -> list[str]:
         document = ingest_bytes(world.vault, world.case, call, f"lantern{i}.txt")
         release(world.vault, document.id, world.users["reviewer"], world.users["reviewer2"])
         days[document.id] = date(2024, 1, 1 + i)
-    set_days(world.vault.db.engine, days)
+    set_document_dates(world.vault.db.engine, days)
     world.app.state.services.search.reindex()  # the index reads the day when it is rebuilt
     return sorted(d.isoformat() for d in days.values())
 
