@@ -125,3 +125,27 @@ def test_ingest_keeps_the_document_date_beside_the_upload_day(vault, case, name,
     assert document.document_date == expected
     assert vault.document(document.id).document_date == expected
     assert document.created_at.date() != expected  # the upload day stays its own field
+
+
+def test_a_reviewer_sets_and_clears_the_date_on_both_backends(vault, case) -> None:
+    from tests.conftest import ingest_bytes
+    from vault.errors import Forbidden, InvalidInput, NotFound
+
+    rex, _ = vault.add_user("rex", "reviewer", cases=(case.id,), actor="tester")
+    ivy, _ = vault.add_user("ivy", "investigator", cases=(case.id,), actor="tester")
+    ada, _ = vault.add_user("ada", "admin", actor="tester")
+    document = ingest_bytes(vault, case, PLAIN, filename="call.txt")
+    before = vault.latest_index_change()
+    assert vault.dates.set(document.id, rex, "2023-03-14", actor="rex").document_date == date(2023, 3, 14)
+    assert vault.document(document.id).document_date == date(2023, 3, 14)
+    assert vault.latest_index_change() > before  # the indexes follow through the outbox
+    assert vault.document(document.id).created_at == document.created_at  # the upload day stays
+    for person, refusal in ((ivy, NotFound), (ada, (NotFound, Forbidden))):  # in review: ivy cannot see it
+        with pytest.raises(refusal):
+            vault.dates.set(document.id, person, None, actor=person.name)
+    for bad in ("2023-02-31", "14/03/2023", "0999-12-31"):
+        with pytest.raises(InvalidInput):
+            vault.dates.set(document.id, rex, bad, actor="rex")
+    assert vault.dates.set(document.id, rex, "", actor="rex").document_date is None
+    entries = [e for e in vault.audit_entries(limit=1000) if e.action == "document.date"]
+    assert [e.details["date"] for e in entries] == ["2023-03-14", None]
