@@ -66,6 +66,7 @@ TABLE = [
         lambda w, p: {f"s:{w.pending[0]}": "reject"}),
     Row("POST", "/review/{review}/spans", _same(403) | {"reviewer": 303},
         lambda w, p: {"unit": "1", "field": "text", "start": "0", "end": "5", "category": "other"}),
+    Row("POST", "/review/{review}/date", _same(403) | {"reviewer": 303}, lambda w, p: {"date": "2023-03-14"}),
     Row("POST", "/review/{review}/release", _same(403)),  # rex uploaded it: another reviewer releases
     Row("GET", "/cases/{case_id}/identities", {"investigator": 200, "reviewer": 200, "admin": 403, "outsider": 404}),
     Row("GET", "/unmask", _same(200) | {"admin": 403}),
