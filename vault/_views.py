@@ -117,6 +117,8 @@ class DocumentView:
     title: str
     units: tuple[ViewUnit, ...]
     pending_suggestions: int
+    document_date: date | None = None  # its own date (a decision's, a call's), if it has one
+    uploaded: date | None = None  # the day it came in (UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -104,3 +104,13 @@ def test_an_investigator_cannot_post_the_review_form(world):
     answer = ivy.post(f"/review/{document_id}/date", data={"csrf": token, "date": "2023-03-14"})
     assert answer.status_code in (403, 404)
     assert world.vault.document(document_id).document_date is None
+
+
+def test_the_document_page_shows_its_date_beside_the_upload_day(world):
+    document_id = world.documents["call1"].id
+    ivy = sign_in(world, "investigator")
+    assert "no date" in ivy.get(f"/documents/{document_id}").text
+    assert _put(world, "reviewer", document_id, "2023-03-14").status_code == 200
+    page = ivy.get(f"/documents/{document_id}").text
+    today = datetime.now(UTC).date().isoformat()
+    assert 'class="document-date" datetime="2023-03-14"' in page and f'class="uploaded" datetime="{today}"' in page
