@@ -2,7 +2,8 @@
 
 Ingest finds it where it can (``vault._ingest._dating``); a reviewer corrects it, in review or
 after release: it is metadata, not masking, so a released document keeps its status. The change
-is audited (who, which document, the day set or none) and goes through the outbox, so every
+is audited (who, which document of which case, the day set or none: the day is shown to the
+case's reviewers, not to admins, whose listing keeps only ``ADMIN_DETAILS``) and goes through the outbox, so every
 search index holds the new date for ``date:``, the year facet and the hits.
 """
 
@@ -55,6 +56,7 @@ class DocumentDates:
                 row.document_date = day
                 work.session.flush()
                 work.audit(actor=actor, action="document.date", target=document_id,
-                           details={"user": user.id, "date": day.isoformat() if day else None})
+                           details={"user": user.id, "case": row.case_id,
+                                    "date": day.isoformat() if day else None})
                 work.enqueue_index(row.case_id, document_id)
             return work.document_info(row, {})

@@ -149,3 +149,6 @@ def test_a_reviewer_sets_and_clears_the_date_on_both_backends(vault, case) -> No
     assert vault.dates.set(document.id, rex, "", actor="rex").document_date is None
     entries = [e for e in vault.audit_entries(limit=1000) if e.action == "document.date"]
     assert [e.details["date"] for e in entries] == ["2023-03-14", None]
+    assert all(e.details["case"] == case.id for e in entries)  # the case's reviewers read it there
+    for_admins = [e for e in vault.audit_entries(limit=1000, reader=ada) if e.action == "document.date"]
+    assert len(for_admins) == 2 and all("date" not in (e.details or {}) for e in for_admins)  # content-derived
