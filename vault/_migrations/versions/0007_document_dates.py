@@ -1,7 +1,8 @@
 """document dates: a document's own date (a decision's, a call's) beside the upload day.
 
-One nullable column; existing documents keep none (a reviewer sets it): no format step reads
-every document's text again on upgrade.
+One nullable column. Existing documents get their date from the format step ``document-dates``
+(``vault._document_dates``), which reads their extracted text again once the vault is unsealed;
+those where nothing is found stay without one until a reviewer sets it.
 
 Revision ID: 0007_document_dates
 Revises: 0006_searches
