@@ -1,8 +1,9 @@
 """The query language's rules on the text a user types, and the orders of an answer.
 
 Allowed: words, "phrases", AND / OR / NOT, parentheses, the fields ``speaker:``,
-``kind:`` and ``date:`` (a year, a day, or ``date:[2023-01-01 TO 2023-06-30]``; ``text:``, where
-words are searched anyway, is let through), trailing wildcards after at least three letters
+``kind:``, ``date:`` (the document's own date: a year, a day, or ``date:[2023-01-01 TO 2023-06-30]``)
+and ``uploaded:`` (the day it came in, written the same ways); ``text:``, where words are
+searched anyway, is let through), trailing wildcards after at least three letters
 (``tight*``), and fuzzy words up to two edits away (``Quilon~`` or ``Quilon~2``). Everything
 else is refused with an error that names the rule: leading or inner wildcards, ``?``, regular
 expressions, other fields, too long, too deep, too many clauses. The raw text is checked here,
@@ -32,8 +33,11 @@ MIN_PREFIX = 3
 MAX_EXPANSIONS = 128
 MAX_FUZZY_EDITS = 2
 KINDS = ("court_record", "transcript")
-SEARCHABLE_FIELDS = {"text": "text", "pairs": "text", "speaker": "speaker", "kind": "kind", "date": "date"}
-OFFERED_FIELDS = ("speaker", "kind", "date", "text")  # what a user may type before a colon
+SEARCHABLE_FIELDS = {"text": "text", "pairs": "text", "speaker": "speaker", "kind": "kind", "date": "date",
+                     "uploaded": "uploaded"}
+OFFERED_FIELDS = ("speaker", "kind", "date", "uploaded", "text")  # what a user may type before a colon
+DATE_FIELDS = ("date", "uploaded")  # a year, a day or a range of days
+FIELDS_HINT = "use speaker:, kind:, date: or uploaded:"
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "REQUIRE"}
 _REGEX = re.compile(r"(?:^|[\s:(])(?:r\"|/[^/\s]+/)")
 _QUOTED = re.compile(r'"[^"]*"')
@@ -42,8 +46,8 @@ _FIELD = re.compile(r"(?<![\w:])([^\W\d]\w*):")
 
 
 class Sort(StrEnum):
-    """The orders of a search: by relevance, or by the day each document came in, newest or
-    oldest first (within a day, the more relevant first)."""
+    """The orders of a search: by relevance, or by each document's own date, newest or oldest
+    first (within a day, the more relevant first; a document without a date counts as the oldest)."""
 
     RELEVANCE = "relevance"
     NEWEST = "newest"
@@ -103,7 +107,7 @@ def check_text(text: str) -> str:
     for field in _FIELD.finditer(_QUOTED.sub(" ", text)):
         if field.group(1) not in OFFERED_FIELDS:
             raise QueryNotAllowed("QUERY_NOT_ALLOWED", f"the field {field.group(1)!r} cannot be searched; "
-                                                       "use speaker:, kind: or date:")
+                                                       + FIELDS_HINT)
     return text
 
 

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from redaction import TOKEN_PATTERN, render
-from search._engine import IndexAnswer, IndexHit, term_spans
+from search._engine import NO_DAY, NO_YEAR, IndexAnswer, IndexHit, term_spans
 from vault import CaseInfo, Display, DocumentStatus, MaskedDocument
 
 SNIPPET_CHARS = 180
 SNIPPETS_PER_HIT = 2
 MAX_WORD = 40  # text without spaces (CJK) is cut anywhere beyond this
-FACET_NAMES = ("kind", "year", "speaker")
+FACET_NAMES = ("kind", "year", "upload_year", "speaker")
+NO_DATE = "none"  # the year facet's bucket of documents without a date of their own
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +63,15 @@ class SearchResults:
 @dataclass(frozen=True, slots=True)
 class DocumentHits:
     """One document found, with the hits (pages or turns) of it a results page lists beneath its
-    title: its masked title rendered for the reader, the date its hits carry, and how many more of
-    its hits the search found than are listed."""
+    title: its masked title rendered for the reader, its own date (None when it has none) and its
+    upload day, and how many more of its hits the search found than are listed."""
 
     document_id: str
     kind: str
     case: str
     title: str
-    date: str
+    date: str | None
+    uploaded: str | None
     hits: tuple[Hit, ...]
     more: int
 
@@ -103,8 +105,8 @@ def by_document(found: Iterable[Found]) -> dict[str, list[Found]]:
 
 def document_hits(hits: list[Hit], more: int, title: str) -> DocumentHits:
     first = hits[0]
-    return DocumentHits(first.document_id, first.kind, first.case, title, str(first.location["date"]),
-                        tuple(hits), more)
+    return DocumentHits(first.document_id, first.kind, first.case, title, first.location["date"],
+                        first.location["uploaded"], tuple(hits), more)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +133,8 @@ def facets(answers: Iterable[tuple[IndexAnswer, Display]]) -> tuple[dict[str, di
     revealed: set[str] = set()
     for answer, display in answers:
         counts["kind"].update(answer.facets["kind"])
-        counts["year"].update(answer.facets["year"])
+        counts["year"].update({NO_DATE if year == str(NO_YEAR) else year: n for year, n in answer.facets["year"].items()})
+        counts["upload_year"].update(answer.facets["upload_year"])
         for speaker, count in answer.facets["speaker"].items():
             counts["speaker"][render(speaker, display.shown)] += count
             revealed.update(display.revealing[t] for t in TOKEN_PATTERN.findall(speaker) if t in display.revealing)
@@ -153,7 +156,9 @@ def hit(found: Found, masked: MaskedDocument | None, display: Display, terms: fr
         shown = snippets(unit.text, terms, display)
         tokens = set(TOKEN_PATTERN.findall(unit.text)) | set(TOKEN_PATTERN.findall(unit.speaker or ""))
         revealed = frozenset(display.revealing[t] for t in tokens if t in display.revealing)
-    location["date"] = date.fromordinal(found.hit.day).isoformat()  # the day it came in, as the index has it
+    # the document's own date (None when it has none) and the day it came in, as the index has them
+    location["date"] = date.fromordinal(found.hit.day).isoformat() if found.hit.day != NO_DAY else None
+    location["uploaded"] = found.hit.uploaded.isoformat() if found.hit.uploaded else None
     return Hit(found.hit.document_id, kind, found.case.name, found.hit.score, location, shown), revealed
 
 

@@ -87,5 +87,14 @@ def set_days(engine: sa.Engine, days: dict[str, date]) -> None:
             connection.execute(sa.update(DocumentRow).where(DocumentRow.id == document_id).values(created_at=moment))
 
 
+def set_document_dates(engine: sa.Engine, days: dict[str, date | None]) -> None:
+    """Give documents (by id) their own date, as a reviewer would. The search indexes read it
+    when they are rebuilt (``Search.reindex``), not before; a reviewer's change goes through
+    the outbox instead."""
+    with engine.begin() as connection:
+        for document_id, day in days.items():
+            connection.execute(sa.update(DocumentRow).where(DocumentRow.id == document_id).values(document_date=day))
+
+
 DEMO_DIR = Path(__file__).resolve().parents[1] / "vault" / "demo"
 DEMO_CORPUS = DEMO_DIR / "corpus"

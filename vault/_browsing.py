@@ -55,7 +55,7 @@ class ListedDocument:
     uploader: str  # the uploader's user name (or the operator's actor for a command-line ingest)
     uploaded_at: datetime
     pending_suggestions: int
-    document_date: date | None = None  # the column hook for a document's own date (issue 17): none yet
+    document_date: date | None = None  # its own date (found in it or set by a reviewer), if it has one
 
     @property
     def date(self) -> date:
@@ -179,7 +179,7 @@ class CaseDocuments:
                 found.append(ListedDocument(row.id, Kind(row.kind), DocumentStatus(row.status),
                                             render(masked_title, display.shown), names.get(row.uploaded_by,
                                                                                            row.uploaded_by),
-                                            row.created_at, row.pending_suggestions))
+                                            row.created_at, row.pending_suggestions, row.document_date))
         return found, sorted(revealed)
 
     def _masked_title(self, work: UnitOfWork, row: DocumentRow, epoch: int) -> str:

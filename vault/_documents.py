@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from keys import Context, DecryptingReader, KeyedDigest, SecretKey, StreamEncryptor, wrap_key
 from vault._blobs import PendingBlob
+from vault._ingest._dating import document_date
 from vault._ingest._model import Kind
 from vault._ingest._pipeline import Upload, extract
 from vault._ingest._sandbox import ParserSlots
@@ -106,6 +107,7 @@ class Documents:
                                                      Context("filename", case.id, document_id, 1)),
                     key_ct=wrap_key(keyring, document_key, document_key_context(case.id, document_id)),
                     case_key_version=keyring.primary.version, uploaded_by=actor,
+                    document_date=document_date(extracted.text, header=extracted.header),
                 )
                 session.add(row)
                 try:

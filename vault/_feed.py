@@ -72,9 +72,10 @@ class Feed:
                     blob = work.latest_blob(document_id, BlobPurpose.MASKED)
                     reader = work.open_blob(row, BlobPurpose.MASKED, blob)
                     found = (row.case_id, Kind(row.kind), DocumentStatus(row.status), blob.version, row.created_at)  # type: ignore[union-attr]
+                    dated = row.document_date
                 with reader:
                     masked = MaskedDocument.from_json(reader.read())
-                return SearchableDocument(document_id, *found, masked)
+                return SearchableDocument(document_id, *found, masked, dated)
             except (Conflict, IntegrityFailed):
                 # re-masked under our feet: the superseded blob is gone; read the new one
                 if attempt == 2:
@@ -112,7 +113,7 @@ class Feed:
                         continue
                     found[document_id] = SearchableDocument(document_id, row.case_id, Kind(row.kind),
                                                             DocumentStatus(row.status), blob.version,
-                                                            row.created_at, masked)
+                                                            row.created_at, masked, row.document_date)
             for document_id in part:
                 document = self.searchable(document_id) if document_id in alone else found.get(document_id)
                 if document is not None:

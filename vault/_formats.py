@@ -37,9 +37,11 @@ class FormatStep:
 def release_steps() -> tuple[FormatStep, ...]:
     """Every format step of this release, in the order they run (imported here, when asked, so
     that a step's module may import anything of the vault)."""
+    from vault import _document_dates as document_dates
     from vault import _stamping as stamping
 
-    return (FormatStep("integrity-macs", stamping.run, stamping.remaining),)
+    return (FormatStep("integrity-macs", stamping.run, stamping.remaining),
+            FormatStep("document-dates", document_dates.run, document_dates.remaining))
 
 
 _added: list[FormatStep] = []

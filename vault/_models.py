@@ -8,11 +8,12 @@ in clear: DESIGN.md accepts that someone with the data directory learns those.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -154,7 +155,9 @@ class DocumentRow(Base):
     case_key_version: Mapped[int] = mapped_column(Integer)
     uploaded_by: Mapped[str] = mapped_column(String(200))
     mac: Mapped[bytes | None] = mapped_column(LargeBinary(32))  # vault._integrity: NULL is tampered
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # the upload
+    # the document's own date (a decision's, a call's), in clear: vault._ingest._dating says why
+    document_date: Mapped[date | None] = mapped_column(Date, nullable=True)
 
 
 class BlobRow(Base):

@@ -7,7 +7,7 @@ per policy epoch (``vault._policy``), so a request that finds it there reads onl
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -95,7 +95,8 @@ class Reading:
         revealed = display.revealed_in(masked.tokens | {t for t in display.revealing if t in masked_title})
         units = tuple(_view_unit(u, display) for u in masked.units)
         return DocumentView(row.id, info.case_name, info.kind, info.format, DocumentStatus(row.status),
-                            render(masked_title, display.shown), units, masked.undecided), revealed
+                            render(masked_title, display.shown), units, masked.undecided,
+                            info.document_date, info.created_at.astimezone(UTC).date()), revealed
 
     def masked_title(self, work: UnitOfWork, row: DocumentRow, masked: MaskedDocument, title: str | None = None) -> str:
         """The title of ``row``, masked like text under the current identities and the review's

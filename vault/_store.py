@@ -167,7 +167,7 @@ class UnitOfWork:
             filename=key.decrypt(row.filename_ct, Context("filename", row.case_id, row.id, 1)).decode("utf-8", "replace"),
             size_bytes=row.size_bytes, pages=row.page_count, turns=row.turn_count,
             text_encoding=row.text_encoding, uploaded_by=row.uploaded_by, created_at=row.created_at,
-            pending_suggestions=row.pending_suggestions,
+            pending_suggestions=row.pending_suggestions, document_date=row.document_date,
         )
 
     # -- blobs -----------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from vault._confirmations import Confirmation
 from vault._corrections import Corrections
 from vault._custody import Custody, read_seal_info
 from vault._db import Database
+from vault._document_dates import DocumentDates
 from vault._documents import Documents
 from vault._feed import Feed
 from vault._housekeeping import Housekeeping
@@ -188,6 +189,8 @@ class Vault:
     def feed(self) -> Feed:
         """What the search package reads: the outbox, masked forms, hit re-checks, the policy view."""
         return self._feed
+
+    dates = property(lambda self: DocumentDates(self.store), doc="Documents' own dates (``vault._document_dates``).")
 
     @property
     def searches(self) -> SavedSearches:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from keys import KdfParams
 from vault._ingest._model import Format, Kind
@@ -52,8 +52,9 @@ class DocumentInfo:
     turns: int
     text_encoding: str | None
     uploaded_by: str
-    created_at: datetime
+    created_at: datetime  # the upload
     pending_suggestions: int = 0
+    document_date: date | None = None  # its own date, found in it or set by a reviewer
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,7 @@ class SearchableDocument:
     version: int  # of the masked form: a hit from an older version is stale
     created_at: datetime
     masked: MaskedDocument
+    document_date: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,8 @@ class DocumentView:
     title: str
     units: tuple[ViewUnit, ...]
     pending_suggestions: int
+    document_date: date | None = None  # its own date (a decision's, a call's), if it has one
+    uploaded: date | None = None  # the day it came in (UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,14 +14,17 @@ of a segment), ``_parse`` (the Whoosh side of the query language), ``_bulk`` (an
 posting lists) and ``_walk`` (Whoosh's matcher walk, counted), which ``_answer`` chooses between.
 """
 
-from search._engine._analysis import term_spans
+from search._engine._analysis import NO_YEAR, term_spans
 from search._engine._answer import IndexAnswer, IndexHit, IndexQuery, answer
+from search._engine._columns import NO_DAY
 from search._engine._index import CaseIndex, replace_documents
 from search._engine._parse import ParsedQuery, parse
 from search._engine._storage import DEFAULT_CACHE_BYTES, EncryptedStorage
 
 __all__ = [
     "DEFAULT_CACHE_BYTES",
+    "NO_DAY",
+    "NO_YEAR",
     "CaseIndex",
     "EncryptedStorage",
     "IndexAnswer",

@@ -38,6 +38,7 @@ from whoosh.support.charset import accent_map
 from redaction import TOKEN_PATTERN
 
 PAIR_JOINER = "|"
+NO_YEAR = 0  # the year facet's value for a document without a date of its own
 DAY_MICROSECONDS = 86_400_000_000  # a DATETIME value (term and column) counts microseconds since datetime.min
 STOP_WORDS = frozenset(stoplists["en"]) | frozenset(stoplists["fr"])
 
@@ -247,14 +248,18 @@ def case_schema() -> Schema:
     speakers go in; nothing is stored but ids, the masked speaker and numbers."""
     date = DATETIME(sortable=True)
     date.shift_step = 0  # DATETIME takes no shift_step argument
+    uploaded = DATETIME(stored=True)
+    uploaded.shift_step = 0
     return Schema(
         document=ID(stored=True),
         version=STORED(),  # of the document's masked form, to re-check a hit against the database
         position=STORED(),
         kind=ID(stored=True, sortable=True),
         # one term per value (no tiers): a range walks the days that occur, a few hundred terms
-        date=date,  # the day a document came in
-        year=NUMERIC(sortable=True, shift_step=0),
+        date=date,  # the document's own date (a decision's, a call's); none when it has none
+        year=NUMERIC(sortable=True, shift_step=0),  # of the document's date, NO_YEAR when none
+        uploaded=uploaded,  # the day a document came in (stored: a hit shows it)
+        upload_year=NUMERIC(sortable=True, shift_step=0),
         speaker=KEYWORD(lowercase=True, commas=False, scorable=False),
         speaker_facet=ID(sortable=True),
         text=_FastText(analyzer=word_analyzer(), phrase=False),

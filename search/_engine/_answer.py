@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 
@@ -39,12 +40,13 @@ class IndexHit:
     """One unit found: a turn or a page of a document, as the index holds it."""
 
     score: float
-    day: int  # the day its document came in, as ``date.toordinal()``
+    day: int  # its document's own date, as ``date.toordinal()``, or NO_DAY (0) when it has none
     docnum: int  # in its index: among equal keys, the lower docnum comes first
     document_id: str
     version: int  # of the document's masked form, to re-check the hit against the vault
     position: int
     kind: str
+    uploaded: date | None = None  # the day its document came in
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +76,16 @@ def answer(index: CaseIndex, request: IndexQuery) -> IndexAnswer:
     if found is None:  # the matcher walk, for what the bulk path does not answer (date ranges)
         found = _from_walk(index, searcher, query, request, remaining)
     stored, counts = found
-    hits = tuple(IndexHit(score, day, docnum, fields["document"], fields["version"], fields["position"], fields["kind"])
+    hits = tuple(IndexHit(score, day, docnum, fields["document"], fields["version"], fields["position"], fields["kind"],
+                          _day_of(fields.get("uploaded")))
                  for score, day, docnum, fields in stored)
     facets = {name: Counter({str(key): count for key, count in counts[name].items() if key or name != "speaker"})
               for name in FACETS}
     return IndexAnswer(hits, facets, request.parsed.highlight | text_terms(query))
+
+
+def _day_of(value: object) -> date | None:
+    return value.date() if isinstance(value, datetime) else None
 
 
 _Stored = list[tuple[float, int, int, dict[str, object]]]  # (score, day, docnum, stored fields), best first

@@ -37,7 +37,7 @@ from whoosh.scoring import BM25FScorer, WeightScorer
 from whoosh.searching import Searcher
 
 from search._engine._analysis import DAY_MICROSECONDS
-from search._engine._columns import SegmentColumns, SegmentLengths
+from search._engine._columns import NO_DAY, SegmentColumns, SegmentLengths
 from search.errors import SearchTimeout
 
 Scores = dict[int, float]  # docnum within a segment -> score
@@ -79,6 +79,8 @@ def _in_range(node: q.NumericRange) -> Callable[[int], bool]:
     low, high = node.start, node.end
 
     def test(day: int) -> bool:
+        if day == NO_DAY:  # no date: no term of the field, no range holds it
+            return False
         value = (day - 1) * DAY_MICROSECONDS
         return ((low is None or (value > low if node.startexcl else value >= low))
                 and (high is None or (value < high if node.endexcl else value <= high)))

@@ -17,7 +17,8 @@ from whoosh.util.numeric import byte_to_length
 
 from search._engine._analysis import DAY_MICROSECONDS
 
-FACETS = {"kind": "kind", "year": "year", "speaker": "speaker_facet"}  # facet: column
+FACETS = {"kind": "kind", "year": "year", "upload_year": "upload_year", "speaker": "speaker_facet"}  # facet: column
+NO_DAY = 0  # the day of a unit whose document has no date of its own: before every day
 _LENGTHS = [byte_to_length(b) for b in range(256)]
 
 
@@ -26,7 +27,7 @@ class SegmentColumns:
     """What a search reads of every unit of one segment, read once per segment."""
 
     facets: dict[str, list[object]]  # facet: the value of each unit
-    days: Sequence[int]  # the day each unit's document came in, as ``date.toordinal()``
+    days: Sequence[int]  # the document date of each unit, as ``date.toordinal()``, or NO_DAY
 
     @classmethod
     def read(cls, reader: object) -> SegmentColumns:
@@ -36,7 +37,8 @@ class SegmentColumns:
             return cls({name: [] for name in FACETS}, ())
         facets = {name: list(reader.column_reader(column)) for name, column in FACETS.items()}
         raw = reader.column_reader("date", translate=False)  # whole days: see units_of
-        return cls(facets, array("i", (value // DAY_MICROSECONDS + 1 for value in raw)))
+        missing = reader.schema["date"].default  # the column's value for a unit without a date
+        return cls(facets, array("i", (NO_DAY if value == missing else value // DAY_MICROSECONDS + 1 for value in raw)))
 
 
 def segment_id(reader: object) -> str:

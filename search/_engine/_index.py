@@ -20,7 +20,7 @@ from whoosh.searching import Searcher
 from whoosh.writing import MERGE_SMALL, SegmentWriter
 
 from keys import SecretKey
-from search._engine._analysis import case_schema
+from search._engine._analysis import NO_YEAR, case_schema
 from search._engine._columns import SegmentColumns, SegmentLengths, segment_id
 from search._engine._storage import EncryptedStorage
 from search._engine._writer import UnitWriter
@@ -29,7 +29,7 @@ from vault import SearchableDocument
 
 MARK_FILE = "outbox.mark"
 FORMAT_FILE = "format.mark"
-INDEX_FORMAT = 3  # raise when the schema, the analysis or the encoding changes: older indexes are rebuilt
+INDEX_FORMAT = 4  # raise when the schema, the analysis or the encoding changes: older indexes are rebuilt
 WRITE_LOCK_SECONDS = 30.0
 MERGE_ABOVE_SEGMENTS = 8
 PARALLEL_ABOVE_UNITS = 1000  # a smaller batch is written in this process: forking would cost more
@@ -38,12 +38,15 @@ PARALLEL_ABOVE_UNITS = 1000  # a smaller batch is written in this process: forki
 def units_of(document: SearchableDocument) -> list[dict[str, object]]:
     """The index rows of a document: one per turn or page, masked text only."""
     moment = document.created_at.astimezone(UTC)
-    day = datetime(moment.year, moment.month, moment.day)  # date: searches whole days
+    uploaded = datetime(moment.year, moment.month, moment.day)  # date: and uploaded: search whole days
+    dated = document.document_date
+    day = {} if dated is None else {"date": datetime(dated.year, dated.month, dated.day)}
     rows = []
     for unit in document.masked.units:
         row: dict[str, object] = {
             "document": document.id, "version": document.version, "position": unit.position,
-            "kind": document.kind.value, "date": day, "year": day.year,
+            "kind": document.kind.value, **day, "year": dated.year if dated else NO_YEAR,
+            "uploaded": uploaded, "upload_year": uploaded.year,
             "text": unit.text, "pairs": unit.text,
         }
         if unit.speaker:

@@ -29,6 +29,8 @@ from search._query import (
     MAX_EXPANSIONS,
     MAX_FUZZY_EDITS,
     MIN_PREFIX,
+    DATE_FIELDS,
+    FIELDS_HINT,
     SEARCHABLE_FIELDS,
     check_text,
     rewrite,
@@ -54,6 +56,8 @@ def _parser() -> QueryParser:
 
 
 _PARSER = _parser()
+_DATES_HINT = ("date: (the document's own date) and uploaded: (the day it came in) take a year (date:2023), "
+               "a day (date:2023-05-14) or a range (date:[2023-01-01 TO 2023-06-30])")
 _SPEAKER_ANALYZER = case_schema()["speaker"].analyzer
 
 
@@ -99,8 +103,7 @@ def _check(node: q.Query, depth: int, clauses: itertools.count, highlight: set[s
     if depth > MAX_DEPTH:
         raise QueryTooComplex(f"the query nests at most {MAX_DEPTH} deep")
     if getattr(node, "error", None):  # Whoosh marks what a field could not parse (a bad date)
-        raise QueryNotAllowed("QUERY_INVALID", "part of the query could not be read; date: takes a year "
-                                               "(date:2023), a day (date:2023-05-14) or a range (date:[2023-01-01 TO 2023-06-30])")
+        raise QueryNotAllowed("QUERY_INVALID", "part of the query could not be read; " + _DATES_HINT)
     if isinstance(node, type(q.NullQuery)):
         return node
     if isinstance(node, (q.And, q.Or, q.DisjunctionMax)):
@@ -117,18 +120,15 @@ def _check(node: q.Query, depth: int, clauses: itertools.count, highlight: set[s
         raise QueryTooComplex(f"a query has at most {MAX_CLAUSES} words and phrases")
     field = getattr(node, "fieldname", None)
     if field not in SEARCHABLE_FIELDS or field == "pairs":
-        raise QueryNotAllowed("QUERY_NOT_ALLOWED", f"the field {field!r} cannot be searched; use speaker:, kind: or date:")
-    if isinstance(node, q.NumericRange) and field == "date":  # what the date field makes of date:...
+        raise QueryNotAllowed("QUERY_NOT_ALLOWED", f"the field {field!r} cannot be searched; {FIELDS_HINT}")
+    if isinstance(node, q.NumericRange) and field in DATE_FIELDS:  # what a date field makes of date:...
         return node
     if isinstance(node, q.NumericRange):
-        if field != "date":
-            raise QueryNotAllowed("QUERY_NOT_ALLOWED", "ranges work on date: only")
-        return node
+        raise QueryNotAllowed("QUERY_NOT_ALLOWED", "ranges work on date: and uploaded: only")
     if isinstance(node, (q.Regex, q.Every, q.TermRange, q.NumericRange, q.Variations)):
         raise QueryNotAllowed("QUERY_NOT_ALLOWED", "that kind of query is not supported; use words, phrases and a trailing *")
-    if field == "date":
-        raise QueryNotAllowed("QUERY_INVALID", "date: takes a year (date:2023), a day (date:2023-05-14) or a range "
-                                               "(date:[2023-01-01 TO 2023-06-30])")
+    if field in DATE_FIELDS:
+        raise QueryNotAllowed("QUERY_INVALID", _DATES_HINT)
     if isinstance(node, q.FuzzyTerm):
         if node.maxdist > MAX_FUZZY_EDITS:
             raise QueryNotAllowed("QUERY_NOT_ALLOWED", f"a fuzzy word allows at most {MAX_FUZZY_EDITS} edits (word~2)")

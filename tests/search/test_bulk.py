@@ -17,7 +17,7 @@ from whoosh import query as q
 from search import Search
 from search._engine import _bulk
 from search._engine._parse import expand, parse
-from tests.conftest import ingest_bytes, set_days
+from tests.conftest import ingest_bytes, set_document_dates
 from vault import DocumentStatus
 
 WORDS = ("noose tighten sister mother harbour keeper notice red lyon family waiting called money "
@@ -41,7 +41,7 @@ def spread(vault, case, people):
                          for t in range(rng.randint(1, 6))]
                 documents.append(ingest_bytes(vault, case, ("\n".join(turns) + "\n").encode(), f"b{batch}-{n}.txt"))
             # days spread over a week, so a date sort has days to order and ties within each
-            set_days(vault.db.engine, {d.id: date(2026, 3, rng.randint(1, 7)) for d in documents})
+            set_document_dates(vault.db.engine, {d.id: date(2026, 3, rng.randint(1, 7)) for d in documents})
             search.catch_up()
             released = documents[: 4 + batch]
             for document in released:  # decided (re-masked: a purge), and indexed so ...

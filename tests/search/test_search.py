@@ -51,7 +51,9 @@ def test_an_investigator_finds_the_turn_with_pseudonyms_only(search, people, cor
     [hit] = answer["hits"]
     assert hit["id"] == corpus["call1"].id and hit["kind"] == "transcript" and hit["case"] == "Affaire H"
     day = corpus["call1"].created_at.astimezone(UTC).date().isoformat()  # the day it came in
-    assert hit["location"] == {"turn": 0, "speaker": "Caller 1", "start_ms": 4000, "end_ms": 9000, "date": day}
+    # no date of its own (none in the call), the day it came in beside it
+    assert hit["location"] == {"turn": 0, "speaker": "Caller 1", "start_ms": 4000, "end_ms": 9000, "date": None,
+                               "uploaded": day}
     [snippet] = hit["snippets"]
     assert snippet["text"] == "H, the noose will tighten around your sister."
     assert [snippet["text"][a:b] for a, b in snippet["highlights"]] == ["noose", "tighten"]
@@ -91,7 +93,7 @@ def test_facets_and_counts_cover_only_what_the_user_may_see(search, people):
     assert investigator["total"] == 1 and reviewer["total"] == 2  # the third call is in review
     assert investigator["facets"]["speaker"] == {"Caller 1": 1}
     assert reviewer["facets"]["speaker"] == {"Quentin Malaure": 2}  # a reviewer sees real names
-    assert set(investigator["facets"]) == {"kind", "year", "speaker"} and investigator["facets"]["kind"] == {"transcript": 1}
+    assert set(investigator["facets"]) == {"kind", "year", "upload_year", "speaker"} and investigator["facets"]["kind"] == {"transcript": 1}
 
 
 def test_reviewers_search_by_real_name_and_the_reveal_is_audited(vault, search, people):

@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 
 from search import Search
-from tests.conftest import ingest_bytes, set_days
+from tests.conftest import ingest_bytes, set_document_dates
 from tests.search.conftest import release
 from vault.errors import InvalidInput
 
@@ -89,7 +89,7 @@ def dated(vault, cases, users):
     of the documents by id."""
     names = {_ingest(vault, users, cases[c], _transcript(*turns), f"{name}.txt", released=released): name
              for name, (c, released, _day, turns) in DATED.items()}
-    set_days(vault.db.engine, {document_id: DATED[name][2] for document_id, name in names.items()})
+    set_document_dates(vault.db.engine, {document_id: DATED[name][2] for document_id, name in names.items()})
     return names
 
 
@@ -151,7 +151,7 @@ def test_paging_through_many_equal_keys_gives_every_hit_once(vault, cases, users
             name = f"{c}-{released}-{n}"
             data = _transcript(*["the noose"] * count, f"over and out, {name}")
             documents.append(_ingest(vault, users, cases[c], data, f"{name}.txt", released=released))
-    set_days(vault.db.engine, dict.fromkeys(documents, MID))
+    set_document_dates(vault.db.engine, dict.fromkeys(documents, MID))
     with Search.open(vault) as search:
         pages = [_answer(search, users["rob"], "noose", sort=sort, page=page, per_page=10) for page in (1, 2, 3)]
     assert [len(p["hits"]) for p in pages] == [10, 10, 5] and {p["total"] for p in pages} == {25}

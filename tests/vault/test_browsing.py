@@ -79,3 +79,15 @@ def test_filters_sort_and_pages_work_on_what_is_visible(vault, case, people, fil
     oldest = listing(vault, case, "rex", sort=DocumentSort.DATE, descending=False)
     assert [d.id for d in oldest.documents] == [filed["record"], filed["call"], filed["waiting"]]
     assert listing(vault, case, "rex", page=2).documents == () and listing(vault, case, "rex").pages == 1
+
+
+def test_a_document_is_listed_under_its_own_date_once_it_has_one(vault, case, people, filed):
+    """The browser's Date column is the document's own date (found in it or set by a reviewer),
+    and the upload day only for a document without one."""
+    from datetime import date
+    before = {d.id: d for d in listing(vault, case, "ivy").documents}
+    assert before[filed["record"]].document_date is None
+    assert before[filed["record"]].date == before[filed["record"]].uploaded_at.date()
+    vault.dates.set(filed["record"], vault.user("rex"), "2023-03-14", actor="tester")
+    after = {d.id: d for d in listing(vault, case, "ivy").documents}
+    assert after[filed["record"]].document_date == date(2023, 3, 14) == after[filed["record"]].date

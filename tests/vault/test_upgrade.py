@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -96,6 +97,9 @@ def test_upgrade_brings_release_1_to_head_and_every_document_reads_back(old):
             assert view.title == expected["title"]
             assert [{"position": u.position, "speaker": u.speaker, "text": u.text} for u in view.units] \
                 == expected["units"], f"document {expected['id']} reads differently after the upgrade"
+        # the format step document-dates read their text again: the ordonnance is dated as ingest dates it
+        dates = {e["id"]: vault.document(e["id"]).document_date for e in EXPECTED["documents"]}
+        assert dates["b1f6025a-9397-4e1d-ab4a-02e194f45832"] == date(2023, 12, 5)
         lyon = vault.case("Affaire H — Lyon")
         requests = {r.id: r.state.value for r in vault.unmask_requests(lyon)}
         assert requests[EXPECTED["unmask_request"]["id"]] == EXPECTED["unmask_request"]["state"]

@@ -58,6 +58,9 @@ class Extracted:
     turns: tuple[Turn, ...] = ()
     encoding: str | None = None  # the text encoding used, e.g. "utf-8", "utf-16", "cp1252 (legacy)"
     notes: tuple[str, ...] = field(default=())
+    # a transcript's header (WebVTT NOTE blocks, a JSON transcript's metadata), read for the
+    # document's date (vault._ingest._dating); never stored, indexed or shown
+    header: str = ""
 
     @property
     def kind(self) -> Kind:

@@ -138,7 +138,27 @@ def parse_webvtt(text: str, *, limits: Limits = Limits()) -> Extracted:
         ]
         for speaker, body in _speaker_runs(lines, brackets=False):
             turns.add(speaker, start_ms, end_ms, body)
-    return Extracted(Format.WEBVTT, turns=turns.done())
+    return Extracted(Format.WEBVTT, turns=turns.done(), header=_vtt_notes(text))
+
+
+_VTT_NOTE = re.compile(r"^NOTE(?:[ \t]+|\n)(.*?)(?:\n[ \t]*\n|\Z)", re.MULTILINE | re.DOTALL)
+MAX_HEADER_CHARS = 4000
+
+
+def _vtt_notes(text: str) -> str:
+    """The NOTE blocks of a WebVTT file (comments: a call's date and number are often there)."""
+    return "\n".join(match.group(1) for match in _VTT_NOTE.finditer(text[:100_000]))[:MAX_HEADER_CHARS]
+
+
+def _json_header(document: object) -> str:
+    """The metadata of a JSON transcript: its top-level strings, and those one object down."""
+    if not isinstance(document, dict):
+        return ""
+    lines = []
+    for key, value in document.items():
+        inner = value.items() if isinstance(value, dict) else [(key, value)]
+        lines += [f"{k}: {v}" for k, v in inner if isinstance(v, str)]
+    return "\n".join(lines)[:MAX_HEADER_CHARS]
 
 
 def parse_srt(text: str, *, limits: Limits = Limits()) -> Extracted:
@@ -192,7 +212,7 @@ def parse_json_transcript(text: str, *, limits: Limits = Limits()) -> Extracted:
     for index, segment in enumerate(segments):
         speaker, start_ms, end_ms, body = _read_segment(segment, index)
         turns.add(speaker, start_ms, end_ms, body)
-    return Extracted(Format.JSON, turns=turns.done())
+    return Extracted(Format.JSON, turns=turns.done(), header=_json_header(document))
 
 
 @dataclass(slots=True)

@@ -1,4 +1,5 @@
-"""Review: the queue, a document's suggestions and spans, decisions, spans by hand, release."""
+"""Review: the queue, a document's suggestions and spans, decisions, spans by hand, release, and
+a document's own date (set or cleared)."""
 
 from __future__ import annotations
 
@@ -111,3 +112,22 @@ def add_span(vault: VaultDep, user: CurrentUser, document: VisibleDocument, body
 def release(vault: VaultDep, user: CurrentUser, document_id: str) -> dict[str, object]:
     """Release to the case's investigators: another reviewer than the uploader, nothing undecided."""
     return _json.released_json(vault.release(document_id, user, actor=actor(user)))
+
+
+class DocumentDateIn(BaseModel):
+    date: str | None = Field(default=None, max_length=40)  # YYYY-MM-DD; null or "" clears it
+
+
+class DocumentDateOut(BaseModel):
+    id: str
+    date: str | None  # the document's own date
+    uploaded: str  # the day it came in
+
+
+@router.put("/documents/{document_id}/date", responses=errors(400, 403, 404), response_model=DocumentDateOut)
+def set_document_date(vault: VaultDep, user: CurrentUser, document_id: str, body: DocumentDateIn) -> dict[str, object]:
+    """Set or clear the document's own date (a reviewer of its case; audited; the search indexes
+    follow). The upload day stays as it is."""
+    document = vault.dates.set(document_id, user, body.date, actor=actor(user))
+    return {"id": document.id, "date": document.document_date.isoformat() if document.document_date else None,
+            "uploaded": document.created_at.date().isoformat()}

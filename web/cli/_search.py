@@ -34,7 +34,7 @@ def search_command(query: str, as_user: str, case_name: str | None, page: int, s
     for hit in results.hits:
         where = hit.location.get("page") and f"page {hit.location['page']}" or (
             f"turn {hit.location.get('turn')} [{clock(hit.location.get('start_ms'))}] {hit.location.get('speaker') or '?'}")
-        click.echo(f"\n{hit.document_id}  {hit.case}  {hit.kind}  {hit.location['date']}  {where}  score {hit.score:.2f}")
+        click.echo(f"\n{hit.document_id}  {hit.case}  {hit.kind}  {hit.location['date'] or 'no date'} (uploaded {hit.location['uploaded']})  {where}  score {hit.score:.2f}")
         for snippet in hit.snippets:
             click.echo(f"  {snippet.text}")
     for name, counts in results.facets.items():

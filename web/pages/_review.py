@@ -90,7 +90,19 @@ def review_page(request: Request, vault: VaultDep, session: SignedIn, document_i
                   groups=shown_groups, first_page=first_page, group_count=len(groups), decided=sorted(decided.items()),
                   categories=CATEGORIES, identities=[(i.id, i.label, i.name) for i in identities],
                   may_release=not pending, own_upload=info.uploaded_by == user.id,
+                  notice=DATE_NOTICES.get(request.query_params.get("notice", "")),
                   **fixes_context(request, vault, review, info.case_id))
+
+
+DATE_NOTICES = {"date-set": "The document date was saved.", "date-cleared": "The document date was cleared."}
+
+
+@router.post("/review/{document_id}/date")
+def review_set_date(vault: VaultDep, values: PostedForm, user: Reviewer, document_id: str) -> RedirectResponse:
+    """Set the document's own date, or clear it with the field left empty (or "Clear")."""
+    day = "" if values.get("clear") else str(values.get("date") or "")
+    document = vault.dates.set(document_id, user, day, actor=actor(user))
+    return see_other(f"/review/{document_id}?notice=" + ("date-set" if document.document_date else "date-cleared"))
 
 
 @router.post("/review/{document_id}/decisions")

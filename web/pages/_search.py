@@ -34,7 +34,7 @@ REFUSAL = "not allowed: searching is for investigators and reviewers"
 Searcher = Annotated[UserInfo, Require(Permission.SEARCH, REFUSAL)]
 SORTS = {Sort.RELEVANCE: "most relevant first", Sort.NEWEST: "newest first", Sort.OLDEST: "oldest first"}
 PER_PAGE = 10  # documents a page: a results page lists documents, each with its hits beneath
-FACETS = {"kind": "Kind", "year": "Year", "speaker": "Speaker"}  # a facet's heading as a person reads it
+FACETS = {"kind": "Kind", "year": "Year (document date)", "upload_year": "Year uploaded", "speaker": "Speaker"}  # a facet's heading as a person reads it
 EXPIRED = "This search has expired: searches are kept for a day unless you save them. Search again below."
 
 

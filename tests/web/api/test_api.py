@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from tests.conftest import set_days
+from tests.conftest import set_document_dates
 from tests.search.conftest import NAMES
 from web._upload import FORM_OVERHEAD
 
@@ -32,10 +32,10 @@ def test_a_real_name_query_by_an_investigator_finds_nothing(world):
     assert by_name["total"] == 0 and by_label["total"] > 0
 
 
-def test_search_sorts_by_the_day_the_documents_came_in(world):
+def test_search_sorts_by_the_documents_own_dates(world):
     days = {"call1": date(2024, 3, 1), "call2": date(2024, 3, 5), "review": date(2024, 3, 9)}
-    set_days(world.vault.db.engine, {world.documents[name].id: day for name, day in days.items()})
-    world.app.state.services.search.reindex()  # the index reads the day when it is rebuilt
+    set_document_dates(world.vault.db.engine, {world.documents[name].id: day for name, day in days.items()})
+    world.app.state.services.search.reindex()  # the index reads the dates when it is rebuilt
     names = {world.documents[name].id: name for name in days}
     with world.client("reviewer") as rex:  # a reviewer: released and in-review documents
         answers = {sort: rex.post("/api/v1/search", json={"q": "noose OR notice", "sort": sort}).json()

@@ -72,6 +72,9 @@ TABLE = [
         _json({"group": "0.t0-1", "decision": "reject"})),  # no such group: test_review_groups.py decides one
     Row("POST", "/api/v1/documents/{review}/spans", {"investigator": 404, "reviewer": 201, "admin": 404, "outsider": 404},
         _json({"field": "title", "start": 0, "end": 2, "category": "other"})),
+    # a reviewer's; an investigator sees the released call but may not date it
+    Row("PUT", "/api/v1/documents/{call1}/date", {"investigator": 403, "reviewer": 200, "admin": 404, "outsider": 404},
+        _json({"date": "2023-03-14"})),
     Row("POST", "/api/v1/documents/{review}/release", {"investigator": 404, "reviewer": 403, "admin": 404, "outsider": 404}),
     Row("GET", "/api/v1/cases/{case}/identities", {"investigator": 200, "reviewer": 200, "admin": 403, "outsider": 404}),
     # ivy's request for H waits already: a second one would be refused

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import DEMO_CORPUS, DEMO_DIR, PASSPHRASE, set_days
+from tests.conftest import DEMO_CORPUS, DEMO_DIR, PASSPHRASE, set_document_dates
 
 MANIFEST = json.loads((DEMO_DIR / "manifest.json").read_text())
 
@@ -403,7 +403,7 @@ def test_search_sorts_by_date_through_the_command_line(run, tmp_path, database_u
         ids[name] = run("ingest", str(call), "--case", MANIFEST["case"]).stdout.split()[0]
     run("user", "add", "rex", "--role", "reviewer", "--case", MANIFEST["case"])  # sees them in review
     engine = sa.create_engine(database_url or f"sqlite:///{tmp_path / 'data' / 'casevault.db'}")
-    set_days(engine, {ids["old"]: date(2024, 3, 1), ids["new"]: date(2024, 3, 9)})
+    set_document_dates(engine, {ids["old"]: date(2024, 3, 1), ids["new"]: date(2024, 3, 9)})
     engine.dispose()
     run("reindex")  # the index reads the day when it is rebuilt
     for sort, order in (("newest", ["new", "old"]), ("oldest", ["old", "new"])):

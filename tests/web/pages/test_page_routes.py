@@ -79,6 +79,7 @@ TABLE = [
         lambda w, p: {f"s:{w.pending[0]}": "reject"}),
     Row("POST", "/review/{review}/spans", _same(403) | {"reviewer": 303},
         lambda w, p: {"unit": "1", "field": "text", "start": "0", "end": "5", "category": "other"}),
+    Row("POST", "/review/{review}/date", _same(403) | {"reviewer": 303}, lambda w, p: {"date": "2023-03-14"}),
     # the row above decided the one suggestion: its group is gone (test_review_groups.py decides one)
     Row("POST", "/review/{review}/groups", _same(403) | {"reviewer": 404},
         lambda w, p: {"group": w.pending[0], "decision": "accept"}),

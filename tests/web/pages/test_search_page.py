@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from tests.conftest import ingest_bytes, set_days
+from tests.conftest import ingest_bytes, set_document_dates
 from tests.search.conftest import release
 from tests.web.pages.conftest import csrf_of, search, sign_in
 
-DAYS = re.compile(r'<time datetime="(\d{4}-\d{2}-\d{2})">')
+DAYS = re.compile(r'<time class="document-date" datetime="(\d{4}-\d{2}-\d{2})">')  # the hit's document date
 
 
 def _lanterns(world, count: int) -> list[str]:
@@ -21,8 +21,8 @@ def _lanterns(world, count: int) -> list[str]:
         document = ingest_bytes(world.vault, world.case, call, f"lantern{i}.txt")
         release(world.vault, document.id, world.users["reviewer"], world.users["reviewer2"])
         days[document.id] = date(2024, 1, 1 + i)
-    set_days(world.vault.db.engine, days)
-    world.app.state.services.search.reindex()  # the index reads the day when it is rebuilt
+    set_document_dates(world.vault.db.engine, days)
+    world.app.state.services.search.reindex()  # the index reads the dates when it is rebuilt
     return sorted(d.isoformat() for d in days.values())
 
 
