@@ -186,7 +186,7 @@ class CaseDocuments:
         """The title masked as the document page masks it (tokens, not yet rendered for a user),
         kept for the policy epoch and the masked form it was made from."""
         blob = work.latest_blob(row.id, BlobPurpose.MASKED)
-        key = ("browser-title", row.id, blob.id if blob is not None else "")
+        key = ("browser-title", row.id, blob.storage_name if blob is not None else "")  # one per masked form written
         cached = self.store.policy_cache.get(epoch, key)
         if isinstance(cached, str):
             return cached

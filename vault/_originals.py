@@ -21,9 +21,13 @@ hides. So the audio goes to:
 - another member who may read the document (an investigator, once it is released) only when an
   unmask grant *covers* it: every protected identity in the transcript (each identity token of
   its masked form: the speakers linked to an identity and every identity named in the text) is
-  one whose real name the policy shows this user now (an approved, unexpired unmask grant), and
-  nothing in it is masked by category (a phone number, a name never registered: no grant can
-  cover it, and the audio would say it). A refusal is audited ("document.audio-refused");
+  one whose real name the policy shows this user now (an approved, unexpired unmask grant), every
+  speaker of every turn is such an identity (a voice nobody linked to an identity, a "Caller" or an
+  "Agent", may be anyone, H included: no grant covers it), nothing in it or its title is masked by
+  category or still undecided (a phone number, a name never registered: no grant can cover it, and
+  the audio would say it), and its masked form is not stale (an identity registered since would
+  be missing from it). A refusal is audited ("document.audio-refused"); a hearing is audited with
+  the identities it reveals;
 - nobody else: an admin, or a member of another case, gets NotFound, as for no document.
 """
 
@@ -161,13 +165,16 @@ class Originals:
             if blob is None:
                 raise NotFound("this document has no audio")
             reader = work.open_blob(row, BlobPurpose.AUDIO, blob) if self._may_hear(work, row, user, now=now) else None
+            revealed = (self.reading.display_in(work, row.case_id, user, now).revealed_in(work.masked(row).tokens)
+                        if reader is not None else [])
         if reader is None:
             self.store.record(actor=actor, action="document.audio-refused", target=document_id,
                               details={"user": user.id})
             raise Forbidden(AUDIO_REFUSAL)
         try:
             media_type = audio_type(reader.read(HEAD_BYTES)) or "application/octet-stream"
-            self.store.record(actor=actor, action="document.audio", target=document_id, details={"user": user.id})
+            self.store.record(actor=actor, action="document.audio", target=document_id,
+                              details={"user": user.id, "revealed": revealed})
         except BaseException:
             reader.close()
             raise
@@ -179,13 +186,18 @@ class Originals:
         """Whether ``user`` (who may see the document) may hear its audio: see the module's docstring."""
         if permits(user.actor, Permission.DOCUMENT_DOWNLOAD_ORIGINAL, row.case_id):
             return True
+        if work.stale([row.id]):
+            return False  # masked before an identity was registered: its voice would be missed
         display = self.reading.display_in(work, row.case_id, user, now or self.store.now())
         return _covered(masked or work.masked(row), display.revealing)
 
 
 def _covered(masked: MaskedDocument, revealing: dict[str, str]) -> bool:
-    """Whether every mask of the transcript is an identity the user may see named."""
+    """Whether every voice and every mask of the transcript is an identity the user may see named."""
+    suggestions = [*(s for u in masked.units for s in u.suggestions), *masked.title_suggestions]
     if any(s.get("state") == "pending" or (s.get("state") == "accepted" and not s.get("identity_id"))
-           for u in masked.units for s in u.suggestions):
+           for s in suggestions):
         return False  # masked by category (accepted) or still undecided: the audio would say it
+    if any((u.speaker or "").strip() not in revealing for u in masked.units):
+        return False  # a voice linked to no identity ("Caller", "Agent", none) may be anyone's
     return all(token in revealing for token in masked.tokens)

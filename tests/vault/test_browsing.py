@@ -91,3 +91,21 @@ def test_a_document_is_listed_under_its_own_date_once_it_has_one(vault, case, pe
     vault.dates.set(filed["record"], vault.user("rex"), "2023-03-14", actor="tester")
     after = {d.id: d for d in listing(vault, case, "ivy").documents}
     assert after[filed["record"]].document_date == date(2023, 3, 14) == after[filed["record"]].date
+
+
+def test_a_title_masked_by_hand_after_a_listing_is_masked_in_the_next(vault, case, people):
+    """A reviewer reopens a released document, masks a name in its title by hand and releases it
+    again: no identity or grant changed (the policy epoch stands), yet the next listing must not
+    serve the title cached from the masked form before."""
+    from vault._masking import TITLE_FIELD, TITLE_POSITION
+    document = vault.ingest(io.BytesIO(b"Zoltan Brecker hearing\nNothing else.\n"), case=case, filename="z.txt",
+                            actor="tester", kind=Kind.COURT_RECORD)
+    release_all(vault, people, document.id)  # the suggestion "Zoltan Brecker" rejected: shown as written
+    assert [d.title for d in listing(vault, case, "ivy").documents] == ["Zoltan Brecker hearing"]
+    rex = vault.user("rex")
+    vault.corrections.reopen(document.id, rex, actor="tester")
+    vault.add_span(document.id, rex, unit=TITLE_POSITION, start=len("Zoltan "), end=len("Zoltan Brecker"),
+                   field_name=TITLE_FIELD, category="person", actor="tester")  # the surname (the whole was rejected)
+    vault.release(document.id, rex, actor="tester")
+    titles = [d.title for d in listing(vault, case, "ivy").documents]
+    assert len(titles) == 1 and "Brecker" not in titles[0], titles

@@ -112,7 +112,26 @@ def test_an_investigator_hears_the_call_only_when_grants_cover_every_voice(vault
     audio = vault.originals.audio(document.id, ivy, actor="ivy")
     audio.close()
     assert vault.originals.timings(document.id, ivy).playable
-    assert vault.audit_entries()[-1].action == "document.audio"
+    heard = vault.audit_entries()[-1]
+    assert heard.action == "document.audio"
+    assert set(heard.details["revealed"]) == {i.id for i in vault.identities(case) if i.label in ("H", "Caller 1")}
+
+
+def test_a_call_between_unnamed_voices_is_heard_by_no_investigator(vault, case, people):
+    """A "Caller" and an "Agent" who name nobody: the masked text hides nothing, but either voice
+    may be anyone's (H's too), and no grant covers a voice linked to no identity."""
+    call = ("WEBVTT\n\n00:00:00.000 --> 00:00:01.000\n<v Caller>Are you still there?\n\n"
+            "00:00:01.000 --> 00:00:02.000\n<v Agent>I am, go on.\n").encode()
+    document = vault.ingest(io.BytesIO(call), case=case, filename="unnamed.vtt", actor="tester",
+                            audio=io.BytesIO(wav()))
+    release_all(vault, people, document.id)
+    assert not vault.masked(document.id).tokens  # nothing masked: only the voices could tell
+    ivy = people["ivy"]
+    assert not vault.originals.timings(document.id, ivy).playable
+    with pytest.raises(Forbidden):
+        vault.originals.audio(document.id, ivy, actor="ivy")
+    assert vault.audit_entries()[-1].action == "document.audio-refused"
+    vault.originals.audio(document.id, people["rex"], actor="rex").close()  # the case's reviewers hear it
 
 
 def test_no_admin_and_no_member_of_another_case_hears_the_call(vault, case, people):
