@@ -85,9 +85,11 @@ def test_document_date(text: str, expected: date | None) -> None:
 def test_a_transcript_header_names_the_call() -> None:
     header = "Incoming call, 27 September 2023, 18:42, number withheld.\nMachine transcript."
     assert document_date("H: Hello? We met on 3 March 2019.", header=header) == date(2023, 9, 27)
-    # a header that only holds a date still dates the call; the body's dates never do
+    # a header's date with its cue dates the call; the body's dates never do
     assert document_date("H: Since 3 March 2019.", header="recorded 2023-10-30 evening") == date(2023, 10, 30)
     assert document_date("H: Since 3 March 2019.", header="") is None
+    # a date in a header without a cue is no call's date: it may be a speaker's birthday
+    assert document_date("H: Since 3 March 2019.", header="subject born 1975-04-02, Paris office") is None
 
 
 def test_an_explicit_date_comes_before_a_dateline() -> None:
@@ -135,10 +137,10 @@ def test_a_reviewer_sets_and_clears_the_date_on_both_backends(vault, case) -> No
     ivy, _ = vault.add_user("ivy", "investigator", cases=(case.id,), actor="tester")
     ada, _ = vault.add_user("ada", "admin", actor="tester")
     document = ingest_bytes(vault, case, PLAIN, filename="call.txt")
-    before = vault.latest_index_change()
+    before = vault.feed.latest_index_change()
     assert vault.dates.set(document.id, rex, "2023-03-14", actor="rex").document_date == date(2023, 3, 14)
     assert vault.document(document.id).document_date == date(2023, 3, 14)
-    assert vault.latest_index_change() > before  # the indexes follow through the outbox
+    assert vault.feed.latest_index_change() > before  # the indexes follow through the outbox
     assert vault.document(document.id).created_at == document.created_at  # the upload day stays
     for person, refusal in ((ivy, NotFound), (ada, (NotFound, Forbidden))):  # in review: ivy cannot see it
         with pytest.raises(refusal):

@@ -8,8 +8,10 @@ that names no real day ("31 février 2023", 2023-02-30) is no date. What is take
 1. a date announced as the document's own: "rendue le", "prononcée ... le", "Fait à Lyon, le",
    "Paris, le", "Séance du", "Dated", "Date of judgment:", "Incoming call,", "判决日期" ...; in a
    transcript's header first (a WebVTT NOTE, a JSON transcript's metadata), then in the text;
-2. a date standing alone on a line of its own (a dateline), header first;
-3. the first date of a transcript's header (a header speaks of the call).
+2. a date standing alone on a line of its own (a dateline), header first.
+
+Not the first date of a header without a cue (a JSON transcript's metadata may
+hold a speaker's date of birth, which must not become a clear, faceted column).
 
 Anything else (a birth date, the date of an earlier event cited in the body) is not the
 document's date, and when nothing above is found there is none: the upload day is never taken
@@ -70,6 +72,7 @@ _CUE = re.compile(
     r"|^[^\S\n]*[A-ZÀ-Ý][\w'’ -]{1,40},\s+le"  # a dateline: "Paris, le"
     r"|\bdated(?:\s+this|\s+the)?|\bdate\s+of\s+(?:the\s+)?(?:decision|judg(?:e)?ment|order|ruling|call|hearing|recording)\s*:?"
     r"|\b(?:decided|delivered|handed\s+down|issued|signed|given|recorded|made)\s+(?:on|this)"
+    r"|\brecorded|\benregistr[ée]e?\s+le"
     r"|\b(?:incoming|outgoing|phone|telephone)\s+call\b[^.\n]{0,40}?[,:]|\bcall\s+(?:date|of|on)\s*:?"
     r"|\bappel\s+(?:entrant|sortant)?[^.\n]{0,20}?\bdu|\bdate\s*:"
     r"|(?:判决|裁定|决定|审判|通话|录音)?日期\s*[:：]?"
@@ -107,9 +110,7 @@ def document_date(text: str, *, header: str = "") -> date | None:
             rest = source[end:len(source) if line_end < 0 else line_end]
             if _DATELINE.match(source[line_start:start]) and re.fullmatch(r"[\s.,;]*", rest):
                 return day
-    for day, _, _ in _mentions(header):
-        return day
-    return None
+    return None  # never any other date of a header: a birth date there would name a person's day
 
 
 def _mentions(text: str) -> list[tuple[date, int, int]]:
