@@ -111,11 +111,10 @@ def test_filters_by_kind_status_uploader_and_title_narrow_the_list(world, named)
     assert [d for _, d in listed(rex.get(base, params={"kind": "court_record"}))] == [named.id]
     assert [d for _, d in listed(rex.get(base, params={"status": "in_review"}))] == [world.documents["review"].id]
     assert [d for _, d in listed(rex.get(base, params={"uploader": "rex"}))] == [world.documents["review"].id]
-    assert [d for _, d in listed(rex.get(base, params={"q": "CALL1"}))] == [world.documents["call1"].id]
+    # no free-text filter: a typed name would sit in the address; `q` narrows nothing
+    page = rex.get(base, params={"q": "CALL1"})
+    assert len(listed(page)) == 4 and 'name="q"' not in page.text
     ivy = sign_in(world, "investigator")
-    # an investigator's text filter matches the masked title only: a real name finds nothing
-    assert listed(ivy.get(base, params={"q": "Hadrien"})) == []
-    assert [d for _, d in listed(ivy.get(base, params={"q": "court. h"}))] == [named.id]
     assert listed(ivy.get(base, params={"status": "in_review"})) == []
 
 
@@ -126,7 +125,7 @@ def test_sorting_by_title_both_ways_and_a_bad_parameter_is_a_400(world):
     down = [d for _, d in listed(ivy.get(base, params={"sort": "title", "order": "desc"}))]
     assert up == [world.documents["call1"].id, world.documents["call2"].id] and down == up[::-1]
     for bad in ({"sort": "size"}, {"order": "sideways"}, {"kind": "photo"}, {"page": "0"}, {"page": "x"},
-                {"page": str(2**70)}, {"status": "shredded"}, {"q": "x" * 201}):
+                {"page": str(2**70)}, {"status": "shredded"}):
         answer = ivy.get(base, params=bad)
         assert answer.status_code == 400, (bad, answer.status_code)
 
