@@ -75,11 +75,15 @@ async def read_upload(request: Request, max_file_bytes: int) -> Upload:
             parser.write(chunk)
         parser.finalize()
     except FormParserError:
+        if received > max_file_bytes + FORM_OVERHEAD:
+            raise too_large from None  # more than one file's worth that is no file and its audio
         raise InvalidInput("the multipart/form-data body is malformed; send fields 'file' and 'case'") from None
     for name, value in fields.items():
         check_text(name, value)
     uploads = [f for f in files if f.field_name == b"file"]
     if len(uploads) != 1:
+        if received > max_file_bytes + FORM_OVERHEAD:
+            raise too_large  # a file cut short past the limit, never finished
         raise InvalidInput("send exactly one file, in the field 'file'")
     audios = [f for f in files if f.field_name == b"audio" and f.size]  # an empty file input sends no audio
     if len(audios) > 1 or len(files) > 1 + sum(1 for f in files if f.field_name == b"audio"):
