@@ -40,8 +40,8 @@ def test_a_reviewer_sets_a_date_and_a_search_by_that_year_finds_it(world, open_p
     expect(dated).to_have_text("2023-03-14")
     today = datetime.now(UTC).date().isoformat()
     expect(hits.first.locator("span.uploaded")).to_contain_text(today)
-    expect(page.locator("aside.facets")).to_contain_text("year (document date)")
-    expect(page.locator("aside.facets")).to_contain_text("year uploaded")
+    expect(page.locator("aside.facets")).to_contain_text("Year (document date)")
+    expect(page.locator("aside.facets")).to_contain_text("Year uploaded")
     shot(page, "dates-search-2023")
 
     page.fill("form.search input[name=q]", "date:2022")
