@@ -74,6 +74,7 @@ def test_the_demo_reviewer_releases_what_it_left_in_the_queue(demo, chromium: Br
         queued.click()
         expect(page.locator("text=You uploaded this document")).to_have_count(0)
         shot(page, "demo-review-document")
+        page.check("form[action$='/release'] input[name=confirm]")  # release asks 'I understand'
         page.click("form[action$='/release'] button")
         expect(page.locator("text=Nothing waits for your review.")).to_be_visible()
         shot(page, "demo-released")
