@@ -55,6 +55,7 @@ def test_a_reviewer_leaves_the_clerk_as_written_and_the_investigator_reads_him(w
         rows.nth(i).locator("input[value=reject]").check()
     if rows.count():
         page.click("text=Save decisions")
+    page.check("form[action$='/release'] input[name=confirm]")  # releasing asks "I understand"
     page.click("text=Release to investigators")
     expect(page).to_have_url(f"{world.base}/review")
     assert world.vault.document(document.id).status is DocumentStatus.RELEASED
