@@ -103,14 +103,19 @@ def request_unmask(request: Request, vault: VaultDep, session: SignedIn, values:
     return see_other(f"/documents/{document.id}?" + urlencode({"notice": "requested"}))
 
 
-@router.get("/upload")
-def upload_form(request: Request, vault: VaultDep, session: SignedIn) -> HTMLResponse:
+def upload_page(request: Request, vault: Vault, session: WebSession, template: str) -> HTMLResponse:
+    """An upload form (a document, or a call with its audio) listing the cases one may upload to."""
     cases = [c for c in vault.cases() if c.id in session.user.cases
              and permits(session.user.actor, Permission.DOCUMENT_UPLOAD, c.id)]
     if not cases:
         raise Forbidden("not allowed: you may upload to none of your cases")
-    return render(request, "upload.html", session, cases=cases,
+    return render(request, template, session, cases=cases,
                   limit_mib=vault.settings.limits.max_file_bytes // (1024 * 1024))
+
+
+@router.get("/upload")
+def upload_form(request: Request, vault: VaultDep, session: SignedIn) -> HTMLResponse:
+    return upload_page(request, vault, session, "upload.html")
 
 
 @router.post("/upload")

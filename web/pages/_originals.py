@@ -7,11 +7,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
-from redaction import Permission, permits
-from vault.errors import Forbidden
-from web._pages import actor, render
+from web._pages import actor
 from web._ranges import ranged
 from web.deps import SignedIn, VaultDep
+from web.pages._documents import upload_page
 
 router = APIRouter()
 
@@ -39,9 +38,4 @@ def timings(vault: VaultDep, session: SignedIn, document_id: str) -> JSONRespons
 
 @router.get("/upload/call")
 def upload_call_form(request: Request, vault: VaultDep, session: SignedIn) -> HTMLResponse:
-    cases = [c for c in vault.cases() if c.id in session.user.cases
-             and permits(session.user.actor, Permission.DOCUMENT_UPLOAD, c.id)]
-    if not cases:
-        raise Forbidden("not allowed: you may upload to none of your cases")
-    return render(request, "upload_call.html", session, cases=cases,
-                  limit_mib=vault.settings.limits.max_file_bytes // (1024 * 1024))
+    return upload_page(request, vault, session, "upload_call.html")
