@@ -153,7 +153,7 @@ class Originals:
             row = work.visible_document(document_id, user.actor)
             has_audio = work.latest_blob(row.id, BlobPurpose.AUDIO) is not None
             masked = work.masked(row)
-            playable = has_audio and self._may_hear(work, row, user, masked)
+            playable = has_audio and self._hearing(work, row, user, masked, self.store.now()) is not None
         return Timings(has_audio, playable, tuple(TurnTiming(u.position, u.start_ms, u.end_ms) for u in masked.units))
 
     def audio(self, document_id: str, user: UserInfo, *, actor: str, now: datetime | None = None) -> Audio:
@@ -164,9 +164,8 @@ class Originals:
             blob = work.latest_blob(row.id, BlobPurpose.AUDIO)
             if blob is None:
                 raise NotFound("this document has no audio")
-            reader = work.open_blob(row, BlobPurpose.AUDIO, blob) if self._may_hear(work, row, user, now=now) else None
-            revealed = (self.reading.display_in(work, row.case_id, user, now).revealed_in(work.masked(row).tokens)
-                        if reader is not None else [])
+            revealed = self._hearing(work, row, user, work.masked(row), now)
+            reader = work.open_blob(row, BlobPurpose.AUDIO, blob) if revealed is not None else None
         if reader is None:
             self.store.record(actor=actor, action="document.audio-refused", target=document_id,
                               details={"user": user.id})
@@ -180,16 +179,17 @@ class Originals:
             raise
         return Audio(reader, media_type)
 
-
-    def _may_hear(self, work: UnitOfWork, row: DocumentRow, user: UserInfo, masked: MaskedDocument | None = None,
-                  now: datetime | None = None) -> bool:
-        """Whether ``user`` (who may see the document) may hear its audio: see the module's docstring."""
+    def _hearing(self, work: UnitOfWork, row: DocumentRow, user: UserInfo, masked: MaskedDocument,
+                 now: datetime) -> list[str] | None:
+        """The identities the audio reveals to ``user`` (who may see the document), or None when
+        they may not hear it: see the module's docstring."""
+        display = self.reading.display_in(work, row.case_id, user, now)
+        revealed = display.revealed_in(masked.tokens)
         if permits(user.actor, Permission.DOCUMENT_DOWNLOAD_ORIGINAL, row.case_id):
-            return True
+            return revealed
         if work.stale([row.id]):
-            return False  # masked before an identity was registered: its voice would be missed
-        display = self.reading.display_in(work, row.case_id, user, now or self.store.now())
-        return _covered(masked or work.masked(row), display.revealing)
+            return None  # masked before an identity was registered: its voice would be missed
+        return revealed if _covered(masked, display.revealing) else None
 
 
 def _covered(masked: MaskedDocument, revealing: dict[str, str]) -> bool:
