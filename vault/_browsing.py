@@ -22,7 +22,6 @@ from sqlalchemy import select
 from redaction import may_see_document, render
 from vault import _integrity as integrity
 from vault._ingest._model import Kind
-from vault._masking import decisions_of, mask_title
 from vault._models import DocumentRow, UserRow
 from vault._reading import Reading
 from vault._store import Store, UnitOfWork
@@ -36,7 +35,7 @@ MAX_FILTER = 200
 
 
 class DocumentSort(enum.StrEnum):
-    DATE = "date"  # the upload date for now; a document's own date when it has one (``ListedDocument.date``)
+    DATE = "date"  # a document's own date, else its upload day (``ListedDocument.date``)
     TITLE = "title"
     KIND = "kind"
     STATUS = "status"
@@ -70,14 +69,13 @@ class DocumentFilter:
     kind: Kind | None = None
     status: DocumentStatus | None = None
     uploader: str = ""
-    text: str = ""  # a piece of the title as shown, case-insensitive
     sort: DocumentSort = DocumentSort.DATE
     descending: bool = True
     page: int = 1
 
     @classmethod
-    def parse(cls, *, kind: str = "", status: str = "", uploader: str = "", text: str = "", sort: str = "",
-              order: str = "", page: str = "") -> DocumentFilter:
+    def parse(cls, *, kind: str = "", status: str = "", uploader: str = "", sort: str = "", order: str = "",
+              page: str = "") -> DocumentFilter:
         """A filter from what a person typed or a link carries; InvalidInput saying what to give."""
         try:
             parsed_kind = Kind(kind) if kind else None
@@ -99,10 +97,10 @@ class DocumentFilter:
             number = 0
         if not 1 <= number <= MAX_PAGE:
             raise InvalidInput(f"a page is a number from 1 to {MAX_PAGE}")
-        if len(text) > MAX_FILTER or len(uploader) > MAX_FILTER:
+        if len(uploader) > MAX_FILTER:
             raise InvalidInput(f"a filter is at most {MAX_FILTER} characters")
         descending = order == "desc" if order else parsed_sort is DocumentSort.DATE
-        return cls(parsed_kind, parsed_status, uploader.strip(), text.strip(), parsed_sort, descending, number)
+        return cls(parsed_kind, parsed_status, uploader.strip(), parsed_sort, descending, number)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,12 +141,10 @@ class CaseDocuments:
         title reveals to this user is audited before the listing is returned."""
         visible, revealed = self._visible(case, user)
         uploaders = tuple(sorted({d.uploader for d in visible}, key=str.casefold))
-        text = where.text.casefold()
         chosen = [d for d in visible
                   if (where.kind is None or d.kind is where.kind)
                   and (where.status is None or d.status is where.status)
-                  and (not where.uploader or d.uploader == where.uploader)
-                  and (not text or text in d.title.casefold())]
+                  and (not where.uploader or d.uploader == where.uploader)]
         chosen.sort(key=_sort_key(where.sort), reverse=where.descending)
         pages = max(1, -(-len(chosen) // PER_PAGE))
         start = (where.page - 1) * PER_PAGE
@@ -190,9 +186,6 @@ class CaseDocuments:
         cached = self.store.policy_cache.get(epoch, key)
         if isinstance(cached, str):
             return cached
-        masked = work.masked(row, blob)
-        matcher, _ = self.store.identity_map.matcher(work.session, row.case_id)
-        title = work.title(row, work.document_key(row))
-        found = mask_title(title, matcher, work.token_key(row.case_id), decisions_of(masked))[0]
+        found = self._reading.masked_title(work, row, work.masked(row, blob))
         self.store.policy_cache.put(epoch, key, found)
         return found
