@@ -3,8 +3,8 @@
 Ingest finds it where it can (``vault._ingest._dating``); a reviewer corrects it, in review or
 after release: it is metadata, not masking, so a released document keeps its status. The change
 is audited (who, which document of which case, the day set or none: the day is shown to the
-case's reviewers, not to admins, whose listing keeps only ``ADMIN_DETAILS``) and goes through the outbox, so every
-search index holds the new date for ``date:``, the year facet and the hits.
+case's reviewers, not to admins, whose listing keeps only ``ADMIN_DETAILS``) and goes through the
+outbox, so every search index holds the new date for ``date:``, the year facet and the hits.
 
 Documents stored before document dates existed get theirs from the format step
 ``document-dates`` (``casevault upgrade``): their extracted text is read again and dated as

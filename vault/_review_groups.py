@@ -34,9 +34,10 @@ class ReviewGroups:
         """Accept (optionally linked to an identity) or reject every undecided suggestion of the
         group whose key is ``group``; returns the new masked form and how many were decided."""
         self._review._check_reviewable(document_id, user)
-        decided: list[int] = []
+        decided = 0
 
         def apply(decisions: dict[str, Suggestion], previous: MaskedDocument) -> dict[str, object]:
+            nonlocal decided
             records = [r for u in previous.units for r in u.suggestions] + list(previous.title_suggestions)
             anchor = next((r for r in records if r["id"] == group and r["state"] == "pending"), None)
             if anchor is None:
@@ -48,8 +49,8 @@ class ReviewGroups:
                     pending = Suggestion(sid, int(record["start"]), int(record["end"]), category)  # type: ignore[call-overload]
                     decisions[sid] = (pending.accept(user.id, identity_id=identity_id) if accept
                                       else pending.reject(user.id))
-                    decided.append(1)
-            return {"user": user.id, "group": group, "accepted" if accept else "rejected": len(decided)}
+                    decided += 1
+            return {"user": user.id, "group": group, "accepted" if accept else "rejected": decided}
 
         masked = self.store.remask(document_id, actor=actor, action="review.decide-group", decide=apply)
-        return masked, len(decided)
+        return masked, decided
