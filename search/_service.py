@@ -167,7 +167,7 @@ class Search:
         for document_id, found in shown:
             display = run.displays[found[0].case.id]
             title = titles.get(document_id, "")
-            revealed.update(display.revealing[t] for t in TOKEN_PATTERN.findall(title) if t in display.revealing)
+            revealed.update(display.revealed_in(TOKEN_PATTERN.findall(title)))
             hits = self._hits(run, found[:HITS_LISTED], revealed)
             entries.append(_results.document_hits(hits, len(found) - len(hits), render(title, display.shown)))
         self._audit(user, text, actor, run.case_ids, run.total, sorted(revealed))
