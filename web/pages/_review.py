@@ -17,7 +17,7 @@ from vault import UserInfo
 from vault.errors import InvalidInput
 from web._forms import require_confirmed
 from web._pages import actor, render, see_other
-from web.pages._review_fixes import fixes_context, marks_by_unit
+from web.pages._review_fixes import Look, Mark, fixes_context, marks_by_unit
 from web.deps import PostedForm, Require, SignedIn, VaultDep
 
 router = APIRouter()
@@ -42,14 +42,16 @@ def review_queue(request: Request, vault: VaultDep, session: SignedIn, user: Rev
     return render(request, "review_queue.html", session, documents=vault.in_review(user))
 
 
-def _review_segments(text: str, spans: list[tuple[int, int, str]]) -> list[tuple[str, str]]:
-    out, position = [], 0
+def _review_segments(text: str, spans: list[Mark]) -> list[tuple[Look | None, str]]:
+    """The text in pieces, each marked piece with how it looks (``marks_by_unit``), the rest plain."""
+    out: list[tuple[Look | None, str]] = []
+    position = 0
     for start, end, kind in sorted(spans):
         if start < position:
             continue  # overlapping marks: the first wins on the page
-        out += [("", text[position:start]), (kind, text[start:end])]
+        out += [(None, text[position:start]), (kind, text[start:end])]
         position = end
-    out.append(("", text[position:]))
+    out.append((None, text[position:]))
     return [s for s in out if s[1]]
 
 

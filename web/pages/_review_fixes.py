@@ -31,7 +31,8 @@ NOTICES = {
 
 # -- what the review page shows ----------------------------------------------------------------
 
-Mark = tuple[int, int, str]  # start, end, "class|tooltip|label shown beside it"
+Look = tuple[str, str, str]  # a mark's class, its tooltip, and the label shown beside it
+Mark = tuple[int, int, Look]  # start, end, how it looks
 
 
 def marks_by_unit(review: ReviewView, labels: dict[str, str]) -> dict[tuple[int, str], list[Mark]]:
@@ -40,20 +41,20 @@ def marks_by_unit(review: ReviewView, labels: dict[str, str]) -> dict[tuple[int,
     marks: dict[tuple[int, str], list[Mark]] = {}
     for span in review.spans:
         label = str(span["identity"])
-        kind = (f"excepted|left as written: not {label} here (a reviewer's exception)|as written" if span["excepted"]
-                else f"identity|becomes the pseudonym {label}|{label}")
-        marks.setdefault((span["unit"], span["field"]), []).append((span["start"], span["end"], kind))  # type: ignore[arg-type]
+        look = (("excepted", f"left as written: not {label} here (a reviewer's exception)", "as written")
+                if span["excepted"] else ("identity", f"becomes the pseudonym {label}", label))
+        marks.setdefault((span["unit"], span["field"]), []).append((span["start"], span["end"], look))  # type: ignore[arg-type]
     for s in review.suggestions:
         category, identity = str(s["category"]), s.get("identity_id")
         if s["state"] == "pending":
-            kind = f"pending|undecided {category}: masked as [{category}] until a reviewer decides|[{category}]"
+            look = ("pending", f"undecided {category}: masked as [{category}] until a reviewer decides", f"[{category}]")
         elif s["state"] == "accepted" and identity in labels:
-            kind = f"accepted|becomes the pseudonym {labels[str(identity)]}|{labels[str(identity)]}"
+            look = ("accepted", f"becomes the pseudonym {labels[str(identity)]}", labels[str(identity)])
         elif s["state"] == "accepted":
-            kind = f"accepted|becomes the category mask [{category}]|[{category}]"
+            look = ("accepted", f"becomes the category mask [{category}]", f"[{category}]")
         else:
             continue
-        marks.setdefault((s["unit"], s["field"]), []).append((s["start"], s["end"], kind))  # type: ignore[arg-type]
+        marks.setdefault((s["unit"], s["field"]), []).append((s["start"], s["end"], look))  # type: ignore[arg-type]
     return marks
 
 
