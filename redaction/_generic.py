@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import functools
 import re
-import unicodedata
 from pathlib import Path
+
+from redaction._fold import fold_alias
 
 ROLE_WORDS = frozenset(
     """agent agente caller appelant appelante appelé appelée interlocuteur interlocutrice interlocutor
@@ -35,10 +36,11 @@ ROLE_WORDS = frozenset(
 _ROLE_LABEL = re.compile(r"(?P<words>[^\W\d_]+(?:[ \-][^\W\d_]+)?)(?:\s*#?\s*\d{1,4})?\s*:?\s*")
 
 
+@functools.lru_cache(maxsize=65536)  # asked for each capitalised word and candidate of a document
 def _plain(text: str) -> str:
-    """Case and accents folded: "GENÈVE" and "geneve" are one place."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).replace("-", " ").split())
+    """Folded as the name matcher folds (case, accents, look-alike letters, spacing), a hyphen read
+    as a space: "GENÈVE" and "geneve" are one place, "Hong-Kong" and "Hong Kong" too."""
+    return " ".join(fold_alias(text).replace("-", " ").split())
 
 
 _PLAIN_ROLES = frozenset(_plain(w) for w in ROLE_WORDS)
