@@ -57,16 +57,20 @@ def demo(tmp_path) -> Iterator[tuple[str, dict[str, str]]]:
         server.wait(timeout=30)
 
 
+def _sign_in(page, name: str, password: str) -> None:
+    page.goto("/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    expect(page.locator(".who")).to_contain_text(name)
+
+
 def test_the_demo_reviewer_releases_what_it_left_in_the_queue(demo, chromium: Browser):  # noqa: F811
     base, passwords = demo
     context = chromium.new_context(base_url=base, viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()
-        page.goto("/login")
-        page.fill("input[name=name]", "rex")
-        page.fill("input[name=password]", passwords["rex"])
-        page.click("button[type=submit]")
-        expect(page.locator(".who")).to_contain_text("rex")
+        _sign_in(page, "rex", passwords["rex"])
         page.goto("/review")
         queued = page.locator("table tbody tr a")
         expect(queued).to_have_count(1)
@@ -80,11 +84,7 @@ def test_the_demo_reviewer_releases_what_it_left_in_the_queue(demo, chromium: Br
         shot(page, "demo-released")
         page.click("button:has-text('Sign out')")
 
-        page.goto("/login")
-        page.fill("input[name=name]", "ivy")
-        page.fill("input[name=password]", passwords["ivy"])
-        page.click("button[type=submit]")
-        expect(page.locator(".who")).to_contain_text("ivy")
+        _sign_in(page, "ivy", passwords["ivy"])
         page.goto("/search")
         page.fill("input[name=q]", "Ferréol")  # the presiding judge: rejected as a suggestion, so in clear
         page.keyboard.press("Enter")
